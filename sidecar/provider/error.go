@@ -1,0 +1,82 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Error is a failed provider call, classified by the provider package that made it.
+type Error struct {
+	Provider   string        // "resend", "twilio", …
+	Permanent  bool          // true: retrying cannot help; the message goes to dead at once
+	StatusCode int           // HTTP status, 0 when no response arrived
+	Code       string        // the provider's own error code (Twilio 21211, Postmark 300, …)
+	Message    string        // the provider's human-readable message
+	RetryAfter time.Duration // from Retry-After or a rate-limit header; 0 when absent
+	Err        error         // underlying transport error, if any
+}
+
+func (e *Error) Error() string {
+	s := e.Provider
+	if e.StatusCode != 0 {
+		s += fmt.Sprintf(" http %d", e.StatusCode)
+	}
+	if e.Code != "" {
+		s += " code " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsPermanent reports whether retrying cannot help.
+func (e *Error) IsPermanent() bool { return e.Permanent }
+
+// RetryDelay is the delay the provider asked for, or 0.
+func (e *Error) RetryDelay() time.Duration { return e.RetryAfter }
+
+// Permanent marks err as a failure that no retry can fix (bad input, a rejected
+// recipient). The worker sends such a message to dead at once.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (p *permanentError) Error() string     { return p.err.Error() }
+func (p *permanentError) Unwrap() error     { return p.err }
+func (p *permanentError) IsPermanent() bool { return true }
+
+// IsPermanent reports whether any error in err's chain says it is permanent.
+func IsPermanent(err error) bool {
+	var p interface{ IsPermanent() bool }
+	return errors.As(err, &p) && p.IsPermanent()
+}
+
+// RetryAfter returns the delay any error in err's chain asks for, or 0.
+func RetryAfter(err error) time.Duration {
+	var r interface{ RetryDelay() time.Duration }
+	if errors.As(err, &r) {
+		return r.RetryDelay()
+	}
+	return 0
+}
+
+// ErrorCode returns the provider's error code from err's chain, or "".
+func ErrorCode(err error) string {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}

@@ -1,0 +1,71 @@
+package provider
+
+import (
+	"context"
+	"strconv"
+)
+
+// Email is a validated email.send payload, ready to hand to a provider.
+type Email struct {
+	From        string            `json:"from"`
+	To          []string          `json:"to"`
+	Cc          []string          `json:"cc,omitempty"`
+	Bcc         []string          `json:"bcc,omitempty"`
+	ReplyTo     []string          `json:"reply_to,omitempty"`
+	Subject     string            `json:"subject"`
+	HTML        string            `json:"html,omitempty"`
+	Text        string            `json:"text,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	Attachments []Attachment      `json:"attachments,omitempty"`
+}
+
+// Attachment is a file attached to an Email. Content holds the raw bytes (the
+// payload carries them base64-encoded); ContentType may be empty.
+type Attachment struct {
+	Filename    string `json:"filename"`
+	Content     []byte `json:"content"`
+	ContentType string `json:"content_type,omitempty"`
+}
+
+// SMS is a validated sms.send payload. From is an E.164 number, an alphanumeric
+// sender ID or empty (the provider's configured default sender is used).
+type SMS struct {
+	To   string `json:"to"`
+	From string `json:"from,omitempty"`
+	Body string `json:"body"`
+}
+
+// Receipt is what a provider returns for an accepted message. It is stored in
+// the message's result column, so it must never hold credentials.
+type Receipt struct {
+	Provider  string         `json:"provider"`
+	MessageID string         `json:"provider_message_id,omitempty"`
+	Status    string         `json:"status,omitempty"`
+	Extra     map[string]any `json:"extra,omitempty"`
+}
+
+// Send describes one attempt of a message, so providers can derive an
+// idempotency key that is the same on every retry of that message.
+type Send struct {
+	MessageID int64 // symphony.messages.id
+	Attempt   int   // 1 for the first attempt
+}
+
+// IdempotencyKey is the key a provider that supports one sends with every
+// attempt of the message: stable across retries and sidecars.
+func (s Send) IdempotencyKey() string {
+	return "symphony-msg-" + strconv.FormatInt(s.MessageID, 10)
+}
+
+// EmailSender sends one email.
+type EmailSender interface {
+	Name() string
+	SendEmail(ctx context.Context, s Send, e *Email) (Receipt, error)
+}
+
+// SMSSender sends one SMS.
+type SMSSender interface {
+	Name() string
+	SendSMS(ctx context.Context, s Send, m *SMS) (Receipt, error)
+}
