@@ -1,0 +1,239 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/symphonymessenger/symphony/sidecar/config"
+	"github.com/symphonymessenger/symphony/sidecar/handler"
+	"github.com/symphonymessenger/symphony/sidecar/httpapi"
+	"github.com/symphonymessenger/symphony/sidecar/listener"
+	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/provider"
+	"github.com/symphonymessenger/symphony/sidecar/provider/outbox"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/worker"
+)
+
+// Version is set at build time (-ldflags "-X …/app.Version=…").
+var Version = "dev"
+
+// Main is the sidecar daemon.
+type Main struct {
+	Config config.Config
+	Logger *slog.Logger
+
+	// Email and SMS replace the providers chosen by Config (tests use them).
+	Email provider.EmailSender
+	SMS   provider.SMSSender
+
+	mu       sync.Mutex
+	addr     net.Addr
+	outbox   *outbox.Outbox
+	ready    chan struct{}
+	readyOne sync.Once
+	worker   *worker.Worker
+}
+
+// Ready is closed once the HTTP address is bound and the worker runs.
+func (m *Main) Ready() <-chan struct{} { return m.readyChan() }
+
+func (m *Main) readyChan() chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ready == nil {
+		m.ready = make(chan struct{})
+	}
+	return m.ready
+}
+
+// Addr is the bound HTTP address (useful with SYMPHONY_HTTP_ADDR=127.0.0.1:0).
+func (m *Main) Addr() net.Addr {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.addr
+}
+
+// Outbox returns the log providers' outbox, or nil when neither is in use.
+func (m *Main) Outbox() *outbox.Outbox {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.outbox
+}
+
+// Run starts the sidecar and blocks until ctx ends and in-flight work has
+// drained. A database that is unreachable at start-up is retried with backoff;
+// /healthz answers meanwhile and /readyz says why it is not ready.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	log := m.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	met := metrics.New()
+
+	email, sms, err := m.providers(cfg, log)
+	if err != nil {
+		return err
+	}
+
+	poolCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	// Enough connections for every queue's claims plus completion and maintenance.
+	poolCfg.MaxConns = int32(min(len(cfg.Queues)+4, 32))
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return fmt.Errorf("error creating the database pool: %w", err)
+	}
+	defer pool.Close()
+
+	host, _ := os.Hostname()
+	store := queue.NewStore(pool, cfg.WorkerID)
+	w := worker.New(store, handler.Builtins(email, sms), worker.Config{
+		Queues:          cfg.Queues,
+		ClaimBatch:      cfg.ClaimBatch,
+		Lease:           cfg.Lease,
+		PollInterval:    cfg.PollInterval,
+		HandlerTimeout:  cfg.HandlerTimeout,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Retry:           worker.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
+		Info:            queue.WorkerInfo{Hostname: host, Version: Version, Queues: cfg.Queues},
+	}, log, met)
+	lis := listener.New(cfg.DatabaseURL, log, met)
+	lis.OnConnect = func() { w.Wake("*") }
+	lis.OnNotify = func(channel, payload string) {
+		if channel == listener.ChannelFlags {
+			w.Wake("*") // the master switch may have just come on
+			return
+		}
+		w.Wake(payload)
+	}
+
+	var ob http.Handler
+	if o := m.Outbox(); o != nil {
+		ob = o
+	}
+	api := httpapi.New(httpapi.Deps{
+		Ping:      pool.Ping,
+		Listening: lis.Connected,
+		Store:     store,
+		Worker:    w,
+		Metrics:   met,
+		Outbox:    ob,
+		Info: httpapi.Info{WorkerID: cfg.WorkerID, Version: Version, StartedAt: time.Now().UTC(),
+			EmailProvider: email.Name(), SMSProvider: sms.Name()},
+		Log: log,
+	})
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("SYMPHONY_HTTP_ADDR=%s: %w", cfg.HTTPAddr, err)
+	}
+	m.mu.Lock()
+	m.addr, m.worker = ln.Addr(), w
+	m.mu.Unlock()
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+	log.Info("sidecar starting", "worker_id", cfg.WorkerID, "version", Version, "http", ln.Addr().String(),
+		"email_provider", email.Name(), "sms_provider", sms.Name(), "queues", cfg.Queues)
+
+	if err := waitForDatabase(ctx, pool, log); err != nil {
+		shutdownHTTP(srv, log)
+		return nil // stopped before the database ever answered: nothing in flight
+	}
+
+	lctx, stopListener := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = lis.Run(lctx) }()
+
+	m.markReady()
+	err = w.Run(ctx) // returns after draining once ctx ends
+	stopListener()
+	wg.Wait()
+	shutdownHTTP(srv, log)
+	if herr := <-httpDone; herr != nil && !errors.Is(herr, http.ErrServerClosed) && err == nil {
+		err = herr
+	}
+	return err
+}
+
+func (m *Main) markReady() {
+	ch := m.readyChan()
+	m.readyOne.Do(func() { close(ch) })
+}
+
+// providers returns the configured senders, or the ones a test put in Main.
+func (m *Main) providers(cfg config.Config, log *slog.Logger) (provider.EmailSender, provider.SMSSender, error) {
+	email, sms := m.Email, m.SMS
+	if (email == nil && cfg.EmailProvider == "log") || (sms == nil && cfg.SMSProvider == "log") {
+		o := outbox.New(cfg.OutboxSize, log)
+		m.mu.Lock()
+		m.outbox = o
+		m.mu.Unlock()
+		if email == nil && cfg.EmailProvider == "log" {
+			email = o
+		}
+		if sms == nil && cfg.SMSProvider == "log" {
+			sms = o
+		}
+	}
+	var err error
+	if email == nil {
+		email, err = emailProvider(cfg, log)
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if sms == nil {
+		sms, err = smsProvider(cfg, log)
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return email, sms, nil
+}
+
+func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
+	backoff := 250 * time.Millisecond
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := pool.Ping(pctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Warn("database unreachable; retrying", "error", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+func shutdownHTTP(srv *http.Server, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("http shutdown", "error", err)
+	}
+}

@@ -1,0 +1,284 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the sidecar reads from its environment.
+type Config struct {
+	// DatabaseURL is a direct or session-mode connection (DATABASE_URL). LISTEN
+	// does not work through a transaction pooler such as Supavisor's port 6543.
+	DatabaseURL string
+
+	// EmailProvider is log, resend, sendgrid or postmark (SYMPHONY_EMAIL_PROVIDER).
+	EmailProvider string
+	// SMSProvider is log or twilio (SYMPHONY_SMS_PROVIDER).
+	SMSProvider string
+	// Providers holds provider credentials and base-URL overrides.
+	Providers Providers
+
+	// HTTPAddr is where /healthz, /readyz, /metrics, /status and /outbox are
+	// served (SYMPHONY_HTTP_ADDR, default :8080).
+	HTTPAddr string
+
+	// WorkerID names this sidecar in locked_by and symphony.workers
+	// (SYMPHONY_WORKER_ID; default FLY_MACHINE_ID, else hostname-pid).
+	WorkerID string
+
+	// Queues maps each queue this sidecar serves to how many messages of it run
+	// at once (SYMPHONY_QUEUES, "email=16,sms=8,…").
+	Queues map[string]int
+	// ClaimBatch caps how many messages one claim takes (SYMPHONY_CLAIM_BATCH).
+	ClaimBatch int
+	// Lease is how long a claim is held before another sidecar may rescue it;
+	// leases of running messages are extended while they run (SYMPHONY_LEASE).
+	Lease time.Duration
+	// PollInterval is the fallback poll when no notification arrives
+	// (SYMPHONY_POLL_INTERVAL).
+	PollInterval time.Duration
+	// HandlerTimeout cuts off one attempt (SYMPHONY_HANDLER_TIMEOUT).
+	HandlerTimeout time.Duration
+	// ShutdownTimeout is how long a stop waits for in-flight work; keep it below
+	// Fly's kill_timeout (SYMPHONY_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+	// RetryBase and RetryMax bound the exponential backoff between attempts
+	// (SYMPHONY_RETRY_BASE, SYMPHONY_RETRY_MAX).
+	RetryBase time.Duration
+	RetryMax  time.Duration
+
+	// LogFormat is json (default) or text; LogLevel is debug, info, warn or error
+	// (SYMPHONY_LOG_FORMAT, SYMPHONY_LOG_LEVEL).
+	LogFormat string
+	LogLevel  string
+	// OutboxSize is how many captured messages the log providers keep for the
+	// outbox page (SYMPHONY_OUTBOX_SIZE).
+	OutboxSize int
+}
+
+// Providers holds the provider credentials, read from the providers' usual
+// variable names. They are secrets: never log or store them.
+type Providers struct {
+	ResendAPIKey        string // RESEND_API_KEY
+	ResendURL           string // SYMPHONY_RESEND_URL
+	SendGridAPIKey      string // SENDGRID_API_KEY
+	SendGridURL         string // SYMPHONY_SENDGRID_URL
+	PostmarkServerToken string // POSTMARK_SERVER_TOKEN
+	PostmarkURL         string // SYMPHONY_POSTMARK_URL
+	TwilioAccountSID    string // TWILIO_ACCOUNT_SID
+	TwilioAuthToken     string // TWILIO_AUTH_TOKEN
+	TwilioFrom          string // TWILIO_FROM
+	TwilioMessagingSID  string // TWILIO_MESSAGING_SERVICE_SID
+	TwilioStatusURL     string // TWILIO_STATUS_CALLBACK
+	TwilioURL           string // SYMPHONY_TWILIO_URL
+}
+
+// Default returns the configuration used when a variable is unset.
+func Default() Config {
+	return Config{
+		EmailProvider:   "log",
+		SMSProvider:     "log",
+		HTTPAddr:        ":8080",
+		Queues:          map[string]int{"email": 16, "sms": 8, "campaign": 2, "drip": 4, "default": 8},
+		ClaimBatch:      100,
+		Lease:           60 * time.Second,
+		PollInterval:    time.Second,
+		HandlerTimeout:  30 * time.Second,
+		ShutdownTimeout: 25 * time.Second,
+		RetryBase:       2 * time.Second,
+		RetryMax:        time.Hour,
+		LogFormat:       "json",
+		LogLevel:        "info",
+		OutboxSize:      1000,
+	}
+}
+
+// FromEnv reads the configuration from getenv (os.Getenv in production) and
+// validates it.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Default()
+	var errs []error
+	str := func(name string, dst *string) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			*dst = v
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q is not a positive duration such as 30s or 5m", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	num := func(name string, dst *int) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q is not a positive whole number", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+
+	str("DATABASE_URL", &c.DatabaseURL)
+	str("SYMPHONY_EMAIL_PROVIDER", &c.EmailProvider)
+	str("SYMPHONY_SMS_PROVIDER", &c.SMSProvider)
+	str("SYMPHONY_HTTP_ADDR", &c.HTTPAddr)
+	str("FLY_MACHINE_ID", &c.WorkerID)
+	str("SYMPHONY_WORKER_ID", &c.WorkerID)
+	if v := strings.TrimSpace(getenv("SYMPHONY_QUEUES")); v != "" {
+		q, err := ParseQueues(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SYMPHONY_QUEUES: %w", err))
+		} else {
+			c.Queues = q
+		}
+	}
+	num("SYMPHONY_CLAIM_BATCH", &c.ClaimBatch)
+	dur("SYMPHONY_LEASE", &c.Lease)
+	dur("SYMPHONY_POLL_INTERVAL", &c.PollInterval)
+	dur("SYMPHONY_HANDLER_TIMEOUT", &c.HandlerTimeout)
+	dur("SYMPHONY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	dur("SYMPHONY_RETRY_BASE", &c.RetryBase)
+	dur("SYMPHONY_RETRY_MAX", &c.RetryMax)
+	str("SYMPHONY_LOG_FORMAT", &c.LogFormat)
+	str("SYMPHONY_LOG_LEVEL", &c.LogLevel)
+	num("SYMPHONY_OUTBOX_SIZE", &c.OutboxSize)
+
+	p := &c.Providers
+	str("RESEND_API_KEY", &p.ResendAPIKey)
+	str("SYMPHONY_RESEND_URL", &p.ResendURL)
+	str("SENDGRID_API_KEY", &p.SendGridAPIKey)
+	str("SYMPHONY_SENDGRID_URL", &p.SendGridURL)
+	str("POSTMARK_SERVER_TOKEN", &p.PostmarkServerToken)
+	str("SYMPHONY_POSTMARK_URL", &p.PostmarkURL)
+	str("TWILIO_ACCOUNT_SID", &p.TwilioAccountSID)
+	str("TWILIO_AUTH_TOKEN", &p.TwilioAuthToken)
+	str("TWILIO_FROM", &p.TwilioFrom)
+	str("TWILIO_MESSAGING_SERVICE_SID", &p.TwilioMessagingSID)
+	str("TWILIO_STATUS_CALLBACK", &p.TwilioStatusURL)
+	str("SYMPHONY_TWILIO_URL", &p.TwilioURL)
+
+	if c.WorkerID == "" {
+		host, _ := os.Hostname()
+		c.WorkerID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	return c, c.Validate()
+}
+
+var queueName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// ParseQueues parses "email=16,sms=8" into a queue → concurrency map.
+func ParseQueues(s string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, n, ok := strings.Cut(part, "=")
+		name = strings.TrimSpace(name)
+		if !queueName.MatchString(name) {
+			return nil, fmt.Errorf("%q is not a queue name (lowercase letters, digits, _)", name)
+		}
+		c := 1
+		if ok {
+			v, err := strconv.Atoi(strings.TrimSpace(n))
+			if err != nil || v < 1 || v > 10000 {
+				return nil, fmt.Errorf("concurrency of queue %s must be 1-10000, got %q", name, n)
+			}
+			c = v
+		}
+		out[name] = c
+	}
+	if len(out) == 0 {
+		return nil, errors.New("names no queue; use e.g. email=16,sms=8")
+	}
+	return out, nil
+}
+
+// QueueNames returns the served queues in a stable order.
+func (c Config) QueueNames() []string {
+	names := make([]string, 0, len(c.Queues))
+	for q := range c.Queues {
+		names = append(names, q)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Validate checks the configuration and names every variable that is wrong.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is required (a direct or session-mode Postgres connection string)"))
+	} else if strings.Contains(c.DatabaseURL, ":6543") {
+		errs = append(errs, errors.New("DATABASE_URL points at port 6543, Supabase's transaction pooler, where LISTEN does not work; use the direct connection (port 5432) or the session pooler"))
+	}
+	p := c.Providers
+	switch c.EmailProvider {
+	case "log":
+	case "resend":
+		if p.ResendAPIKey == "" {
+			errs = append(errs, errors.New("RESEND_API_KEY is required when SYMPHONY_EMAIL_PROVIDER=resend"))
+		}
+	case "sendgrid":
+		if p.SendGridAPIKey == "" {
+			errs = append(errs, errors.New("SENDGRID_API_KEY is required when SYMPHONY_EMAIL_PROVIDER=sendgrid"))
+		}
+	case "postmark":
+		if p.PostmarkServerToken == "" {
+			errs = append(errs, errors.New("POSTMARK_SERVER_TOKEN is required when SYMPHONY_EMAIL_PROVIDER=postmark"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("SYMPHONY_EMAIL_PROVIDER=%q is not one of log, resend, sendgrid, postmark", c.EmailProvider))
+	}
+	switch c.SMSProvider {
+	case "log":
+	case "twilio":
+		if p.TwilioAccountSID == "" {
+			errs = append(errs, errors.New("TWILIO_ACCOUNT_SID is required when SYMPHONY_SMS_PROVIDER=twilio"))
+		}
+		if p.TwilioAuthToken == "" {
+			errs = append(errs, errors.New("TWILIO_AUTH_TOKEN is required when SYMPHONY_SMS_PROVIDER=twilio"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("SYMPHONY_SMS_PROVIDER=%q is not one of log, twilio", c.SMSProvider))
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		errs = append(errs, fmt.Errorf("SYMPHONY_LOG_FORMAT=%q is not json or text", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("SYMPHONY_LOG_LEVEL=%q is not debug, info, warn or error", c.LogLevel))
+	}
+	if c.HandlerTimeout >= c.Lease {
+		errs = append(errs, fmt.Errorf("SYMPHONY_HANDLER_TIMEOUT (%s) must be shorter than SYMPHONY_LEASE (%s)", c.HandlerTimeout, c.Lease))
+	}
+	if c.ClaimBatch > 1000 {
+		errs = append(errs, fmt.Errorf("SYMPHONY_CLAIM_BATCH=%d is above 1000", c.ClaimBatch))
+	}
+	if c.RetryBase > c.RetryMax {
+		errs = append(errs, fmt.Errorf("SYMPHONY_RETRY_BASE (%s) must not exceed SYMPHONY_RETRY_MAX (%s)", c.RetryBase, c.RetryMax))
+	}
+	if len(c.Queues) == 0 {
+		errs = append(errs, errors.New("SYMPHONY_QUEUES names no queue"))
+	}
+	return errors.Join(errs...)
+}

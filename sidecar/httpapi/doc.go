@@ -1,0 +1,5 @@
+// Package httpapi serves the sidecar's HTTP endpoints: /healthz (the process is
+// alive), /readyz (the database answers and the LISTEN connection is up),
+// /metrics (Prometheus), /status (a JSON summary) and, with the log providers,
+// /outbox.
+package httpapi

@@ -1,0 +1,91 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the sidecar's Prometheus collectors.
+type Metrics struct {
+	Registry          *prometheus.Registry
+	Processed         *prometheus.CounterVec   // queue, kind, outcome (succeeded|retry|dead)
+	HandlerSeconds    *prometheus.HistogramVec // queue, kind
+	Claimed           *prometheus.CounterVec   // queue
+	ClaimErrors       *prometheus.CounterVec   // queue
+	CompleteBatch     prometheus.Histogram
+	CompleteErrors    prometheus.Counter
+	LostLeases        prometheus.Counter
+	Rescued           prometheus.Counter
+	InFlight          *prometheus.GaugeVec // queue
+	ListenerConnected prometheus.Gauge
+	Notifications     prometheus.Counter
+}
+
+// New registers the sidecar's metrics, plus Go runtime and process metrics, in
+// a fresh registry.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{
+		Registry: reg,
+		Processed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "symphony_messages_processed_total",
+			Help: "Attempts finished, by queue, kind and outcome (succeeded, retry, dead).",
+		}, []string{"queue", "kind", "outcome"}),
+		HandlerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "symphony_handler_duration_seconds",
+			Help:    "Time one attempt spent in its handler (provider call included).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"queue", "kind"}),
+		Claimed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "symphony_messages_claimed_total",
+			Help: "Messages claimed by this sidecar, by queue.",
+		}, []string{"queue"}),
+		ClaimErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "symphony_claim_errors_total",
+			Help: "Failed claim queries, by queue.",
+		}, []string{"queue"}),
+		CompleteBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "symphony_complete_batch_size",
+			Help:    "Outcomes written per completion statement.",
+			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500},
+		}),
+		CompleteErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "symphony_complete_errors_total",
+			Help: "Failed completion statements (retried until they succeed or the sidecar stops).",
+		}),
+		LostLeases: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "symphony_lost_leases_total",
+			Help: "Outcomes not written because the lease had been rescued by then.",
+		}),
+		Rescued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "symphony_leases_rescued_total",
+			Help: "Expired leases this sidecar returned to pending or dead.",
+		}),
+		InFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "symphony_in_flight",
+			Help: "Messages this sidecar is working on, by queue.",
+		}, []string{"queue"}),
+		ListenerConnected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "symphony_listener_connected",
+			Help: "1 while the LISTEN connection is up.",
+		}),
+		Notifications: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "symphony_notifications_total",
+			Help: "NOTIFY messages received.",
+		}),
+	}
+	f(m.Processed)
+	f(m.HandlerSeconds)
+	f(m.Claimed)
+	f(m.ClaimErrors)
+	f(m.CompleteBatch)
+	f(m.CompleteErrors)
+	f(m.LostLeases)
+	f(m.Rescued)
+	f(m.InFlight)
+	f(m.ListenerConnected)
+	f(m.Notifications)
+	return m
+}

@@ -1,0 +1,144 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	queries "github.com/symphonymessenger/symphony/sql"
+)
+
+// Message is a claimed message: the attempt now under way is Attempt.
+type Message struct {
+	ID          int64
+	Kind        string
+	Queue       string
+	Payload     json.RawMessage
+	Attempt     int
+	MaxAttempts int
+	Priority    int16
+	Subject     *string
+	Meta        json.RawMessage
+	CreatedAt   time.Time
+}
+
+// State is where an attempt leaves its message.
+type State string
+
+const (
+	Succeeded State = "succeeded"
+	Dead      State = "dead"
+	Retry     State = "pending" // back to pending, due after RetryIn
+)
+
+// Outcome is the result of one attempt, written back by Complete.
+type Outcome struct {
+	ID      int64
+	Attempt int
+	State   State
+	Result  json.RawMessage // stored in result; nil keeps what is there
+	Error   string          // empty on success
+	Code    string          // a provider's error code, if any
+	RetryIn time.Duration   // for Retry
+}
+
+// Store runs the queue's statements for one worker identity.
+type Store struct {
+	pool     *pgxpool.Pool
+	workerID string
+}
+
+// NewStore returns a Store that claims as workerID (what locked_by records).
+func NewStore(pool *pgxpool.Pool, workerID string) *Store {
+	return &Store{pool: pool, workerID: workerID}
+}
+
+// WorkerID is the identity this store claims under.
+func (s *Store) WorkerID() string { return s.workerID }
+
+// Claim leases up to limit due messages of queue.
+func (s *Store) Claim(ctx context.Context, queue string, limit int, lease time.Duration) ([]Message, error) {
+	rows, err := s.pool.Query(ctx, queries.Claim, queue, limit, s.workerID, lease.Milliseconds())
+	if err != nil {
+		return nil, fmt.Errorf("error claiming from queue %s: %w", queue, err)
+	}
+	msgs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Message, error) {
+		var m Message
+		err := row.Scan(&m.ID, &m.Kind, &m.Queue, &m.Payload, &m.Attempt, &m.MaxAttempts,
+			&m.Priority, &m.Subject, &m.Meta, &m.CreatedAt)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error claiming from queue %s: %w", queue, err)
+	}
+	return msgs, nil
+}
+
+// Complete writes outcomes in one statement and returns the ids it wrote. An
+// outcome is skipped when its lease was lost (rescued and claimed again).
+func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, error) {
+	n := len(outcomes)
+	ids := make([]int64, n)
+	attempts := make([]int32, n)
+	states := make([]string, n)
+	results := make([]*string, n)
+	errs := make([]*string, n)
+	codes := make([]*string, n)
+	retry := make([]int64, n)
+	for i, o := range outcomes {
+		ids[i], attempts[i], states[i] = o.ID, int32(o.Attempt), string(o.State)
+		if o.Result != nil {
+			r := string(o.Result)
+			results[i] = &r
+		}
+		if o.Error != "" {
+			e := o.Error
+			errs[i] = &e
+		}
+		if o.Code != "" {
+			c := o.Code
+			codes[i] = &c
+		}
+		retry[i] = o.RetryIn.Milliseconds()
+	}
+	rows, err := s.pool.Query(ctx, queries.Complete, ids, attempts, states, results, errs, codes, retry, s.workerID)
+	if err != nil {
+		return nil, fmt.Errorf("error completing %d messages: %w", n, err)
+	}
+	written, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("error completing %d messages: %w", n, err)
+	}
+	return written, nil
+}
+
+// ExtendLeases pushes out the leases of ids this worker still holds.
+func (s *Store) ExtendLeases(ctx context.Context, ids []int64, lease time.Duration) (int64, error) {
+	tag, err := s.pool.Exec(ctx, queries.ExtendLeases, ids, s.workerID, lease.Milliseconds())
+	if err != nil {
+		return 0, fmt.Errorf("error extending %d leases: %w", len(ids), err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// RescueExpired returns messages whose lease expired to pending (or dead).
+func (s *Store) RescueExpired(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, queries.Rescue).Scan(&n); err != nil {
+		return 0, fmt.Errorf("error rescuing expired leases: %w", err)
+	}
+	return n, nil
+}
+
+// MasterEnabled reports whether the master flag is on.
+func (s *Store) MasterEnabled(ctx context.Context) (bool, error) {
+	var on bool
+	if err := s.pool.QueryRow(ctx, queries.MasterFlag).Scan(&on); err != nil {
+		return false, fmt.Errorf("error reading the master flag: %w", err)
+	}
+	return on, nil
+}

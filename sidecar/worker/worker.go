@@ -1,0 +1,328 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/provider"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
+)
+
+// Handler does the work of one message kind. A nil error means success and the
+// returned JSON is stored as the message's result. Errors are classified with
+// provider.IsPermanent and provider.RetryAfter; anything else is transient.
+type Handler interface {
+	Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error)
+}
+
+// Config tunes a Worker. Every duration must be positive.
+type Config struct {
+	Queues          map[string]int // queue → how many of its messages run at once
+	ClaimBatch      int            // most messages one claim takes
+	Lease           time.Duration  // lease per claim; extended while work runs
+	PollInterval    time.Duration  // fallback poll when no wake-up arrives
+	HandlerTimeout  time.Duration  // deadline of one attempt
+	ShutdownTimeout time.Duration  // how long a stop waits for in-flight work
+	Retry           RetryPolicy
+	Heartbeat       time.Duration // how often the worker row is refreshed (default 10s)
+	RescueInterval  time.Duration // how often expired leases are rescued (default 15s)
+	Info            queue.WorkerInfo
+}
+
+// Worker claims, handles and completes messages until its context ends.
+type Worker struct {
+	store    *queue.Store
+	handlers map[string]Handler
+	cfg      Config
+	log      *slog.Logger
+	m        *metrics.Metrics
+
+	producers map[string]*producer
+	outcomes  chan queue.Outcome
+	running   sync.WaitGroup
+
+	mu      sync.Mutex
+	holding map[int64]struct{} // claimed and not yet written back: leases to extend
+
+	// hard is cancelled when the shutdown deadline passes: running handlers are
+	// told to stop, and pending writes give up.
+	hard       context.Context
+	cancelHard context.CancelFunc
+	stopping   atomic.Bool
+}
+
+type producer struct {
+	queue    string
+	slots    int
+	inflight atomic.Int64
+	wake     chan struct{}
+	freed    chan struct{}
+}
+
+// New returns a Worker over store, running handlers by message kind.
+func New(store *queue.Store, handlers map[string]Handler, cfg Config, log *slog.Logger, m *metrics.Metrics) *Worker {
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 10 * time.Second
+	}
+	if cfg.RescueInterval <= 0 {
+		cfg.RescueInterval = 15 * time.Second
+	}
+	if cfg.ClaimBatch <= 0 {
+		cfg.ClaimBatch = 100
+	}
+	w := &Worker{
+		store:     store,
+		handlers:  handlers,
+		cfg:       cfg,
+		log:       log.With("component", "worker"),
+		m:         m,
+		producers: map[string]*producer{},
+		outcomes:  make(chan queue.Outcome, 4096),
+		holding:   map[int64]struct{}{},
+	}
+	for q, n := range cfg.Queues {
+		w.producers[q] = &producer{queue: q, slots: n, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1)}
+	}
+	return w
+}
+
+// Wake tells the producer of queue (or every producer, for "*" or "") to claim now.
+func (w *Worker) Wake(queue string) {
+	if p, ok := w.producers[queue]; ok {
+		signal(p.wake)
+		return
+	}
+	if queue == "*" || queue == "" {
+		for _, p := range w.producers {
+			signal(p.wake)
+		}
+	}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// QueueState is one queue's load in this sidecar.
+type QueueState struct {
+	Queue    string `json:"queue"`
+	Slots    int    `json:"slots"`
+	InFlight int64  `json:"in_flight"`
+}
+
+// Snapshot returns this sidecar's per-queue load.
+func (w *Worker) Snapshot() []QueueState {
+	out := make([]QueueState, 0, len(w.producers))
+	for _, p := range w.producers {
+		out = append(out, QueueState{Queue: p.queue, Slots: p.slots, InFlight: p.inflight.Load()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Queue < out[j].Queue })
+	return out
+}
+
+// Run works until ctx ends, then stops claiming, waits up to ShutdownTimeout for
+// in-flight messages, writes every outcome it has, and returns.
+func (w *Worker) Run(ctx context.Context) error {
+	w.hard, w.cancelHard = context.WithCancel(context.WithoutCancel(ctx))
+	defer w.cancelHard()
+
+	if err := w.store.Heartbeat(ctx, w.cfg.Info); err != nil {
+		w.log.Warn("could not register worker", "error", err)
+	}
+
+	var completer sync.WaitGroup
+	completer.Add(1)
+	go func() { defer completer.Done(); w.runCompleter() }()
+
+	var loops sync.WaitGroup
+	for _, p := range w.producers {
+		loops.Add(1)
+		go func() { defer loops.Done(); w.runProducer(ctx, p) }()
+	}
+	loops.Add(1)
+	go func() { defer loops.Done(); w.runMaintenance(ctx) }()
+
+	<-ctx.Done()
+	w.stopping.Store(true)
+	loops.Wait() // no more claims from here on
+	w.log.Info("stopping: waiting for in-flight messages", "in_flight", w.inFlight(), "deadline", w.cfg.ShutdownTimeout)
+
+	done := make(chan struct{})
+	go func() { w.running.Wait(); close(done) }()
+	timer := time.NewTimer(w.cfg.ShutdownTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		w.log.Warn("shutdown deadline passed: interrupting in-flight messages", "in_flight", w.inFlight())
+		w.cancelHard()
+		<-done // handlers return promptly once their context is cancelled
+	}
+	close(w.outcomes)
+	completer.Wait()
+
+	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := w.store.Stopped(final); err != nil {
+		w.log.Warn("could not record worker stop", "error", err)
+	}
+	w.log.Info("stopped")
+	return nil
+}
+
+func (w *Worker) inFlight() int64 {
+	var n int64
+	for _, p := range w.producers {
+		n += p.inflight.Load()
+	}
+	return n
+}
+
+func (w *Worker) runProducer(ctx context.Context, p *producer) {
+	poll := time.NewTicker(w.cfg.PollInterval)
+	defer poll.Stop()
+	more := true // work may be waiting: claim until a claim comes back short
+	failures := 0
+	for {
+		if more && ctx.Err() == nil {
+			if free := p.slots - int(p.inflight.Load()); free > 0 {
+				n := min(free, w.cfg.ClaimBatch)
+				msgs, err := w.store.Claim(ctx, p.queue, n, w.cfg.Lease)
+				if err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					failures++
+					w.m.ClaimErrors.WithLabelValues(p.queue).Inc()
+					wait := min(time.Duration(failures)*200*time.Millisecond, 5*time.Second)
+					w.log.Warn("claim failed; retrying", "queue", p.queue, "error", err, "retry_in", wait)
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(wait):
+					}
+					continue
+				}
+				failures = 0
+				for i := range msgs {
+					w.start(p, &msgs[i])
+				}
+				more = len(msgs) == n
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+			more = true
+		case <-p.freed:
+		case <-poll.C:
+			more = true
+		}
+	}
+}
+
+func (w *Worker) start(p *producer, m *queue.Message) {
+	p.inflight.Add(1)
+	w.m.Claimed.WithLabelValues(p.queue).Inc()
+	w.m.InFlight.WithLabelValues(p.queue).Inc()
+	w.mu.Lock()
+	w.holding[m.ID] = struct{}{}
+	w.mu.Unlock()
+	w.running.Add(1)
+	go func() {
+		defer w.running.Done()
+		o := w.handle(m)
+		w.outcomes <- o
+		p.inflight.Add(-1)
+		w.m.InFlight.WithLabelValues(p.queue).Dec()
+		signal(p.freed)
+	}()
+}
+
+const maxErrorLen = 2000
+
+func (w *Worker) handle(m *queue.Message) queue.Outcome {
+	h, ok := w.handlers[m.Kind]
+	if !ok {
+		return w.decide(m, nil, provider.Permanent(fmt.Errorf("no handler for kind %q in this sidecar", m.Kind)), 0)
+	}
+	ctx, cancel := context.WithTimeout(w.hard, w.cfg.HandlerTimeout)
+	defer cancel()
+	start := time.Now()
+	result, err := call(ctx, h, m)
+	took := time.Since(start)
+	w.m.HandlerSeconds.WithLabelValues(m.Queue, m.Kind).Observe(took.Seconds())
+	if err != nil && w.hard.Err() != nil {
+		err = fmt.Errorf("interrupted by shutdown; the provider may have been called: %w", err)
+		return w.record(m, queue.Outcome{ID: m.ID, Attempt: m.Attempt, State: queue.Retry,
+			Error: truncate(err.Error()), Code: "interrupted"}, took)
+	}
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		err = fmt.Errorf("attempt exceeded its %s deadline; the provider may have been called: %w", w.cfg.HandlerTimeout, err)
+	}
+	return w.decide(m, result, err, took)
+}
+
+// call runs h, turning a panic into an error so one bad message cannot take the
+// sidecar down.
+func call(ctx context.Context, h Handler, m *queue.Message) (result json.RawMessage, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return h.Handle(ctx, m)
+}
+
+// decide turns an attempt's result into the outcome written back.
+func (w *Worker) decide(m *queue.Message, result json.RawMessage, err error, took time.Duration) queue.Outcome {
+	o := queue.Outcome{ID: m.ID, Attempt: m.Attempt}
+	switch {
+	case err == nil:
+		o.State, o.Result = queue.Succeeded, result
+	case provider.IsPermanent(err):
+		o.State, o.Error, o.Code = queue.Dead, truncate(err.Error()), provider.ErrorCode(err)
+	case m.Attempt >= m.MaxAttempts:
+		o.State, o.Code = queue.Dead, provider.ErrorCode(err)
+		o.Error = truncate(fmt.Sprintf("gave up after %d attempts: %s", m.Attempt, err))
+	default:
+		o.State, o.Error, o.Code = queue.Retry, truncate(err.Error()), provider.ErrorCode(err)
+		o.RetryIn = w.cfg.Retry.Delay(m.Attempt, provider.RetryAfter(err))
+	}
+	return w.record(m, o, took)
+}
+
+func (w *Worker) record(m *queue.Message, o queue.Outcome, took time.Duration) queue.Outcome {
+	outcome := map[queue.State]string{queue.Succeeded: "succeeded", queue.Dead: "dead", queue.Retry: "retry"}[o.State]
+	w.m.Processed.WithLabelValues(m.Queue, m.Kind, outcome).Inc()
+	attrs := []any{"id", m.ID, "kind", m.Kind, "queue", m.Queue, "attempt", m.Attempt, "took", took}
+	switch o.State {
+	case queue.Succeeded:
+		w.log.Debug("message succeeded", attrs...)
+	case queue.Retry:
+		w.log.Warn("attempt failed; will retry", append(attrs, "error", o.Error, "code", o.Code, "retry_in", o.RetryIn)...)
+	case queue.Dead:
+		w.log.Error("message dead", append(attrs, "error", o.Error, "code", o.Code)...)
+	}
+	return o
+}
+
+func truncate(s string) string {
+	if len(s) <= maxErrorLen {
+		return s
+	}
+	return s[:maxErrorLen] + "…"
+}

@@ -1,0 +1,24 @@
+-- Claim up to $2 due messages of queue $1 for worker $3 under a lease of $4 ms.
+-- Only the pending partial index is scanned; SKIP LOCKED lets any number of
+-- sidecars claim side by side; nothing is claimed while the master flag is off.
+with next as (
+  select id
+    from symphony.messages
+   where state = 'pending'
+     and queue = $1
+     and available_at <= now()
+     and exists (select 1 from symphony.flags where name = 'symphony' and enabled)
+   order by priority desc, available_at, id
+   limit $2
+   for update skip locked
+)
+update symphony.messages m
+   set state = 'processing',
+       attempts = m.attempts + 1,
+       locked_by = $3,
+       locked_until = now() + $4::bigint * interval '1 millisecond',
+       attempted_at = now()
+  from next
+ where m.id = next.id
+returning m.id, m.kind, m.queue, m.payload, m.attempts, m.max_attempts, m.priority,
+          m.subject, m.meta, m.created_at

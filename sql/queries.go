@@ -1,0 +1,40 @@
+package queries
+
+import (
+	"embed"
+	"strings"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+func mustRead(name string) string {
+	b, err := files.ReadFile(name)
+	if err != nil {
+		panic("queries: missing embedded file " + name) // caught by every test run
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// The statements, by file name.
+var (
+	Claim        = mustRead("claim.sql")
+	Complete     = mustRead("complete.sql")
+	ExtendLeases = mustRead("extend_leases.sql")
+	Rescue       = mustRead("rescue.sql")
+	Heartbeat    = mustRead("heartbeat.sql")
+	WorkerStop   = mustRead("worker_stop.sql")
+	QueueStats   = mustRead("queue_stats.sql")
+	MasterFlag   = mustRead("master_flag.sql")
+)
+
+// All returns every statement by file name, for tests that check them against
+// the schema.
+func All() map[string]string {
+	entries, _ := files.ReadDir(".")
+	out := make(map[string]string, len(entries))
+	for _, e := range entries {
+		out[e.Name()] = mustRead(e.Name())
+	}
+	return out
+}
