@@ -15,6 +15,13 @@ type Error struct {
 	Message    string        // the provider's human-readable message
 	RetryAfter time.Duration // from Retry-After or a rate-limit header; 0 when absent
 	Err        error         // underlying transport error, if any
+
+	// MaybeSent is true when the provider may already have accepted the message
+	// although this call failed (a timeout or reset after the request was
+	// written, or a 5xx from a gateway), and it does not deduplicate a retry by
+	// idempotency key. A retry may then deliver a second copy; the worker
+	// records this so at-least-once is never silently more.
+	MaybeSent bool
 }
 
 func (e *Error) Error() string {
@@ -70,6 +77,13 @@ func RetryAfter(err error) time.Duration {
 		return r.RetryDelay()
 	}
 	return 0
+}
+
+// MaybeSent reports whether any *Error in err's chain says the provider may
+// already have accepted the message, so a retry risks a duplicate.
+func MaybeSent(err error) bool {
+	var pe *Error
+	return errors.As(err, &pe) && pe.MaybeSent
 }
 
 // ErrorCode returns the provider's error code from err's chain, or "".
