@@ -1,0 +1,22 @@
+// Package resendfake is an in-process fake of Resend's POST /emails for tests,
+// built on net/http/httptest. It answers the way Resend documents
+// (resend.com/docs/api-reference): 200 {"id"} on success; errors as
+// {"statusCode", "name", "message"} with Resend's names and statuses; a
+// Bearer key check; required fields; and idempotency keys — a repeated
+// Idempotency-Key with the same body replays the original answer without
+// sending again, the same key with a different body is 409
+// invalid_idempotent_request, and a repeat while the first is still being
+// handled is 409 concurrent_idempotent_requests.
+//
+// Use it from any test, including end-to-end tests through the real sidecar:
+//
+//	srv := resendfake.New(resendfake.Options{APIKey: "re_test"})
+//	defer srv.Close()
+//	// point resend.Config.BaseURL (SYMPHONY_RESEND_URL) at srv.URL()
+//	srv.Inject(fakehttp.Times(2, fakehttp.Status(500))...) // next two answers fail
+//	...
+//	srv.Emails()       // emails actually accepted (replays not counted twice)
+//	srv.Requests()     // every request, as received
+//
+// Error messages are illustrative; statuses and names follow the documentation.
+package resendfake

@@ -1,0 +1,364 @@
+package resendfake
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
+)
+
+// DefaultAPIKey is the key the fake accepts when Options.APIKey is empty.
+const DefaultAPIKey = "re_fake_key"
+
+// Options configures a Server.
+type Options struct {
+	// APIKey is the only Bearer key accepted. Empty means DefaultAPIKey.
+	APIKey string
+}
+
+// Email is one email the fake accepted, as the client sent it.
+type Email struct {
+	ID             string            `json:"-"`
+	IdempotencyKey string            `json:"-"`
+	From           string            `json:"from"`
+	To             Addresses         `json:"to"`
+	Cc             Addresses         `json:"cc"`
+	Bcc            Addresses         `json:"bcc"`
+	ReplyTo        Addresses         `json:"reply_to"`
+	Subject        string            `json:"subject"`
+	HTML           string            `json:"html"`
+	Text           string            `json:"text"`
+	Headers        map[string]string `json:"headers"`
+	Tags           []Tag             `json:"tags"`
+	Attachments    []Attachment      `json:"attachments"`
+}
+
+// Tag is one entry of an email's tags.
+type Tag struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Attachment is one attachment as sent: Content is base64.
+type Attachment struct {
+	Content     string `json:"content"`
+	Filename    string `json:"filename"`
+	Path        string `json:"path"`
+	ContentType string `json:"content_type"`
+}
+
+// Server is a running fake. Its embedded Recorder and Faults give
+// Requests/RequestCount and Inject/PendingFaults.
+type Server struct {
+	fakehttp.Recorder
+	fakehttp.Faults
+
+	ts     *httptest.Server
+	apiKey string
+
+	mu     sync.Mutex
+	seq    int
+	emails []Email
+	keys   map[string]*keyed
+}
+
+// keyed is what the fake remembers about one idempotency key.
+type keyed struct {
+	fingerprint [32]byte
+	done        bool
+	status      int
+	answer      any
+}
+
+// New starts a fake. Close it when done.
+func New(opts Options) *Server {
+	s := &Server{apiKey: opts.APIKey, keys: map[string]*keyed{}}
+	if s.apiKey == "" {
+		s.apiKey = DefaultAPIKey
+	}
+	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// URL is the base URL to configure the client with (no trailing slash).
+func (s *Server) URL() string { return s.ts.URL }
+
+// Close shuts the fake down.
+func (s *Server) Close() { s.ts.Close() }
+
+// Emails returns every email accepted so far, in order. A replayed
+// idempotent request does not add one.
+func (s *Server) Emails() []Email {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Email(nil), s.emails...)
+}
+
+// ErrorFault answers the next request with status and a Resend error body
+// with the given name and message, e.g. ErrorFault(429, "daily_quota_exceeded", "...").
+func ErrorFault(status int, name, message string) fakehttp.Fault {
+	b, _ := json.Marshal(apiError{StatusCode: status, Name: name, Message: message})
+	return fakehttp.Fault{Kind: fakehttp.KindStatus, Status: status, Body: string(b)}
+}
+
+type apiError struct {
+	StatusCode int    `json:"statusCode"`
+	Name       string `json:"name"`
+	Message    string `json:"message"`
+}
+
+func errorAnswer(status int, name, message string) (int, any) {
+	return status, apiError{StatusCode: status, Name: name, Message: message}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	req := s.Record(r)
+	f := s.NextFault()
+	switch f.Kind {
+	case fakehttp.KindReset:
+		if fakehttp.Wait(r.Context(), f.Delay) {
+			fakehttp.HangUp(w)
+		}
+		return
+	case fakehttp.KindStatus:
+		if fakehttp.Wait(r.Context(), f.Delay) {
+			s.writeFault(w, f)
+		}
+		return
+	}
+
+	status, answer := s.handle(r, req, f)
+	if status == 0 {
+		return // the client went away during a Slow fault
+	}
+	if status == http.StatusOK {
+		switch f.Kind {
+		case fakehttp.KindResetAfterAccept:
+			fakehttp.HangUp(w)
+			return
+		case fakehttp.KindMalformed:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(fakehttp.MalformedBody))
+			return
+		}
+	}
+	setRateLimitHeaders(w.Header(), "1")
+	fakehttp.WriteJSON(w, status, answer)
+}
+
+// handle authenticates, applies idempotency and the fault's delay, and
+// accepts or rejects the email. Status 0 means the client went away.
+func (s *Server) handle(r *http.Request, req fakehttp.Request, f fakehttp.Fault) (int, any) {
+	if req.Path != "/emails" {
+		return errorAnswer(http.StatusNotFound, "not_found", "The requested endpoint does not exist.")
+	}
+	if req.Method != http.MethodPost {
+		return errorAnswer(http.StatusMethodNotAllowed, "method_not_allowed", "Method is not allowed for the requested path.")
+	}
+	auth := req.Header.Get("Authorization")
+	if auth == "" {
+		return errorAnswer(http.StatusUnauthorized, "missing_api_key", "Missing API key in the authorization header.")
+	}
+	if auth != "Bearer "+s.apiKey {
+		return errorAnswer(http.StatusUnauthorized, "validation_error", "API key is invalid")
+	}
+
+	keys := req.Header.Values("Idempotency-Key")
+	if len(keys) == 0 {
+		if !fakehttp.Wait(r.Context(), f.Delay) {
+			return 0, nil
+		}
+		return s.accept(req, "")
+	}
+	key := keys[0]
+	if len(key) < 1 || len(key) > 256 {
+		return errorAnswer(http.StatusBadRequest, "invalid_idempotency_key", "The key must be between 1-256 chars.")
+	}
+	if status, answer, replay := s.begin(key, req.Body); replay {
+		return status, answer
+	}
+	if !fakehttp.Wait(r.Context(), f.Delay) {
+		s.finish(key, 0, nil)
+		return 0, nil
+	}
+	status, answer := s.accept(req, key)
+	s.finish(key, status, answer)
+	return status, answer
+}
+
+// begin claims key for a request with body, or answers for it: the original
+// answer for a completed key with the same body, 409 otherwise.
+func (s *Server) begin(key string, body []byte) (int, any, bool) {
+	fp := sha256.Sum256(body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.keys[key]
+	switch {
+	case !ok:
+		s.keys[key] = &keyed{fingerprint: fp}
+		return 0, nil, false
+	case !k.done:
+		st, a := errorAnswer(http.StatusConflict, "concurrent_idempotent_requests",
+			"Same idempotency key used while original request is still in progress.")
+		return st, a, true
+	case k.fingerprint != fp:
+		st, a := errorAnswer(http.StatusConflict, "invalid_idempotent_request",
+			"Same idempotency key used with a different request payload.")
+		return st, a, true
+	}
+	return k.status, k.answer, true
+}
+
+// finish records the answer for key. Only an accepted email is remembered;
+// after a rejection the key is free to be used again.
+func (s *Server) finish(key string, status int, answer any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if status != http.StatusOK {
+		delete(s.keys, key)
+		return
+	}
+	k := s.keys[key]
+	k.done, k.status, k.answer = true, status, answer
+}
+
+// accept validates the email as Resend does and records it.
+func (s *Server) accept(req fakehttp.Request, key string) (int, any) {
+	var e Email
+	if err := json.Unmarshal(req.Body, &e); err != nil {
+		return errorAnswer(http.StatusBadRequest, "validation_error", "Invalid JSON: "+err.Error())
+	}
+	if st, a, bad := validate(&e); bad {
+		return st, a
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	e.ID = fmt.Sprintf("00000000-0000-4000-8000-%012x", s.seq)
+	e.IdempotencyKey = key
+	s.emails = append(s.emails, e)
+	return http.StatusOK, map[string]string{"id": e.ID}
+}
+
+func validate(e *Email) (int, any, bool) {
+	var missing []string
+	if e.From == "" {
+		missing = append(missing, "from")
+	}
+	if len(e.To) == 0 {
+		missing = append(missing, "to")
+	}
+	if e.Subject == "" {
+		missing = append(missing, "subject")
+	}
+	if len(missing) > 0 {
+		st, a := errorAnswer(http.StatusUnprocessableEntity, "missing_required_field",
+			"Missing required fields: "+strings.Join(missing, ", "))
+		return st, a, true
+	}
+	if e.HTML == "" && e.Text == "" {
+		st, a := errorAnswer(http.StatusUnprocessableEntity, "validation_error", "Either `html` or `text` must be provided.")
+		return st, a, true
+	}
+	if len(e.To) > 50 {
+		st, a := errorAnswer(http.StatusUnprocessableEntity, "validation_error", "Too many recipients in `to`: max 50.")
+		return st, a, true
+	}
+	for _, t := range e.Tags {
+		if !tagSafe(t.Name, true) || !tagSafe(t.Value, false) {
+			st, a := errorAnswer(http.StatusUnprocessableEntity, "validation_error",
+				"Tags should only contain ASCII letters, numbers, underscores, or dashes.")
+			return st, a, true
+		}
+	}
+	for _, a := range e.Attachments {
+		if a.Content == "" && a.Path == "" {
+			st, ans := errorAnswer(http.StatusUnprocessableEntity, "invalid_attachment",
+				"Attachment must have either a `content` or `path`.")
+			return st, ans, true
+		}
+	}
+	return 0, nil, false
+}
+
+// tagSafe applies Resend's documented tag rule: ASCII letters, digits, _ and -,
+// at most 256 characters; a name must not be empty.
+func tagSafe(s string, name bool) bool {
+	if len(s) > 256 || (name && s == "") {
+		return false
+	}
+	for _, c := range s {
+		ok := c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
+	if f.Status == http.StatusTooManyRequests {
+		reset := "1"
+		if _, err := strconv.Atoi(f.RetryAfter); err == nil {
+			reset = f.RetryAfter
+		}
+		setRateLimitHeaders(w.Header(), reset)
+		w.Header().Set("Ratelimit-Remaining", "0")
+	}
+	f.SetHeaders(w.Header())
+	if f.Body != "" {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(f.Status)
+		_, _ = w.Write([]byte(f.Body))
+		return
+	}
+	name, msg := "internal_server_error", "An unexpected error occurred."
+	switch {
+	case f.Status == http.StatusTooManyRequests:
+		name, msg = "rate_limit_exceeded", "Too many requests. Please limit the number of requests per second."
+	case f.Status == http.StatusConflict:
+		name, msg = "concurrent_idempotent_requests", "Same idempotency key used while original request is still in progress."
+	case f.Status == http.StatusUnprocessableEntity:
+		name, msg = "validation_error", "Validation failed."
+	case f.Status >= 400 && f.Status < 500:
+		name, msg = "validation_error", http.StatusText(f.Status)
+	}
+	st, a := errorAnswer(f.Status, name, msg)
+	fakehttp.WriteJSON(w, st, a)
+}
+
+// setRateLimitHeaders sets the IETF-draft headers Resend documents on every
+// answer; reset is seconds until the window resets.
+func setRateLimitHeaders(h http.Header, reset string) {
+	if reset == "" {
+		reset = "1"
+	}
+	h.Set("Ratelimit-Limit", "5")
+	h.Set("Ratelimit-Remaining", "4")
+	h.Set("Ratelimit-Reset", reset)
+}
+
+// Addresses is a list of addresses. It decodes from a string or an array of
+// strings, as Resend accepts for to, cc, bcc and reply_to.
+type Addresses []string
+
+func (l *Addresses) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*l = Addresses{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*l = many
+	return nil
+}
