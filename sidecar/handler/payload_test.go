@@ -1,0 +1,93 @@
+package handler
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDecodeEmail_Valid(t *testing.T) {
+	t.Parallel()
+	e, err := DecodeEmail([]byte(`{"to":["a@example.com","Bo <b@example.com>"],"from":"Me <me@example.com>",
+		"subject":"hi","html":"<p>x</p>","tags":{"campaign":"c1"},
+		"attachments":[{"filename":"a.txt","content":"aGVsbG8="}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.To) != 2 || e.HTML != "<p>x</p>" || string(e.Attachments[0].Content) != "hello" || e.Tags["campaign"] != "c1" {
+		t.Fatalf("decoded %+v", e)
+	}
+	one, err := DecodeEmail([]byte(`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"}`))
+	if err != nil || len(one.To) != 1 {
+		t.Fatalf("single address: %v %+v", err, one)
+	}
+}
+
+func TestDecodeEmail_Invalid(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		`not json`: "invalid character",
+		`{"to":"a@example.com","from":"me@example.com","subject":"s"}`:                                                               `"html" or "text"`,
+		`{"to":"bob","from":"me@example.com","subject":"s","text":"t"}`:                                                              `"to" is not an email address`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","txt":"t"}`:                                                     `unknown field "txt"`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"a\nBcc: x","text":"t"}`:                                            "line breaks",
+		`{"to":7,"from":"me@example.com","subject":"s","text":"t"}`:                                                                  "must be an email address",
+		`{"to":"a@example.com","from":"me","subject":"s","text":"t"}`:                                                                `"from"`,
+		`{"to":"a@example.com","from":"me@example.com","subject":" ","text":"t"}`:                                                    `"subject" is required`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"../x","content":"!!"}]}`: "base64",
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"} {}`:                                                 "trailing data",
+	}
+	for in, want := range cases {
+		_, err := DecodeEmail([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("DecodeEmail(%s) = %v, want an error containing %q", in, err, want)
+		}
+	}
+}
+
+func TestDecodeSMS(t *testing.T) {
+	t.Parallel()
+	if m, err := DecodeSMS([]byte(`{"to":"+14155550100","body":"hi","from":"+14155550199"}`)); err != nil || m.From != "+14155550199" {
+		t.Fatalf("valid: %v %+v", err, m)
+	}
+	cases := map[string]string{
+		`{"to":"4155550100","body":"hi"}`:                                  "E.164",
+		`{"to":"+14155550100","body":""}`:                                  `"body" is required`,
+		`{"to":"+14155550100","body":"x","extra":1}`:                       "unknown field",
+		`{"to":"+14155550100","body":"` + strings.Repeat("x", 1601) + `"}`: "1600",
+	}
+	for in, want := range cases {
+		if _, err := DecodeSMS([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("DecodeSMS(%.60s) = %v, want %q", in, err, want)
+		}
+	}
+}
+
+// FuzzDecodeEmail: any input either decodes to an email with a recipient, a
+// sender and a body, or returns an error; it never panics.
+func FuzzDecodeEmail(f *testing.F) {
+	f.Add([]byte(`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"}`))
+	f.Add([]byte(`{"to":["a@example.com"],"from":"A <me@example.com>","subject":"s","html":"<b>","attachments":[{"filename":"f","content":"AA=="}]}`))
+	f.Add([]byte(`{"to":null}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := DecodeEmail(b)
+		if err != nil {
+			return
+		}
+		if len(e.To) == 0 || e.From == "" || (e.HTML == "" && e.Text == "") || strings.ContainsAny(e.Subject, "\r\n") {
+			t.Fatalf("accepted an unsendable email: %+v", e)
+		}
+	})
+}
+
+func FuzzDecodeSMS(f *testing.F) {
+	f.Add([]byte(`{"to":"+14155550100","body":"hi"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodeSMS(b)
+		if err != nil {
+			return
+		}
+		if !e164.MatchString(m.To) || strings.TrimSpace(m.Body) == "" {
+			t.Fatalf("accepted an unsendable sms: %+v", m)
+		}
+	})
+}
