@@ -96,3 +96,12 @@ func JSON(v any) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
+
+// StatusText is http.StatusText, or "unexpected status" for codes it does not
+// know, so a provider error always says something.
+func StatusText(code int) string {
+	if s := http.StatusText(code); s != "" {
+		return s
+	}
+	return "unexpected status"
+}

@@ -53,7 +53,7 @@ func classify(resp *http.Response, err error, now time.Time) (provider.Receipt, 
 	_ = json.Unmarshal(body, &ae) // a non-JSON body leaves Name and Message empty
 	pe := &provider.Error{Provider: Name, StatusCode: resp.StatusCode, Code: ae.Name, Message: ae.Message}
 	if pe.Message == "" {
-		pe.Message = http.StatusText(resp.StatusCode)
+		pe.Message = httpx.StatusText(resp.StatusCode)
 	}
 	retryAfter, hasRetryAfter := httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 

@@ -63,7 +63,7 @@ func FuzzClassify(f *testing.F) {
 		if !errors.As(err, &pe) {
 			t.Fatalf("status %d gave %v, want *provider.Error", status, err)
 		}
-		if pe.Provider != Name || pe.StatusCode != status || pe.RetryAfter < 0 || pe.MaybeSent {
+		if pe.Provider != Name || pe.StatusCode != status || pe.RetryAfter < 0 || pe.MaybeSent || pe.Message == "" {
 			t.Fatalf("bad error %#v", pe)
 		}
 		if status >= 500 && pe.Permanent {
