@@ -1,0 +1,278 @@
+package sendgridfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
+)
+
+// DefaultAPIKey is the key the fake accepts when Options.APIKey is empty.
+const DefaultAPIKey = "SG.fake-key"
+
+// maxPayload is SendGrid's documented Mail Send limit (30 MB).
+const maxPayload = 30 << 20
+
+// Options configures a Server.
+type Options struct {
+	// APIKey is the only Bearer key accepted. Empty means DefaultAPIKey.
+	APIKey string
+}
+
+// Mail is one accepted request body, decoded.
+type Mail struct {
+	MessageID        string            `json:"-"` // the X-Message-Id answered
+	Personalizations []Personalization `json:"personalizations"`
+	From             *Address          `json:"from"`
+	ReplyTo          *Address          `json:"reply_to"`
+	ReplyToList      []Address         `json:"reply_to_list"`
+	Subject          string            `json:"subject"`
+	Content          []Content         `json:"content"`
+	Attachments      []Attachment      `json:"attachments"`
+	Headers          map[string]string `json:"headers"`
+	Categories       []string          `json:"categories"`
+	CustomArgs       map[string]string `json:"custom_args"`
+}
+
+// Personalization is one entry of personalizations.
+type Personalization struct {
+	To      []Address `json:"to"`
+	Cc      []Address `json:"cc"`
+	Bcc     []Address `json:"bcc"`
+	Subject string    `json:"subject"`
+}
+
+// Address is SendGrid's {email, name}.
+type Address struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+// Content is one body part.
+type Content struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// Attachment is one attachment; Content is base64.
+type Attachment struct {
+	Content     string `json:"content"`
+	Filename    string `json:"filename"`
+	Type        string `json:"type"`
+	Disposition string `json:"disposition"`
+}
+
+// Server is a running fake. Its embedded Recorder and Faults give
+// Requests/RequestCount and Inject/PendingFaults.
+type Server struct {
+	fakehttp.Recorder
+	fakehttp.Faults
+
+	ts     *httptest.Server
+	apiKey string
+
+	mu    sync.Mutex
+	seq   int
+	mails []Mail
+}
+
+// New starts a fake. Close it when done.
+func New(opts Options) *Server {
+	s := &Server{apiKey: opts.APIKey}
+	if s.apiKey == "" {
+		s.apiKey = DefaultAPIKey
+	}
+	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// URL is the base URL to configure the client with.
+func (s *Server) URL() string { return s.ts.URL }
+
+// Close shuts the fake down.
+func (s *Server) Close() { s.ts.Close() }
+
+// Mails returns every accepted email, in order.
+func (s *Server) Mails() []Mail {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Mail(nil), s.mails...)
+}
+
+type fieldError struct {
+	Message string  `json:"message"`
+	Field   *string `json:"field"`
+	Help    *string `json:"help"`
+}
+
+type errorBody struct {
+	Errors []fieldError `json:"errors"`
+}
+
+func errorsOf(field, message string) errorBody {
+	fe := fieldError{Message: message}
+	if field != "" {
+		fe.Field = &field
+		help := "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message." + field
+		fe.Help = &help
+	}
+	return errorBody{Errors: []fieldError{fe}}
+}
+
+// ErrorFault answers the next request with status and one SendGrid error
+// naming field (may be empty) and message.
+func ErrorFault(status int, field, message string) fakehttp.Fault {
+	b, _ := json.Marshal(errorsOf(field, message))
+	return fakehttp.Fault{Kind: fakehttp.KindStatus, Status: status, Body: string(b)}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	req := s.Record(r)
+	f := s.NextFault()
+	if !fakehttp.Wait(r.Context(), f.Delay) {
+		return
+	}
+	switch f.Kind {
+	case fakehttp.KindReset:
+		fakehttp.HangUp(w)
+		return
+	case fakehttp.KindStatus:
+		s.writeFault(w, f)
+		return
+	}
+
+	status, answer, id := s.handle(req)
+	if status != http.StatusAccepted {
+		fakehttp.WriteJSON(w, status, answer)
+		return
+	}
+	switch f.Kind {
+	case fakehttp.KindResetAfterAccept:
+		fakehttp.HangUp(w)
+		return
+	case fakehttp.KindMalformed:
+		// Mail Send's success has no body to corrupt; the malformed answer
+		// is a 202 that lost its X-Message-Id and carries junk.
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(fakehttp.MalformedBody))
+		return
+	}
+	w.Header().Set("X-Message-Id", id)
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *Server) handle(req fakehttp.Request) (int, any, string) {
+	if req.Path != "/v3/mail/send" {
+		return http.StatusNotFound, errorsOf("", "resource not found"), ""
+	}
+	if req.Method != http.MethodPost {
+		return http.StatusMethodNotAllowed, errorsOf("", "method not allowed"), ""
+	}
+	if req.Header.Get("Authorization") != "Bearer "+s.apiKey {
+		return http.StatusUnauthorized, errorsOf("", "The provided authorization grant is invalid, expired, or revoked"), ""
+	}
+	if len(req.Body) > maxPayload {
+		return http.StatusRequestEntityTooLarge, errorsOf("", "The JSON payload you have included in your request is too large."), ""
+	}
+	var m Mail
+	if err := json.Unmarshal(req.Body, &m); err != nil {
+		return http.StatusBadRequest, errorsOf("", "Bad Request"), ""
+	}
+	if field, msg := validate(&m); msg != "" {
+		return http.StatusBadRequest, errorsOf(field, msg), ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	m.MessageID = fmt.Sprintf("fakeSG%016d", s.seq)
+	s.mails = append(s.mails, m)
+	return http.StatusAccepted, nil, m.MessageID
+}
+
+// validate applies the Mail Send rules the fake knows, with SendGrid's wording.
+func validate(m *Mail) (field, message string) {
+	if len(m.Personalizations) == 0 {
+		return "personalizations", "You must have at least one personalization."
+	}
+	if len(m.Personalizations) > 1000 {
+		return "personalizations", "The personalization block is limited to 1000 personalizations per API request."
+	}
+	recipients := 0
+	for i, p := range m.Personalizations {
+		prefix := "personalizations." + strconv.Itoa(i)
+		if len(p.To) == 0 {
+			return prefix + ".to", "The to parameter is required for all personalization objects."
+		}
+		seen := map[string]bool{}
+		for _, list := range [][]Address{p.To, p.Cc, p.Bcc} {
+			for _, a := range list {
+				recipients++
+				if a.Email == "" || !strings.Contains(a.Email, "@") {
+					return prefix, "Does not contain a valid address."
+				}
+				key := strings.ToLower(a.Email)
+				if seen[key] {
+					return prefix, "Each email address in the personalization block should be unique between to, cc, and bcc."
+				}
+				seen[key] = true
+			}
+		}
+		if m.Subject == "" && p.Subject == "" {
+			return "subject", "The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined."
+		}
+	}
+	if recipients > 1000 {
+		return "personalizations", "There is a limit of 1000 total recipients (to + cc + bcc) per request."
+	}
+	if m.From == nil || m.From.Email == "" {
+		return "from.email", "The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter."
+	}
+	if len(m.Content) == 0 {
+		return "content", "Unless a valid template_id is provided, the content parameter is required."
+	}
+	for i, c := range m.Content {
+		if c.Value == "" {
+			return "content." + strconv.Itoa(i) + ".value", "The content value must be a string at least one character in length."
+		}
+		if c.Type == "text/plain" && i != 0 {
+			return "content", "If present, text/plain must be first, followed by text/html, followed by any other content."
+		}
+	}
+	if len(m.Categories) > 10 {
+		return "categories", "You can only have up to 10 categories per request."
+	}
+	if m.ReplyTo != nil && len(m.ReplyToList) > 0 {
+		return "reply_to", "reply_to and reply_to_list are mutually exclusive."
+	}
+	return "", ""
+}
+
+func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
+	if f.Status == http.StatusTooManyRequests {
+		reset := time.Now().Add(time.Second)
+		if n, err := strconv.Atoi(f.RetryAfter); err == nil {
+			reset = time.Now().Add(time.Duration(n) * time.Second)
+		}
+		w.Header().Set("X-RateLimit-Limit", "600")
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	}
+	f.SetHeaders(w.Header())
+	if f.Body != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(f.Status)
+		_, _ = w.Write([]byte(f.Body))
+		return
+	}
+	msg := http.StatusText(f.Status)
+	if f.Status == http.StatusTooManyRequests {
+		msg = "too many requests"
+	}
+	fakehttp.WriteJSON(w, f.Status, errorsOf("", msg))
+}
