@@ -1,0 +1,21 @@
+// Package postmarkfake is an in-process fake of Postmark's POST /email for
+// tests, built on net/http/httptest. It answers as Postmark documents: 200
+// {To, SubmittedAt, MessageID, ErrorCode: 0, Message: "OK"}; 401 with
+// ErrorCode 10 for a wrong X-Postmark-Server-Token; 415 without JSON Accept
+// and Content-Type; 422 with API error codes 402 (invalid JSON), 300 (invalid
+// email request: missing From/To, no body, over 50 recipients) and 406
+// (inactive recipient, for addresses listed in Options.InactiveRecipients);
+// and 413 over 10 MB.
+//
+// Postmark has no idempotency key, and neither does the fake: a repeated
+// request is a second email.
+//
+//	srv := postmarkfake.New(postmarkfake.Options{ServerToken: "pm-test"})
+//	defer srv.Close()
+//	// point postmark.Config.BaseURL (SYMPHONY_POSTMARK_URL) at srv.URL()
+//	srv.Inject(fakehttp.Status(503))
+//	srv.Messages(), srv.Requests()
+//
+// Error messages are illustrative; statuses and API error codes follow the
+// documentation.
+package postmarkfake

@@ -1,0 +1,252 @@
+package postmarkfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
+)
+
+// DefaultServerToken is the token the fake accepts when Options.ServerToken
+// is empty.
+const DefaultServerToken = "fake-postmark-server-token"
+
+// maxPayload is Postmark's documented Email API size limit (10 MB).
+const maxPayload = 10 << 20
+
+// Options configures a Server.
+type Options struct {
+	// ServerToken is the only X-Postmark-Server-Token accepted. Empty means
+	// DefaultServerToken.
+	ServerToken string
+	// InactiveRecipients are addresses Postmark has deactivated (bounces,
+	// spam complaints): sending to one answers 422 with ErrorCode 406.
+	InactiveRecipients []string
+}
+
+// Message is one accepted email, decoded.
+type Message struct {
+	MessageID     string            `json:"-"`
+	From          string            `json:"From"`
+	To            string            `json:"To"`
+	Cc            string            `json:"Cc"`
+	Bcc           string            `json:"Bcc"`
+	Subject       string            `json:"Subject"`
+	Tag           string            `json:"Tag"`
+	HTMLBody      string            `json:"HtmlBody"`
+	TextBody      string            `json:"TextBody"`
+	ReplyTo       string            `json:"ReplyTo"`
+	Headers       []Header          `json:"Headers"`
+	Metadata      map[string]string `json:"Metadata"`
+	Attachments   []Attachment      `json:"Attachments"`
+	MessageStream string            `json:"MessageStream"`
+}
+
+// Header is one custom header.
+type Header struct {
+	Name  string `json:"Name"`
+	Value string `json:"Value"`
+}
+
+// Attachment is one attachment; Content is base64.
+type Attachment struct {
+	Name        string `json:"Name"`
+	Content     string `json:"Content"`
+	ContentType string `json:"ContentType"`
+	ContentID   string `json:"ContentID"`
+}
+
+// Server is a running fake. Its embedded Recorder and Faults give
+// Requests/RequestCount and Inject/PendingFaults.
+type Server struct {
+	fakehttp.Recorder
+	fakehttp.Faults
+
+	ts       *httptest.Server
+	token    string
+	inactive map[string]bool
+
+	mu       sync.Mutex
+	seq      int
+	messages []Message
+}
+
+// New starts a fake. Close it when done.
+func New(opts Options) *Server {
+	s := &Server{token: opts.ServerToken, inactive: map[string]bool{}}
+	if s.token == "" {
+		s.token = DefaultServerToken
+	}
+	for _, a := range opts.InactiveRecipients {
+		s.inactive[strings.ToLower(a)] = true
+	}
+	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// URL is the base URL to configure the client with.
+func (s *Server) URL() string { return s.ts.URL }
+
+// Close shuts the fake down.
+func (s *Server) Close() { s.ts.Close() }
+
+// Messages returns every accepted email, in order.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.messages...)
+}
+
+type apiError struct {
+	ErrorCode int    `json:"ErrorCode"`
+	Message   string `json:"Message"`
+}
+
+// ErrorFault answers the next request with status and a Postmark error body.
+func ErrorFault(status, errorCode int, message string) fakehttp.Fault {
+	b, _ := json.Marshal(apiError{ErrorCode: errorCode, Message: message})
+	return fakehttp.Fault{Kind: fakehttp.KindStatus, Status: status, Body: string(b)}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	req := s.Record(r)
+	f := s.NextFault()
+	if !fakehttp.Wait(r.Context(), f.Delay) {
+		return
+	}
+	switch f.Kind {
+	case fakehttp.KindReset:
+		fakehttp.HangUp(w)
+		return
+	case fakehttp.KindStatus:
+		s.writeFault(w, f)
+		return
+	}
+	status, answer := s.handle(req)
+	if status == http.StatusOK {
+		switch f.Kind {
+		case fakehttp.KindResetAfterAccept:
+			fakehttp.HangUp(w)
+			return
+		case fakehttp.KindMalformed:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(fakehttp.MalformedBody))
+			return
+		}
+	}
+	fakehttp.WriteJSON(w, status, answer)
+}
+
+func (s *Server) handle(req fakehttp.Request) (int, any) {
+	if req.Path != "/email" || req.Method != http.MethodPost {
+		return http.StatusNotFound, apiError{Message: "Entity doesn't exist"}
+	}
+	if req.Header.Get("X-Postmark-Server-Token") != s.token {
+		return http.StatusUnauthorized, apiError{ErrorCode: 10, Message: "Bad or missing Server API token."}
+	}
+	if !isJSON(req.Header.Get("Accept")) || !isJSON(req.Header.Get("Content-Type")) {
+		return http.StatusUnsupportedMediaType, apiError{Message: "Unsupported Media Type"}
+	}
+	if len(req.Body) > maxPayload {
+		return http.StatusRequestEntityTooLarge, apiError{Message: "Payload Too Large"}
+	}
+	var m Message
+	if err := json.Unmarshal(req.Body, &m); err != nil {
+		return http.StatusUnprocessableEntity, apiError{ErrorCode: 402, Message: "Invalid JSON"}
+	}
+	if msg := validate(&m); msg != "" {
+		return http.StatusUnprocessableEntity, apiError{ErrorCode: 300, Message: msg}
+	}
+	for _, list := range []string{m.To, m.Cc, m.Bcc} {
+		for _, a := range splitList(list) {
+			if s.inactive[strings.ToLower(bareAddress(a))] {
+				return http.StatusUnprocessableEntity, apiError{ErrorCode: 406, Message: "You tried to send to " +
+					"recipient(s) that have been marked as inactive. Inactive recipients: " + bareAddress(a)}
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	m.MessageID = fmt.Sprintf("00000000-0000-4000-9000-%012x", s.seq)
+	s.messages = append(s.messages, m)
+	return http.StatusOK, map[string]any{
+		"To": m.To, "SubmittedAt": time.Now().Format("2006-01-02T15:04:05.0000000-07:00"),
+		"MessageID": m.MessageID, "ErrorCode": 0, "Message": "OK",
+	}
+}
+
+func validate(m *Message) string {
+	switch {
+	case m.From == "":
+		return "Invalid 'From' address: ''."
+	case m.To == "":
+		return "Invalid 'To' address: ''."
+	case m.HTMLBody == "" && m.TextBody == "":
+		return "Provide either email TextBody or HtmlBody or both."
+	case len(splitList(m.To))+len(splitList(m.Cc))+len(splitList(m.Bcc)) > 50:
+		return "Maximum of 50 recipients allowed per email message"
+	}
+	return ""
+}
+
+func isJSON(v string) bool {
+	mt, _, err := mime.ParseMediaType(v)
+	return err == nil && mt == "application/json"
+}
+
+// splitList splits a comma-separated address list, honouring quoted names.
+func splitList(s string) []string {
+	var out []string
+	quoted, start := false, 0
+	for i, c := range s {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			out = appendTrimmed(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return appendTrimmed(out, s[start:])
+}
+
+func appendTrimmed(out []string, s string) []string {
+	if s = strings.TrimSpace(s); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+// bareAddress returns the address inside "Name <addr>", or s.
+func bareAddress(s string) string {
+	if i, j := strings.LastIndex(s, "<"), strings.LastIndex(s, ">"); i >= 0 && j > i {
+		return s[i+1 : j]
+	}
+	return s
+}
+
+func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
+	f.SetHeaders(w.Header())
+	if f.Body != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(f.Status)
+		_, _ = w.Write([]byte(f.Body))
+		return
+	}
+	body := apiError{Message: http.StatusText(f.Status)}
+	switch f.Status {
+	case http.StatusTooManyRequests:
+		body = apiError{ErrorCode: 429, Message: "Rate Limit Exceeded"}
+	case http.StatusServiceUnavailable:
+		body = apiError{ErrorCode: 100, Message: "Maintenance"}
+	}
+	fakehttp.WriteJSON(w, f.Status, body)
+}
