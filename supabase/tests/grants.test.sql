@@ -158,17 +158,18 @@ select is_definer('symphony', 'retry', array['bigint'], 'retry() is SECURITY DEF
 set local role service_role;
 
 select ok(
-  symphony.dispatch('email.send', '{"to": "ada@example.com", "from": "ops@example.com", "subject": "Hi", "text": "Hello"}') is not null,
+  symphony.dispatch('email.send', '{"to": "ada@example.com", "from": "ops@example.com", "subject": "Hi", "text": "Hello"}',
+                    '{"meta": {"case": "grants-dispatch"}}') is not null,
   'service_role: dispatch() works and returns an id');
 select ok(
-  (select count(*) = 1 from symphony.messages where payload ->> 'to' = 'ada@example.com'),
+  (select count(*) = 1 from symphony.messages where meta ->> 'case' = 'grants-dispatch'),
   'service_role: the dispatched message is readable');
 select lives_ok(
-  $$insert into symphony.messages (kind, payload) values ('sms.send', '{"to": "+14155550100", "body": "hi"}')$$,
+  $$insert into symphony.messages (kind, payload, meta) values ('sms.send', '{"to": "+14155550100", "body": "hi"}', '{"case": "grants-insert"}')$$,
   'service_role: a plain INSERT dispatches');
 
 select throws_ok(
-  $$update symphony.messages set state = 'succeeded', finished_at = now() where payload ->> 'to' = 'ada@example.com'$$,
+  $$update symphony.messages set state = 'succeeded', finished_at = now() where meta ->> 'case' = 'grants-dispatch'$$,
   '42501', null, 'service_role: a direct UPDATE of symphony.messages fails with insufficient_privilege');
 select throws_ok(
   $$delete from symphony.messages$$,
@@ -183,26 +184,26 @@ select throws_ok(
 -- cancel() goes through the definer function and records who cancelled.
 set local symphony.actor = 'ops@example.com';
 select ok(
-  symphony.cancel((select id from symphony.messages where payload ->> 'to' = 'ada@example.com'), 'changed my mind'),
+  symphony.cancel((select id from symphony.messages where meta ->> 'case' = 'grants-dispatch'), 'changed my mind'),
   'service_role: cancel() cancels a pending message');
 select results_eq(
   $$select state, cancelled_by, last_error, finished_at is not null
-      from symphony.messages where payload ->> 'to' = 'ada@example.com'$$,
+      from symphony.messages where meta ->> 'case' = 'grants-dispatch'$$,
   $$values ('cancelled'::text, 'ops@example.com'::text, 'changed my mind'::text, true)$$,
   'service_role: the cancelled message records cancelled_by, the reason and finished_at');
 
 -- Without symphony.actor, the session user (the login role, not the definer) is recorded.
 set local symphony.actor = '';
 select ok(
-  symphony.cancel((select id from symphony.messages where payload ->> 'to' = '+14155550100')),
+  symphony.cancel((select id from symphony.messages where meta ->> 'case' = 'grants-insert')),
   'service_role: cancel() without symphony.actor also works');
 select is(
-  (select cancelled_by from symphony.messages where payload ->> 'to' = '+14155550100'),
+  (select cancelled_by from symphony.messages where meta ->> 'case' = 'grants-insert'),
   session_user::text,
   'service_role: without symphony.actor, cancelled_by is the session user');
 
 select ok(
-  symphony.retry((select id from symphony.messages where payload ->> 'to' = '+14155550100')),
+  symphony.retry((select id from symphony.messages where meta ->> 'case' = 'grants-insert')),
   'service_role: retry() works via the definer function');
 select throws_ok(
   $$select symphony.rescue_expired()$$,

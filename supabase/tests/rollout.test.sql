@@ -113,20 +113,25 @@ select is(pg_temp.share('email_queue'), 0.00, 'master switched off again: nothin
 -- ---------------------------------------------------------------------------
 -- Audit: every change of enabled or rollout_percent writes symphony.flag_changes.
 -- ---------------------------------------------------------------------------
+-- Start from a known state, then count only this flag's audit rows written after it.
+update symphony.flags set enabled = false, rollout_percent = 0 where name = 'campaign_processing';
 create temp table audit_mark as select coalesce(max(id), 0) as last_id from symphony.flag_changes;
+create view pg_temp.new_changes as
+  select * from symphony.flag_changes
+   where id > (select last_id from audit_mark) and flag = 'campaign_processing';
 
-update symphony.flags set enabled = false, rollout_percent = 0 where name = 'campaign_processing';  -- already so: a no-op
-select is((select count(*)::int from symphony.flag_changes where id > (select last_id from audit_mark)), 0,
+update symphony.flags set enabled = false, rollout_percent = 0 where name = 'campaign_processing';  -- the same values again
+select is((select count(*)::int from pg_temp.new_changes), 0,
   'an update that changes neither enabled nor rollout_percent writes no audit row');
 update symphony.flags set description = 'Campaigns, moving to Symphony.' where name = 'campaign_processing';
-select is((select count(*)::int from symphony.flag_changes where id > (select last_id from audit_mark)), 0,
+select is((select count(*)::int from pg_temp.new_changes), 0,
   'a description-only update writes no audit row');
 
 set local symphony.actor = 'ops@example.com';
 update symphony.flags set enabled = true, rollout_percent = 25 where name = 'campaign_processing';
 select results_eq(
   $$select flag, changed_by, old_enabled, new_enabled, old_rollout_percent, new_rollout_percent
-      from symphony.flag_changes where id > (select last_id from audit_mark) order by id$$,
+      from pg_temp.new_changes order by id$$,
   $$values ('campaign_processing'::text, 'ops@example.com'::text, false, true, 0, 25)$$,
   'a flag update writes one audit row with old and new values and changed_by');
 select results_eq(
@@ -139,13 +144,13 @@ set local symphony.actor = '';
 set local request.jwt.claims = '{"email": "studio-user@example.com", "role": "service_role"}';
 update symphony.flags set rollout_percent = 50 where name = 'campaign_processing';
 select is(
-  (select changed_by from symphony.flag_changes where id > (select last_id from audit_mark) order by id desc limit 1),
+  (select changed_by from pg_temp.new_changes order by id desc limit 1),
   'studio-user@example.com', 'without symphony.actor, changed_by is the email of the request''s JWT');
 set local request.jwt.claims = '';
 update symphony.flags set rollout_percent = 75 where name = 'campaign_processing';
 select results_eq(
   $$select changed_by, old_rollout_percent, new_rollout_percent
-      from symphony.flag_changes where id > (select last_id from audit_mark) order by id desc limit 1$$,
+      from pg_temp.new_changes order by id desc limit 1$$,
   $$values (session_user::text collate "default", 50, 75)$$,
   'without symphony.actor or a JWT, changed_by is the session user');
 
@@ -157,10 +162,10 @@ select lives_ok($$update symphony.flags set enabled = false where name = 'campai
 reset role;
 select results_eq(
   $$select changed_by, old_enabled, new_enabled, old_rollout_percent, new_rollout_percent
-      from symphony.flag_changes where id > (select last_id from audit_mark) order by id desc limit 1$$,
+      from pg_temp.new_changes order by id desc limit 1$$,
   $$values ('service@example.com'::text, true, false, 75, 75)$$,
   'a flag change by service_role is audited');
-select is((select count(*)::int from symphony.flag_changes where id > (select last_id from audit_mark)), 4,
+select is((select count(*)::int from pg_temp.new_changes), 4,
   'four real changes, four audit rows');
 
 set local role service_role;

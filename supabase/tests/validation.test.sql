@@ -246,12 +246,12 @@ select is((select available_at from symphony.messages join ids using (id) where 
   now(), 'dispatch: without delay or run_at the message is available at once');
 
 create temp table dedupe_ids as
-  select symphony.dispatch('sms.send', pg_temp.sms(), '{"dedupe_key": "welcome-42"}') as first_id,
+  select symphony.dispatch('sms.send', pg_temp.sms(), '{"dedupe_key": "pgtap-validation-welcome"}') as first_id,
          null::bigint as second_id;
-update dedupe_ids set second_id = symphony.dispatch('sms.send', pg_temp.sms() || '{"body": "again"}', '{"dedupe_key": "welcome-42"}');
+update dedupe_ids set second_id = symphony.dispatch('sms.send', pg_temp.sms() || '{"body": "again"}', '{"dedupe_key": "pgtap-validation-welcome"}');
 select ok((select first_id is not null and first_id = second_id from dedupe_ids), 'dispatch: a repeated dedupe_key returns the first id');
-select is((select count(*)::int from symphony.messages where dedupe_key = 'welcome-42'), 1, 'dispatch: a repeated dedupe_key inserts nothing');
-select is((select payload ->> 'body' from symphony.messages where dedupe_key = 'welcome-42'), 'Hello', 'dispatch: the first message is kept unchanged');
+select is((select count(*)::int from symphony.messages where dedupe_key = 'pgtap-validation-welcome'), 1, 'dispatch: a repeated dedupe_key inserts nothing');
+select is((select payload ->> 'body' from symphony.messages where dedupe_key = 'pgtap-validation-welcome'), 'Hello', 'dispatch: the first message is kept unchanged');
 
 select results_eq(
   $$select priority, queue, max_attempts, subject, meta from symphony.messages join ids using (id) where name = 'options'$$,
