@@ -257,7 +257,7 @@ begin
       perform symphony._fail(k, '"tags"', 'must be an object of tag names to string values');
     end if;
     for e in select * from jsonb_each(p -> 'tags') loop
-      if e.key !~ '^[A-Za-z0-9_-]{1,256}$' then
+      if e.key !~ '^[A-Za-z0-9_-]+$' or length(e.key) > 256 then
         perform symphony._fail(k, format('"tags.%s"', e.key), 'must use only ASCII letters, digits, _ and -');
       end if;
       perform symphony._check_string(k, 'tags.' || e.key, e.value, false, 256, true);
@@ -308,7 +308,8 @@ begin
   if p ? 'from' and (p ->> 'from') !~ '^(\+[1-9][0-9]{6,14}|MG[0-9a-f]{32}|[A-Za-z0-9 ]*[A-Za-z][A-Za-z0-9 ]*)$' then
     perform symphony._fail(k, '"from"', 'must be an E.164 number, an alphanumeric sender ID or a messaging service SID (MG…)');
   end if;
-  if p ? 'from' and (p ->> 'from') ~ '^[A-Za-z0-9 ]+$' and length(p ->> 'from') > 11 then
+  if p ? 'from' and (p ->> 'from') ~ '^[A-Za-z0-9 ]+$' and (p ->> 'from') !~ '^MG[0-9a-f]{32}$'
+     and length(p ->> 'from') > 11 then
     perform symphony._fail(k, '"from"', 'as an alphanumeric sender ID is at most 11 characters');
   end if;
 end $$;
@@ -319,6 +320,7 @@ create function symphony.messages_before_insert() returns trigger
 language plpgsql set search_path = '' as $$
 declare
   k symphony.kinds;
+  size integer;
 begin
   select * into k from symphony.kinds where kind = new.kind;
   if not found then
@@ -336,10 +338,13 @@ begin
   end if;
   new.queue := coalesce(new.queue, k.queue);
   new.max_attempts := coalesce(new.max_attempts, k.max_attempts);
-  if pg_column_size(new.payload) > k.max_payload_bytes then
+  -- The text length, not pg_column_size: a value copied from a stored row arrives
+  -- compressed, and its compressed size says nothing about what we must send.
+  size := octet_length(new.payload::text);
+  if size > k.max_payload_bytes then
     raise exception using
       errcode = '54000',
-      message = format('symphony: %s payload is %s bytes; the limit for this kind is %s', new.kind, pg_column_size(new.payload), k.max_payload_bytes),
+      message = format('symphony: %s payload is %s bytes; the limit for this kind is %s', new.kind, size, k.max_payload_bytes),
       hint = 'Put large content (attachments) in storage and send a reference.',
       column = 'payload';
   end if;
@@ -410,15 +415,23 @@ end $$;
 comment on function symphony.rollout(text, text) is
   'Is this subject routed to Symphony for this flag? master "symphony" enabled AND flag enabled AND symphony.bucket(flag, subject) < rollout_percent.';
 
+-- actor names whoever is acting, for audit columns: an explicit
+-- `set symphony.actor = '…'`, else the email in a PostgREST request's JWT, else
+-- the session user.
+create function symphony.actor() returns text
+language sql stable set search_path = '' as $$
+  select coalesce(
+    nullif(current_setting('symphony.actor', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email',
+    session_user::text)
+$$;
+
 -- Flag changes are stamped and audited. SECURITY DEFINER because the audit table
 -- must not be writable by the roles that change flags.
 create function symphony.flags_audit() returns trigger
 language plpgsql security definer set search_path = '' as $$
 declare
-  actor text := coalesce(
-    nullif(current_setting('symphony.actor', true), ''),
-    nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email',
-    session_user::text);
+  actor text := symphony.actor();
 begin
   if tg_op = 'UPDATE' then
     if new.enabled is not distinct from old.enabled and new.rollout_percent is not distinct from old.rollout_percent then
@@ -507,7 +520,7 @@ $$;
 create function symphony.cancel(message_id bigint, reason text default null) returns boolean
 language plpgsql security definer set search_path = '' as $$
 declare
-  actor text := coalesce(nullif(current_setting('symphony.actor', true), ''), session_user::text);
+  actor text := symphony.actor();
 begin
   update symphony.messages
      set state = 'cancelled', cancelled_by = actor, finished_at = now(),
@@ -596,6 +609,9 @@ declare
   total bigint := 0;
   n integer;
 begin
+  if batch is null or batch < 1 or keep is null then
+    raise exception using errcode = '22023', message = 'symphony: purge_finished needs a keep interval and a batch of at least 1';
+  end if;
   loop
     delete from symphony.messages
      where id in (select id from symphony.messages
@@ -673,6 +689,7 @@ begin
       symphony.cancel(bigint, text),
       symphony.retry(bigint),
       symphony.email_address(text),
+      symphony.actor(),
       -- called by the insert trigger as the inserting role:
       symphony._fail(text, text, text),
       symphony._check_addresses(text, text, jsonb, boolean, integer),
