@@ -1,13 +1,11 @@
 package resendfake
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
@@ -66,14 +64,6 @@ type Server struct {
 	seq    int
 	emails []Email
 	keys   map[string]*keyed
-}
-
-// keyed is what the fake remembers about one idempotency key.
-type keyed struct {
-	fingerprint [32]byte
-	done        bool
-	status      int
-	answer      any
 }
 
 // New starts a fake. Close it when done.
@@ -193,42 +183,6 @@ func (s *Server) handle(r *http.Request, req fakehttp.Request, f fakehttp.Fault)
 	return status, answer
 }
 
-// begin claims key for a request with body, or answers for it: the original
-// answer for a completed key with the same body, 409 otherwise.
-func (s *Server) begin(key string, body []byte) (int, any, bool) {
-	fp := sha256.Sum256(body)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k, ok := s.keys[key]
-	switch {
-	case !ok:
-		s.keys[key] = &keyed{fingerprint: fp}
-		return 0, nil, false
-	case !k.done:
-		st, a := errorAnswer(http.StatusConflict, "concurrent_idempotent_requests",
-			"Same idempotency key used while original request is still in progress.")
-		return st, a, true
-	case k.fingerprint != fp:
-		st, a := errorAnswer(http.StatusConflict, "invalid_idempotent_request",
-			"Same idempotency key used with a different request payload.")
-		return st, a, true
-	}
-	return k.status, k.answer, true
-}
-
-// finish records the answer for key. Only an accepted email is remembered;
-// after a rejection the key is free to be used again.
-func (s *Server) finish(key string, status int, answer any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if status != http.StatusOK {
-		delete(s.keys, key)
-		return
-	}
-	k := s.keys[key]
-	k.done, k.status, k.answer = true, status, answer
-}
-
 // accept validates the email as Resend does and records it.
 func (s *Server) accept(req fakehttp.Request, key string) (int, any) {
 	var e Email
@@ -245,62 +199,6 @@ func (s *Server) accept(req fakehttp.Request, key string) (int, any) {
 	e.IdempotencyKey = key
 	s.emails = append(s.emails, e)
 	return http.StatusOK, map[string]string{"id": e.ID}
-}
-
-func validate(e *Email) (int, any, bool) {
-	var missing []string
-	if e.From == "" {
-		missing = append(missing, "from")
-	}
-	if len(e.To) == 0 {
-		missing = append(missing, "to")
-	}
-	if e.Subject == "" {
-		missing = append(missing, "subject")
-	}
-	if len(missing) > 0 {
-		st, a := errorAnswer(http.StatusUnprocessableEntity, "missing_required_field",
-			"Missing required fields: "+strings.Join(missing, ", "))
-		return st, a, true
-	}
-	if e.HTML == "" && e.Text == "" {
-		st, a := errorAnswer(http.StatusUnprocessableEntity, "validation_error", "Either `html` or `text` must be provided.")
-		return st, a, true
-	}
-	if len(e.To) > 50 {
-		st, a := errorAnswer(http.StatusUnprocessableEntity, "validation_error", "Too many recipients in `to`: max 50.")
-		return st, a, true
-	}
-	for _, t := range e.Tags {
-		if !tagSafe(t.Name, true) || !tagSafe(t.Value, false) {
-			st, a := errorAnswer(http.StatusUnprocessableEntity, "validation_error",
-				"Tags should only contain ASCII letters, numbers, underscores, or dashes.")
-			return st, a, true
-		}
-	}
-	for _, a := range e.Attachments {
-		if a.Content == "" && a.Path == "" {
-			st, ans := errorAnswer(http.StatusUnprocessableEntity, "invalid_attachment",
-				"Attachment must have either a `content` or `path`.")
-			return st, ans, true
-		}
-	}
-	return 0, nil, false
-}
-
-// tagSafe applies Resend's documented tag rule: ASCII letters, digits, _ and -,
-// at most 256 characters; a name must not be empty.
-func tagSafe(s string, name bool) bool {
-	if len(s) > 256 || (name && s == "") {
-		return false
-	}
-	for _, c := range s {
-		ok := c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {

@@ -1,0 +1,64 @@
+package postmarkfake_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/symphonymessenger/symphony/sidecar/provider/postmark/postmarkfake"
+)
+
+func TestPostmarkFake_AnswersLikePostmark(t *testing.T) {
+	t.Parallel()
+	srv := postmarkfake.New(postmarkfake.Options{InactiveRecipients: []string{"gone@example.test"}})
+	defer srv.Close()
+	const ok = `{"From":"a@acme.test","To":"b@example.test","Subject":"S","TextBody":"hi"}`
+	tests := []struct {
+		name, token, accept, payload string
+		status, code                 int
+	}{
+		{"Accepted", "", "", ok, 200, 0},
+		{"WrongToken", "nope", "", ok, 401, 10},
+		{"NotJSON", "", "text/plain", ok, 415, 0},
+		{"InvalidJSON", "", "", "{", 422, 402},
+		{"NoBody", "", "", `{"From":"a@acme.test","To":"b@example.test"}`, 422, 300},
+		{"NoTo", "", "", `{"From":"a@acme.test","TextBody":"x"}`, 422, 300},
+		{"InactiveRecipient", "", "", strings.Replace(ok, "b@example.test", `\"Gone, Person\" <gone@example.test>`, 1), 422, 406},
+	}
+	for _, tt := range tests {
+		token, accept := tt.token, tt.accept
+		if token == "" {
+			token = postmarkfake.DefaultServerToken
+		}
+		if accept == "" {
+			accept = "application/json"
+		}
+		req, _ := http.NewRequest(http.MethodPost, srv.URL()+"/email", strings.NewReader(tt.payload))
+		req.Header.Set("X-Postmark-Server-Token", token)
+		req.Header.Set("Accept", accept)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var a struct {
+			ErrorCode int
+			MessageID string
+			Message   string
+		}
+		_ = json.Unmarshal(b, &a)
+		if resp.StatusCode != tt.status || a.ErrorCode != tt.code {
+			t.Errorf("%s: %d %s, want %d ErrorCode %d", tt.name, resp.StatusCode, b, tt.status, tt.code)
+		}
+		if tt.status == 200 && (a.MessageID == "" || a.Message != "OK") {
+			t.Errorf("%s: success body %s", tt.name, b)
+		}
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Errorf("messages = %d, want 1", n)
+	}
+}
