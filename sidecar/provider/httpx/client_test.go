@@ -220,3 +220,21 @@ func TestHTTPX_NotSentAndMaybeProcessed(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPX_KeepsAnswerThatArrivesAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	rt := &roundTripFunc{fn: func(r *http.Request) (*http.Response, error) {
+		<-r.Context().Done() // the answer arrives just after the deadline
+		return answer(200, nil, `{"id":"x"}`)(r)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	resp, err := post(t, fastClient(rt, nil), ctx)
+	if err != nil {
+		t.Fatalf("Do: %v; the 200 that arrived must not be dropped", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("status = %d", resp.StatusCode)
+	}
+}

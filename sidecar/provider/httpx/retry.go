@@ -54,6 +54,11 @@ type policy struct {
 
 func (p policy) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
+		// Never drop an answer that did arrive just as the deadline passed:
+		// a 2xx means the message was accepted.
+		if err == nil {
+			return false, nil
+		}
 		return false, ctx.Err()
 	}
 	// A retry needs time for a wait and another round trip; if the send's
