@@ -45,8 +45,9 @@ type Config struct {
 	PollInterval time.Duration
 	// HandlerTimeout cuts off one attempt (SYMPHONY_HANDLER_TIMEOUT).
 	HandlerTimeout time.Duration
-	// ShutdownTimeout is how long a stop waits for in-flight work; keep it below
-	// Fly's kill_timeout (SYMPHONY_SHUTDOWN_TIMEOUT).
+	// ShutdownTimeout is how long a stop waits for in-flight work; outcomes then
+	// get 5 more seconds to be written, so keep it 5s+ below Fly's kill_timeout
+	// (SYMPHONY_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
 	// RetryBase and RetryMax bound the exponential backoff between attempts
 	// (SYMPHONY_RETRY_BASE, SYMPHONY_RETRY_MAX).
@@ -90,7 +91,7 @@ func Default() Config {
 		Lease:           60 * time.Second,
 		PollInterval:    time.Second,
 		HandlerTimeout:  30 * time.Second,
-		ShutdownTimeout: 25 * time.Second,
+		ShutdownTimeout: 20 * time.Second,
 		RetryBase:       2 * time.Second,
 		RetryMax:        time.Hour,
 		LogFormat:       "json",

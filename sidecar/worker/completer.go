@@ -33,12 +33,12 @@ func (w *Worker) runCompleter() {
 }
 
 // flush writes one batch, retrying while the database is unreachable. It gives
-// up only when the shutdown deadline has passed; those messages' leases then
+// up only when the final deadline (shutdown deadline + FinalWriteGrace) passes; those messages' leases then
 // expire and they are rescued and tried again.
 func (w *Worker) flush(batch []queue.Outcome) {
 	w.m.CompleteBatch.Observe(float64(len(batch)))
 	for failures := 0; ; failures++ {
-		ctx, cancel := context.WithTimeout(w.hard, 15*time.Second)
+		ctx, cancel := context.WithTimeout(w.final, 15*time.Second)
 		written, err := w.store.Complete(ctx, batch)
 		cancel()
 		if err == nil {
@@ -46,15 +46,15 @@ func (w *Worker) flush(batch []queue.Outcome) {
 			return
 		}
 		w.m.CompleteErrors.Inc()
-		if w.hard.Err() != nil {
-			w.log.Error("could not write outcomes before the shutdown deadline; their leases will expire and they will be retried",
+		if w.final.Err() != nil {
+			w.log.Error("could not write outcomes before the final deadline; their leases will expire and they will be retried",
 				"count", len(batch), "error", err)
 			return
 		}
 		wait := min(time.Duration(failures+1)*250*time.Millisecond, 5*time.Second)
 		w.log.Warn("writing outcomes failed; retrying", "count", len(batch), "error", err, "retry_in", wait)
 		select {
-		case <-w.hard.Done():
+		case <-w.final.Done():
 		case <-time.After(wait):
 		}
 	}

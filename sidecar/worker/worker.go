@@ -54,11 +54,18 @@ type Worker struct {
 	holding map[int64]struct{} // claimed and not yet written back: leases to extend
 
 	// hard is cancelled when the shutdown deadline passes: running handlers are
-	// told to stop, and pending writes give up.
-	hard       context.Context
-	cancelHard context.CancelFunc
-	stopping   atomic.Bool
+	// told to stop. final is cancelled FinalWriteGrace later: outcome writes that
+	// still fail then give up (those leases expire and are rescued).
+	hard        context.Context
+	cancelHard  context.CancelFunc
+	final       context.Context
+	cancelFinal context.CancelFunc
 }
+
+// FinalWriteGrace is how long after the shutdown deadline outcomes may still be
+// written. ShutdownTimeout + FinalWriteGrace must stay below the platform's kill
+// timeout (Fly's kill_timeout).
+const FinalWriteGrace = 5 * time.Second
 
 type producer struct {
 	queue    string
@@ -137,6 +144,8 @@ func (w *Worker) Snapshot() []QueueState {
 func (w *Worker) Run(ctx context.Context) error {
 	w.hard, w.cancelHard = context.WithCancel(context.WithoutCancel(ctx))
 	defer w.cancelHard()
+	w.final, w.cancelFinal = context.WithCancel(context.WithoutCancel(ctx))
+	defer w.cancelFinal()
 
 	if err := w.store.Heartbeat(ctx, w.cfg.Info); err != nil {
 		w.log.Warn("could not register worker", "error", err)
@@ -155,7 +164,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	go func() { defer loops.Done(); w.runMaintenance(ctx) }()
 
 	<-ctx.Done()
-	w.stopping.Store(true)
+	giveUp := time.AfterFunc(w.cfg.ShutdownTimeout+FinalWriteGrace, w.cancelFinal)
+	defer giveUp.Stop()
 	loops.Wait() // no more claims from here on
 	w.log.Info("stopping: waiting for in-flight messages", "in_flight", w.inFlight(), "deadline", w.cfg.ShutdownTimeout)
 

@@ -1,0 +1,303 @@
+package queue_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
+	queries "github.com/symphonymessenger/symphony/sql"
+)
+
+const emailPayload = `{"to":"a@example.com","from":"me@example.com","subject":"hi","text":"hello"}`
+
+func setup(t *testing.T) (*pgxpool.Pool, context.Context) {
+	t.Helper()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	mustExec(t, db.Pool, `update symphony.flags set enabled = true where name = 'symphony'`)
+	return db.Pool, ctx
+}
+
+func mustExec(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) {
+	t.Helper()
+	if _, err := pool.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func dispatch(t *testing.T, pool *pgxpool.Pool, n int) {
+	t.Helper()
+	mustExec(t, pool, `insert into symphony.messages (kind, payload)
+		select 'email.send', $1::jsonb from generate_series(1, $2)`, emailPayload, n)
+}
+
+func state(t *testing.T, pool *pgxpool.Pool, id int64) (st string, attempts int, lastError *string) {
+	t.Helper()
+	err := pool.QueryRow(context.Background(),
+		`select state, attempts, last_error from symphony.messages where id = $1`, id).Scan(&st, &attempts, &lastError)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return
+}
+
+// Every runtime statement must match the migrated schema: preparing it checks
+// every table, column and type it names.
+func TestQueries_PrepareAgainstSchema(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	conn, err := db.Pool.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	all := queries.All()
+	if len(all) < 8 {
+		t.Fatalf("expected every statement in sql/, found %d", len(all))
+	}
+	for name, sql := range all {
+		if _, err := conn.Conn().Prepare(context.Background(), name, sql); err != nil {
+			t.Errorf("%s does not match the schema: %v", name, err)
+		}
+	}
+}
+
+func TestStore_ClaimCompleteCycle(t *testing.T) {
+	t.Parallel()
+	pool, ctx := setup(t)
+	dispatch(t, pool, 3)
+	s := queue.NewStore(pool, "w1")
+
+	msgs, err := s.Claim(ctx, "email", 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 3 {
+		t.Fatalf("claimed %d, want 3", len(msgs))
+	}
+	for _, m := range msgs {
+		if m.Attempt != 1 || m.Kind != "email.send" || m.Queue != "email" || m.MaxAttempts != 5 {
+			t.Fatalf("claimed message %+v", m)
+		}
+	}
+	if again, _ := s.Claim(ctx, "email", 10, time.Minute); len(again) != 0 {
+		t.Fatalf("claimed %d messages that were already leased", len(again))
+	}
+	written, err := s.Complete(ctx, []queue.Outcome{
+		{ID: msgs[0].ID, Attempt: 1, State: queue.Succeeded, Result: json.RawMessage(`{"provider":"log"}`)},
+		{ID: msgs[1].ID, Attempt: 1, State: queue.Dead, Error: "rejected", Code: "21211"},
+		{ID: msgs[2].ID, Attempt: 1, State: queue.Retry, Error: "timeout", RetryIn: time.Hour},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(written) != 3 {
+		t.Fatalf("wrote %d outcomes, want 3", len(written))
+	}
+	if st, _, _ := state(t, pool, msgs[0].ID); st != "succeeded" {
+		t.Errorf("first: %s", st)
+	}
+	if st, _, e := state(t, pool, msgs[1].ID); st != "dead" || e == nil || *e != "rejected" {
+		t.Errorf("second: %s %v", st, e)
+	}
+	var code string
+	if err := pool.QueryRow(ctx, `select errors->0->>'code' from symphony.messages where id = $1`, msgs[1].ID).Scan(&code); err != nil || code != "21211" {
+		t.Errorf("error history code = %q, %v", code, err)
+	}
+	if st, n, _ := state(t, pool, msgs[2].ID); st != "pending" || n != 1 {
+		t.Errorf("third: %s attempts %d", st, n)
+	}
+	// The retry is not due for an hour, so nothing is claimable now.
+	if again, _ := s.Claim(ctx, "email", 10, time.Minute); len(again) != 0 {
+		t.Fatalf("claimed a message before its retry was due")
+	}
+}
+
+func TestStore_ClaimSkipsLocked(t *testing.T) {
+	t.Parallel()
+	pool, ctx := setup(t)
+	dispatch(t, pool, 400)
+	seen := map[int64]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := queue.NewStore(pool, "w"+string(rune('a'+w)))
+			for {
+				msgs, err := s.Claim(ctx, "email", 7, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(msgs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, m := range msgs {
+					if other, dup := seen[m.ID]; dup {
+						t.Errorf("message %d claimed by %s and %s", m.ID, other, s.WorkerID())
+					}
+					seen[m.ID] = s.WorkerID()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 400 {
+		t.Fatalf("claimed %d distinct messages, want 400", len(seen))
+	}
+}
+
+func TestStore_ClaimNothingWhileMasterOff(t *testing.T) {
+	t.Parallel()
+	pool, ctx := setup(t)
+	mustExec(t, pool, `update symphony.flags set enabled = false where name = 'symphony'`)
+	dispatch(t, pool, 2)
+	s := queue.NewStore(pool, "w1")
+	if msgs, err := s.Claim(ctx, "email", 10, time.Minute); err != nil || len(msgs) != 0 {
+		t.Fatalf("claimed %d with the master switch off (err %v)", len(msgs), err)
+	}
+	mustExec(t, pool, `update symphony.flags set enabled = true where name = 'symphony'`)
+	if msgs, err := s.Claim(ctx, "email", 10, time.Minute); err != nil || len(msgs) != 2 {
+		t.Fatalf("claimed %d after the master switch came on (err %v)", len(msgs), err)
+	}
+}
+
+func TestStore_ClaimOrdersByPriorityThenAge(t *testing.T) {
+	t.Parallel()
+	pool, ctx := setup(t)
+	var low, high, older int64
+	q := `select symphony.dispatch('email.send', $1::jsonb, $2::jsonb)`
+	_ = pool.QueryRow(ctx, q, emailPayload, `{"priority": 0, "run_at": "2000-01-01T00:00:00Z"}`).Scan(&older)
+	_ = pool.QueryRow(ctx, q, emailPayload, `{"priority": 0}`).Scan(&low)
+	_ = pool.QueryRow(ctx, q, emailPayload, `{"priority": 10}`).Scan(&high)
+	s := queue.NewStore(pool, "w1")
+	var got []int64
+	for range 3 {
+		msgs, err := s.Claim(ctx, "email", 1, time.Minute)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("claim: %v %d", err, len(msgs))
+		}
+		got = append(got, msgs[0].ID)
+	}
+	if got[0] != high || got[1] != older || got[2] != low {
+		t.Fatalf("claim order %v, want high %d, older %d, low %d", got, high, older, low)
+	}
+}
+
+func TestStore_CompleteIgnoresLostLease(t *testing.T) {
+	t.Parallel()
+	pool, ctx := setup(t)
+	dispatch(t, pool, 1)
+	a := queue.NewStore(pool, "crashed")
+	msgs, _ := a.Claim(ctx, "email", 1, 10*time.Millisecond)
+	time.Sleep(30 * time.Millisecond)
+	if n, err := a.RescueExpired(ctx); err != nil || n != 1 {
+		t.Fatalf("rescued %d (err %v)", n, err)
+	}
+	b := queue.NewStore(pool, "alive")
+	again, _ := b.Claim(ctx, "email", 1, time.Minute)
+	if len(again) != 1 || again[0].Attempt != 2 {
+		t.Fatalf("reclaim: %+v", again)
+	}
+	// The first worker wakes up late and reports: it must not overwrite attempt 2.
+	written, err := a.Complete(ctx, []queue.Outcome{{ID: msgs[0].ID, Attempt: 1, State: queue.Succeeded}})
+	if err != nil || len(written) != 0 {
+		t.Fatalf("stale completion wrote %v (err %v)", written, err)
+	}
+	if st, _, _ := state(t, pool, msgs[0].ID); st != "processing" {
+		t.Fatalf("state %s, want processing (attempt 2 still running)", st)
+	}
+}
+
+func TestStore_RescueExpiredMarksPossibleSendAndDeadOnLastAttempt(t *testing.T) {
+	t.Parallel()
+	pool, ctx := setup(t)
+	var retryID, lastID int64
+	_ = pool.QueryRow(ctx, `select symphony.dispatch('email.send', $1::jsonb, '{"max_attempts": 3}')`, emailPayload).Scan(&retryID)
+	_ = pool.QueryRow(ctx, `select symphony.dispatch('email.send', $1::jsonb, '{"max_attempts": 1}')`, emailPayload).Scan(&lastID)
+	s := queue.NewStore(pool, "w1")
+	if msgs, _ := s.Claim(ctx, "email", 10, time.Millisecond); len(msgs) != 2 {
+		t.Fatalf("claimed %d", len(msgs))
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n, err := s.RescueExpired(ctx); err != nil || n != 2 {
+		t.Fatalf("rescued %d (err %v)", n, err)
+	}
+	if st, _, e := state(t, pool, retryID); st != "pending" || e == nil {
+		t.Errorf("retry message: %s %v", st, e)
+	}
+	st, _, e := state(t, pool, lastID)
+	if st != "dead" || e == nil {
+		t.Fatalf("last-attempt message: %s %v", st, e)
+	}
+	var code string
+	_ = pool.QueryRow(ctx, `select errors->-1->>'code' from symphony.messages where id = $1`, lastID).Scan(&code)
+	if code != "lease_expired" {
+		t.Errorf("error code %q, want lease_expired", code)
+	}
+}
+
+func TestStore_ExtendLeasesKeepsOwnLeasesOnly(t *testing.T) {
+	t.Parallel()
+	pool, ctx := setup(t)
+	dispatch(t, pool, 2)
+	a, b := queue.NewStore(pool, "a"), queue.NewStore(pool, "b")
+	ma, _ := a.Claim(ctx, "email", 1, 50*time.Millisecond)
+	mb, _ := b.Claim(ctx, "email", 1, 50*time.Millisecond)
+	n, err := a.ExtendLeases(ctx, []int64{ma[0].ID, mb[0].ID}, time.Minute)
+	if err != nil || n != 1 {
+		t.Fatalf("extended %d (err %v), want only a's own lease", n, err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	if n, _ := a.RescueExpired(ctx); n != 1 {
+		t.Fatalf("rescued %d, want only b's expired lease", n)
+	}
+}
+
+func TestStore_HeartbeatAndStats(t *testing.T) {
+	t.Parallel()
+	pool, ctx := setup(t)
+	s := queue.NewStore(pool, "w1")
+	if err := s.Heartbeat(ctx, queue.WorkerInfo{Hostname: "h", Version: "v", Queues: map[string]int{"email": 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Heartbeat(ctx, queue.WorkerInfo{Hostname: "h", Version: "v2", Queues: map[string]int{"email": 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stopped(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var version string
+	var stopped bool
+	_ = pool.QueryRow(ctx, `select version, stopped_at is not null from symphony.workers where id = 'w1'`).Scan(&version, &stopped)
+	if version != "v2" || !stopped {
+		t.Fatalf("worker row: version %q stopped %v", version, stopped)
+	}
+	dispatch(t, pool, 3)
+	mustExec(t, pool, `select symphony.dispatch('sms.send', '{"to":"+14155550100","body":"x"}', '{"delay": "1 hour"}')`)
+	_, _ = s.Claim(ctx, "email", 1, time.Minute)
+	stats, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]queue.QueueStats{}
+	for _, q := range stats {
+		got[q.Queue] = q
+	}
+	if e := got["email"]; e.Due != 2 || e.Processing != 1 {
+		t.Errorf("email stats %+v", e)
+	}
+	if sms := got["sms"]; sms.Scheduled != 1 || sms.Due != 0 {
+		t.Errorf("sms stats %+v", sms)
+	}
+}
