@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Manage a private PostgreSQL 15 cluster with pg_cron for development and tests.
+#
+#   scripts/db.sh start|stop|reset|status|url|log|psql|push [dev|test] [args...]
+#   e.g. scripts/db.sh psql dev -c 'select * from symphony.flags'
+#
+# Two named clusters, so a running dev sidecar and a test run never share data:
+#   dev   port 54322, default durability settings
+#   test  port 54329, durability off (fast, disposable), max_connections=300 for parallel tests
+#
+# start   initialise the cluster if needed, start it, create Supabase's standard roles,
+#         print the URL. Idempotent: if it is already running it only prints the URL.
+# stop    stop the cluster (data is kept).
+# reset   stop, delete and re-initialise the cluster: a truly clean database.
+# status  say whether it is running (exit status 0 when running, 3 when not).
+# url     print the connection URL (of database postgres, or of the database named after it).
+# log     print the tail of the server log.
+# psql    run psql against database postgres; extra args go to psql.
+# push    start if needed, then apply supabase/migrations with the pinned Supabase CLI.
+#
+# The data directory lives under ${TMPDIR:-/tmp}, not in the repository: when this runs as
+# root (CI), the server runs as the postgres OS user, who may not be able to enter the clone.
+set -euo pipefail
+
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
+	exit 2
+}
+
+die() {
+	echo "db.sh: $*" >&2
+	exit 1
+}
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+cmd=${1:-}
+[[ -n $cmd ]] || usage
+shift
+name=dev
+if [[ ${1:-} == dev || ${1:-} == test ]]; then
+	name=$1
+	shift
+fi
+
+case $name in
+dev) port=54322 ;;
+test) port=54329 ;;
+esac
+
+datadir=${TMPDIR:-/tmp}/symphony-pg-$name
+# The lock file sits beside the data directory because reset deletes the directory.
+lockfile=${TMPDIR:-/tmp}/symphony-pg-$name.lock
+logfile=$datadir/postgres.log
+url_for() {
+	echo "postgresql://postgres:postgres@127.0.0.1:$port/$1?sslmode=disable"
+}
+url=$(url_for postgres)
+
+# Server binaries: $PG_BIN if set, else Debian's PostgreSQL 15 layout, else whatever is on PATH.
+if [[ -z ${PG_BIN:-} ]]; then
+	if [[ -x /usr/lib/postgresql/15/bin/initdb ]]; then
+		PG_BIN=/usr/lib/postgresql/15/bin
+	elif command -v initdb >/dev/null 2>&1; then
+		PG_BIN=$(dirname "$(command -v initdb)")
+	else
+		die "PostgreSQL 15 server binaries not found; run scripts/install-deps.sh (or set PG_BIN)"
+	fi
+fi
+
+# postgres refuses to run as root, so as root the server tools run as the postgres OS user,
+# from / because the caller's directory may be one that user cannot enter.
+as_pg() {
+	if [[ $(id -u) -eq 0 ]]; then
+		(cd / && runuser -u postgres -- "$@")
+	else
+		"$@"
+	fi
+}
+
+is_running() {
+	[[ -f $datadir/PG_VERSION ]] && as_pg "$PG_BIN/pg_ctl" status -D "$datadir" >/dev/null 2>&1
+}
+
+print_log_tail() {
+	if [[ -f $logfile ]]; then
+		echo "--- last lines of $logfile ---" >&2
+		tail -n 30 "$logfile" >&2
+	fi
+}
+
+# Serialise start/stop/reset: parallel `go test` processes may all ask to start the cluster.
+take_lock() {
+	exec 9>>"$lockfile"
+	flock 9
+}
+
+init_cluster() {
+	local parent out
+	parent=$(dirname "$datadir")
+	# No PG_VERSION means an earlier initdb did not finish: start over.
+	rm -rf "$datadir"
+	mkdir -p "$datadir"
+	if [[ $(id -u) -eq 0 ]]; then
+		chown postgres:postgres "$datadir"
+		as_pg test -w "$datadir" ||
+			die "the postgres user cannot write $datadir (can it enter $parent?); set TMPDIR to a directory it can reach, e.g. TMPDIR=/tmp"
+	fi
+	chmod 700 "$datadir"
+	echo "db.sh: initialising $name cluster in $datadir" >&2
+	# --no-sync: a crash during initdb just means running it again.
+	out=$(as_pg "$PG_BIN/initdb" -D "$datadir" -U postgres --auth=trust \
+		--encoding=UTF8 --locale=C.UTF-8 --no-sync 2>&1) || {
+		echo "$out" >&2
+		die "initdb failed for the $name cluster"
+	}
+	# Trust, and only on the socket and loopback: this cluster is for one developer or CI job.
+	as_pg tee "$datadir/pg_hba.conf" >/dev/null <<-EOF
+		# TYPE  DATABASE  USER  ADDRESS       METHOD
+		local   all       all                 trust
+		host    all       all   127.0.0.1/32  trust
+		host    all       all   ::1/128       trust
+		local   replication all               trust
+		host    replication all 127.0.0.1/32  trust
+		host    replication all ::1/128       trust
+	EOF
+	echo "include_if_exists = 'symphony.conf'" | as_pg tee -a "$datadir/postgresql.conf" >/dev/null
+}
+
+# Settings are rewritten on every start, so a change here reaches existing clusters too.
+write_settings() {
+	{
+		cat <<-EOF
+			# Written by scripts/db.sh on every start; edits here are overwritten.
+			listen_addresses = '127.0.0.1'
+			port = $port
+			unix_socket_directories = '$datadir'
+			timezone = 'UTC'
+			log_timezone = 'UTC'
+			shared_preload_libraries = 'pg_cron'
+			cron.database_name = 'postgres'
+			# pg_cron connects back over TCP; name the address we listen on (localhost may be ::1).
+			cron.host = '127.0.0.1'
+		EOF
+		if [[ $name == test ]]; then
+			cat <<-EOF
+				# Disposable: trade durability for speed, and allow many parallel test connections.
+				fsync = off
+				synchronous_commit = off
+				full_page_writes = off
+				max_connections = 300
+			EOF
+		fi
+	} | as_pg tee "$datadir/symphony.conf" >/dev/null
+}
+
+# The roles a Supabase project has, so grants in migrations apply unchanged.
+bootstrap_roles() {
+	"$PG_BIN/psql" "$url" -X -q -v ON_ERROR_STOP=1 >/dev/null <<-'SQL'
+		set client_min_messages = warning;
+		do $$
+		begin
+		  if not exists (select from pg_roles where rolname = 'anon') then
+		    create role anon nologin noinherit;
+		  end if;
+		  if not exists (select from pg_roles where rolname = 'authenticated') then
+		    create role authenticated nologin noinherit;
+		  end if;
+		  if not exists (select from pg_roles where rolname = 'service_role') then
+		    create role service_role nologin noinherit bypassrls;
+		  end if;
+		  if not exists (select from pg_roles where rolname = 'authenticator') then
+		    create role authenticator login noinherit;
+		  end if;
+		end
+		$$;
+		grant anon, authenticated, service_role to authenticator;
+		alter role postgres password 'postgres';
+	SQL
+}
+
+start() {
+	take_lock
+	if is_running; then
+		echo "$url"
+		return
+	fi
+	[[ -f $datadir/PG_VERSION ]] || init_cluster
+	write_settings
+	# 9>&-: the server must not inherit the lock, or it would hold it for its whole life.
+	if ! as_pg "$PG_BIN/pg_ctl" start -D "$datadir" -l "$logfile" -w -t 60 >/dev/null 9>&-; then
+		print_log_tail
+		die "the $name cluster did not start (port $port in use? see the log above)"
+	fi
+	bootstrap_roles || {
+		print_log_tail
+		die "could not create the Supabase roles in the $name cluster"
+	}
+	echo "db.sh: $name cluster running on 127.0.0.1:$port" >&2
+	echo "$url"
+}
+
+stop() {
+	take_lock
+	if is_running; then
+		as_pg "$PG_BIN/pg_ctl" stop -D "$datadir" -m fast -w >/dev/null
+		echo "db.sh: $name cluster stopped" >&2
+	else
+		echo "db.sh: $name cluster is not running" >&2
+	fi
+}
+
+reset() {
+	stop
+	rm -rf "$datadir"
+	start
+}
+
+status() {
+	if is_running; then
+		echo "$name: running on 127.0.0.1:$port, data in $datadir"
+	else
+		echo "$name: not running"
+		return 3
+	fi
+}
+
+push() {
+	local cli=$repo_root/.tools/node_modules/.bin/supabase
+	[[ -x $cli ]] || die "the Supabase CLI is not installed; run scripts/install-deps.sh"
+	start >/dev/null
+	# --include-all: also apply migrations older than the newest one already applied.
+	# --yes: never prompt (CI has no stdin).
+	(cd "$repo_root" && "$cli" db push --db-url "$url" --include-all --yes) || {
+		print_log_tail
+		die "supabase db push failed against the $name cluster"
+	}
+}
+
+case $cmd in
+start) start ;;
+stop) stop ;;
+reset) reset ;;
+status) status ;;
+url) url_for "${1:-postgres}" ;;
+log) tail -n "${1:-50}" "$logfile" ;;
+psql) exec "$PG_BIN/psql" "$url" "$@" ;;
+push) push ;;
+*) usage ;;
+esac
