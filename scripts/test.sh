@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Run every test: the migrations (through the Supabase CLI and through plain psql), the pgTAP
+# tests in supabase/tests, and `go test ./...`.
+#
+#   scripts/test.sh [go test flags...]      e.g. scripts/test.sh -run TestQueue_ -v
+#
+# Everything runs against the private, throwaway `test` cluster (scripts/db.sh, port 54329),
+# which is re-created on every run so edited migrations apply to a clean database.
+# SYMPHONY_TEST_RACE=1 adds -race to go test. Exits non-zero on the first failing stage.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+
+step() {
+	echo "==> $*" >&2
+}
+
+step "dependencies"
+scripts/install-deps.sh
+
+step "fresh test cluster"
+scripts/db.sh reset test >/dev/null
+url=$(scripts/db.sh url test)
+
+step "supabase db push (database postgres)"
+scripts/db.sh push test
+
+# The migration guide's Phase 1 applies the schema with plain psql, file by file, on a
+# database without pg_cron. Prove that path too, in a database of its own.
+step "psql -f, file by file (database symphony_psql_check)"
+PGOPTIONS='-c client_min_messages=warning' scripts/db.sh psql test -X -q -v ON_ERROR_STOP=1 \
+	-c 'drop database if exists symphony_psql_check with (force)' \
+	-c 'create database symphony_psql_check'
+check_url=$(scripts/db.sh url test symphony_psql_check)
+shopt -s nullglob
+migrations=(supabase/migrations/*.sql)
+for f in "${migrations[@]}"; do
+	echo "    $f" >&2
+	# Notices (such as "pg_cron cannot be used in this database") are expected here.
+	PGOPTIONS='-c client_min_messages=warning' \
+		psql "$check_url" -X -q -v ON_ERROR_STOP=1 -f "$f" >/dev/null
+done
+
+step "pgTAP (pg_prove, database postgres)"
+tests=(supabase/tests/*.test.sql)
+if ((${#tests[@]} == 0)); then
+	echo "    no pgTAP tests in supabase/tests yet; skipping" >&2
+else
+	# pg_prove does not take a URL: spell out host, port, user and database.
+	port=${url#*@127.0.0.1:}
+	port=${port%%/*}
+	pg_prove --host 127.0.0.1 --port "$port" --username postgres --dbname postgres "${tests[@]}"
+fi
+
+step "go test ./..."
+race=()
+if [[ ${SYMPHONY_TEST_RACE:-} == 1 ]]; then
+	race=(-race)
+fi
+SYMPHONY_TEST_DATABASE_URL=$url go test -count=1 "${race[@]}" "$@" ./...
