@@ -7,7 +7,8 @@
 // Resend documents that a repeated key within 24 hours returns the original
 // response without sending again, so a timeout, a reset or a 5xx is retried
 // (in-process by httpx, then by the queue) without risk of a duplicate, and
-// such errors never set MaybeSent.
+// such errors never set MaybeSent. Deployments that share a Resend team must
+// set distinct Config.IdempotencyKeyPrefix values, since message ids overlap.
 //
 // Field mapping from provider.Email: from, to, cc, bcc, reply_to, subject, html,
 // text and headers map one to one; tags become Resend's [{name, value}] list

@@ -19,6 +19,10 @@ const Name = "resend"
 // DefaultBaseURL is Resend's API.
 const DefaultBaseURL = "https://api.resend.com"
 
+// maxKeyPrefix leaves room for provider.Send.IdempotencyKey within Resend's
+// 256-character key limit.
+const maxKeyPrefix = 200
+
 // Config configures a Client.
 type Config struct {
 	// APIKey is the Resend API key (RESEND_API_KEY), sent as a Bearer token.
@@ -32,6 +36,11 @@ type Config struct {
 	Timeout time.Duration
 	// Logger is handed to the client built when HTTPClient is nil.
 	Logger *slog.Logger
+	// IdempotencyKeyPrefix is put in front of every idempotency key. Resend
+	// scopes keys to the team, and message ids restart in every database, so
+	// deployments sharing a team (staging and production) must set distinct
+	// prefixes, or one's message 42 replays the other's for 24 hours.
+	IdempotencyKeyPrefix string
 }
 
 // Client sends email through Resend. Safe for concurrent use.
@@ -39,6 +48,7 @@ type Client struct {
 	http     *http.Client
 	endpoint string
 	apiKey   string
+	prefix   string
 	timeout  time.Duration
 }
 
@@ -56,13 +66,17 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout < 0 {
 		return nil, errors.New("resend: Config.Timeout must not be negative")
 	}
+	if len(cfg.IdempotencyKeyPrefix) > maxKeyPrefix {
+		return nil, fmt.Errorf("resend: Config.IdempotencyKeyPrefix must be at most %d bytes (keys are at most 256)", maxKeyPrefix)
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = httpx.DefaultTimeout
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = httpx.New(httpx.Config{Logger: cfg.Logger})
 	}
-	return &Client{http: cfg.HTTPClient, endpoint: base + "/emails", apiKey: cfg.APIKey, timeout: cfg.Timeout}, nil
+	return &Client{http: cfg.HTTPClient, endpoint: base + "/emails", apiKey: cfg.APIKey,
+		prefix: cfg.IdempotencyKeyPrefix, timeout: cfg.Timeout}, nil
 }
 
 // Name returns "resend".
@@ -86,7 +100,7 @@ func (c *Client) SendEmail(ctx context.Context, s provider.Send, e *provider.Ema
 	req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Idempotency-Key", s.IdempotencyKey())
+	req.Header.Set("Idempotency-Key", c.prefix+s.IdempotencyKey())
 	resp, err := c.http.Do(req)
 	return classify(resp, err, time.Now())
 }
