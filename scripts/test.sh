@@ -12,6 +12,15 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_root"
 
+# One run at a time per machine: a second run would re-create the cluster under the first.
+# flock -o keeps the lock out of the children, so the database server never holds it.
+lock=${TMPDIR:-/tmp}/symphony-test-run.lock
+if [[ -z ${SYMPHONY_TEST_RUN_LOCKED:-} ]]; then
+	export SYMPHONY_TEST_RUN_LOCKED=1
+	flock -n "$lock" true || echo "test.sh: waiting for another scripts/test.sh run to finish" >&2
+	exec flock -o "$lock" "$repo_root/scripts/test.sh" "$@"
+fi
+
 step() {
 	echo "==> $*" >&2
 }
