@@ -3,6 +3,12 @@
 -- or pending (a retry after retry_in_ms). The guard on attempts and locked_by
 -- means a worker whose lease was rescued and re-claimed cannot overwrite the
 -- newer attempt. Returns the ids written.
+--
+-- locked_by is set exactly while a message is processing (a table constraint),
+-- so there is deliberately no "state = 'processing'" here: that predicate would
+-- let the planner drive the join from the partial lease index, and with stale
+-- statistics (few rows processing at the last ANALYZE) it did, scanning every
+-- in-flight row once per outcome. Without it the only path is the primary key.
 update symphony.messages m
    set state = r.state,
        result = coalesce(r.result::jsonb, m.result),
@@ -23,5 +29,4 @@ update symphony.messages m
  where m.id = r.id
    and m.attempts = r.attempt
    and m.locked_by = $8::text
-   and m.state = 'processing'
 returning m.id

@@ -94,8 +94,10 @@ create table symphony.messages (
   finished_at   timestamptz,
   constraint messages_finished_at_matches_state
     check ((state in ('succeeded', 'dead', 'cancelled')) = (finished_at is not null)),
-  constraint messages_processing_has_lease
-    check (state <> 'processing' or (locked_by is not null and locked_until is not null)),
+  -- A lease exists exactly while a message is processing: the sidecar's writes
+  -- rely on "locked_by = me" meaning "processing and mine".
+  constraint messages_lease_matches_state
+    check ((state = 'processing') = (locked_by is not null) and (locked_by is null) = (locked_until is null)),
   constraint messages_dead_has_reason
     check (state <> 'dead' or last_error is not null),
   constraint messages_cancelled_has_actor

@@ -163,7 +163,7 @@ select throws_ok(
   '23514', null, 'a processing message without a lease is rejected');
 select throws_like(
   format($$update symphony.messages set state = 'processing', locked_by = 'worker-a', locked_until = null where id = %s$$, pg_temp.id_of('expired')),
-  '%messages_processing_has_lease%', 'a processing message without locked_until is rejected by messages_processing_has_lease');
+  '%messages_lease_matches_state%', 'a processing message without locked_until is rejected by messages_lease_matches_state');
 select throws_like(
   format($$update symphony.messages set state = 'cancelled', finished_at = now() where id = %s$$, pg_temp.id_of('expired')),
   '%messages_cancelled_has_actor%', 'a cancelled message without cancelled_by is rejected');
