@@ -70,6 +70,7 @@ const FinalWriteGrace = 5 * time.Second
 type producer struct {
 	queue    string
 	slots    int
+	lowWater int // claim when at least this many slots are free
 	inflight atomic.Int64
 	wake     chan struct{}
 	freed    chan struct{}
@@ -97,7 +98,8 @@ func New(store *queue.Store, handlers map[string]Handler, cfg Config, log *slog.
 		holding:   map[int64]struct{}{},
 	}
 	for q, n := range cfg.Queues {
-		w.producers[q] = &producer{queue: q, slots: n, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1)}
+		w.producers[q] = &producer{queue: q, slots: n, lowWater: max(1, min(n, cfg.ClaimBatch)/2),
+			wake: make(chan struct{}, 1), freed: make(chan struct{}, 1)}
 	}
 	return w
 }
@@ -207,7 +209,11 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	failures := 0
 	for {
 		if more && ctx.Err() == nil {
-			if free := p.slots - int(p.inflight.Load()); free > 0 {
+			// Claim only once a worthwhile number of slots is free (or none is
+			// busy). Claiming each slot as it frees would turn a busy queue into
+			// one-message transactions, each paying a commit.
+			inflight := int(p.inflight.Load())
+			if free := p.slots - inflight; free >= p.lowWater || (inflight == 0 && free > 0) {
 				n := min(free, w.cfg.ClaimBatch)
 				msgs, err := w.store.Claim(ctx, p.queue, n, w.cfg.Lease)
 				if err != nil {
