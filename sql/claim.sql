@@ -21,4 +21,5 @@ update symphony.messages m
   from next
  where m.id = next.id
 returning m.id, m.kind, m.queue, m.payload, m.attempts, m.max_attempts, m.priority,
-          m.subject, m.meta, m.created_at
+          m.subject, m.meta, m.created_at,
+          m.errors @> '[{"maybe_sent": true}]' as maybe_sent_before

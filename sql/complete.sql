@@ -1,6 +1,7 @@
 -- Write a batch of attempt outcomes in one statement. Each row is
--- (id, attempt, state, result, error, code, retry_in_ms); state is succeeded, dead
--- or pending (a retry after retry_in_ms). The guard on attempts and locked_by
+-- (id, attempt, state, result, error, code, retry_in_ms, maybe_sent); state is
+-- succeeded, dead or pending (a retry after retry_in_ms); maybe_sent records
+-- that a failed attempt may still have reached the provider. The guard on attempts and locked_by
 -- means a worker whose lease was rescued and re-claimed cannot overwrite the
 -- newer attempt. Returns the ids written.
 --
@@ -16,7 +17,7 @@ update symphony.messages m
        errors = case when r.error is null then m.errors
                      else m.errors || jsonb_build_array(jsonb_build_object(
                             'attempt', r.attempt, 'at', now(), 'error', r.error,
-                            'code', r.code, 'worker', $8::text))
+                            'code', r.code, 'worker', $8::text, 'maybe_sent', r.maybe_sent))
                 end,
        available_at = case when r.state = 'pending'
                            then now() + r.retry_in_ms * interval '1 millisecond'
@@ -24,8 +25,8 @@ update symphony.messages m
        finished_at = case when r.state in ('succeeded', 'dead') then now() end,
        locked_by = null,
        locked_until = null
-  from unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
-       as r(id, attempt, state, result, error, code, retry_in_ms)
+  from unnest($1::bigint[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $9::boolean[])
+       as r(id, attempt, state, result, error, code, retry_in_ms, maybe_sent)
  where m.id = r.id
    and m.attempts = r.attempt
    and m.locked_by = $8::text

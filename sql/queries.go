@@ -26,6 +26,7 @@ var (
 	WorkerStop   = mustRead("worker_stop.sql")
 	QueueStats   = mustRead("queue_stats.sql")
 	MasterFlag   = mustRead("master_flag.sql")
+	Installation = mustRead("installation.sql")
 )
 
 // All returns every statement by file name, for tests that check them against

@@ -103,7 +103,9 @@ func (m *Main) Run(ctx context.Context) error {
 
 	host, _ := os.Hostname()
 	store := queue.NewStore(pool, cfg.WorkerID)
-	w := worker.New(store, handler.Builtins(email, sms), worker.Config{
+	// Handlers need the installation id, read once the database answers.
+	handlers := map[string]worker.Handler{}
+	w := worker.New(store, handlers, worker.Config{
 		Queues:          cfg.Queues,
 		ClaimBatch:      cfg.ClaimBatch,
 		Lease:           cfg.Lease,
@@ -155,6 +157,14 @@ func (m *Main) Run(ctx context.Context) error {
 		shutdownHTTP(srv, log)
 		return nil // stopped before the database ever answered: nothing in flight
 	}
+	ns, err := store.InstallationID(ctx)
+	if err != nil {
+		shutdownHTTP(srv, log)
+		return fmt.Errorf("is the Symphony schema applied to this database? %w", err)
+	}
+	for kind, h := range handler.Builtins(email, sms, ns) {
+		handlers[kind] = h
+	}
 
 	lctx, stopListener := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -192,17 +202,16 @@ func (m *Main) providers(cfg config.Config, log *slog.Logger) (provider.EmailSen
 			sms = o
 		}
 	}
-	var err error
-	if email == nil {
-		email, err = emailProvider(cfg, log)
+	if email == nil || sms == nil {
+		realEmail, realSMS, err := realProviders(cfg, log)
 		if err != nil {
 			return nil, nil, err
 		}
-	}
-	if sms == nil {
-		sms, err = smsProvider(cfg, log)
-		if err != nil {
-			return nil, nil, err
+		if email == nil {
+			email = realEmail
+		}
+		if sms == nil {
+			sms = realSMS
 		}
 	}
 	return email, sms, nil

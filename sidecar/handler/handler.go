@@ -11,7 +11,10 @@ import (
 )
 
 // Email handles email.send with one EmailSender.
-type Email struct{ Sender provider.EmailSender }
+type Email struct {
+	Sender    provider.EmailSender
+	Namespace string // the installation id, part of idempotency keys
+}
 
 // Handle decodes the payload and sends it; the provider's receipt is the result.
 func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
@@ -19,15 +22,18 @@ func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, e
 	if err != nil {
 		return nil, provider.Permanent(err)
 	}
-	r, err := h.Sender.SendEmail(ctx, provider.Send{MessageID: m.ID, Attempt: m.Attempt}, e)
+	r, err := h.Sender.SendEmail(ctx, send(h.Namespace, m), e)
 	if err != nil {
 		return nil, err
 	}
-	return receipt(r)
+	return receipt(r, m, h.Sender)
 }
 
 // SMS handles sms.send with one SMSSender.
-type SMS struct{ Sender provider.SMSSender }
+type SMS struct {
+	Sender    provider.SMSSender
+	Namespace string // the installation id, part of idempotency keys
+}
 
 // Handle decodes the payload and sends it; the provider's receipt is the result.
 func (h SMS) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
@@ -35,14 +41,24 @@ func (h SMS) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, err
 	if err != nil {
 		return nil, provider.Permanent(err)
 	}
-	r, err := h.Sender.SendSMS(ctx, provider.Send{MessageID: m.ID, Attempt: m.Attempt}, s)
+	r, err := h.Sender.SendSMS(ctx, send(h.Namespace, m), s)
 	if err != nil {
 		return nil, err
 	}
-	return receipt(r)
+	return receipt(r, m, h.Sender)
 }
 
-func receipt(r provider.Receipt) (json.RawMessage, error) {
+func send(ns string, m *queue.Message) provider.Send {
+	return provider.Send{Namespace: ns, MessageID: m.ID, Attempt: m.Attempt}
+}
+
+// receipt is the stored result. It says when the recipient may have received
+// the message twice: an earlier attempt may have reached a provider that does
+// not deduplicate retries. At-least-once, never silently more.
+func receipt(r provider.Receipt, m *queue.Message, sender any) (json.RawMessage, error) {
+	if m.MaybeSentBefore && !provider.RetriesAreIdempotent(sender) {
+		r.PossibleDuplicate = true
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		// The call succeeded: failing now would send again. Keep what we know.
@@ -51,10 +67,11 @@ func receipt(r provider.Receipt) (json.RawMessage, error) {
 	return b, nil
 }
 
-// Builtins returns the handlers of the built-in kinds.
-func Builtins(email provider.EmailSender, sms provider.SMSSender) map[string]worker.Handler {
+// Builtins returns the handlers of the built-in kinds. namespace is the
+// installation id (symphony.installation).
+func Builtins(email provider.EmailSender, sms provider.SMSSender, namespace string) map[string]worker.Handler {
 	return map[string]worker.Handler{
-		"email.send": Email{Sender: email},
-		"sms.send":   SMS{Sender: sms},
+		"email.send": Email{Sender: email, Namespace: namespace},
+		"sms.send":   SMS{Sender: sms, Namespace: namespace},
 	}
 }

@@ -43,19 +43,41 @@ type Receipt struct {
 	MessageID string         `json:"provider_message_id,omitempty"`
 	Status    string         `json:"status,omitempty"`
 	Extra     map[string]any `json:"extra,omitempty"`
+	// PossibleDuplicate is set by Symphony, not providers: an earlier attempt
+	// may also have reached a provider that does not deduplicate retries.
+	PossibleDuplicate bool `json:"possible_duplicate,omitempty"`
 }
 
 // Send describes one attempt of a message, so providers can derive an
 // idempotency key that is the same on every retry of that message.
 type Send struct {
+	// Namespace is the database's installation id (symphony.installation):
+	// message ids restart in every database, so keys must say which one.
+	Namespace string
 	MessageID int64 // symphony.messages.id
 	Attempt   int   // 1 for the first attempt
 }
 
 // IdempotencyKey is the key a provider that supports one sends with every
-// attempt of the message: stable across retries and sidecars.
+// attempt of the message: stable across retries and sidecars, distinct across
+// databases.
 func (s Send) IdempotencyKey() string {
-	return "symphony-msg-" + strconv.FormatInt(s.MessageID, 10)
+	if s.Namespace == "" {
+		return "symphony-msg-" + strconv.FormatInt(s.MessageID, 10)
+	}
+	return "symphony-" + s.Namespace + "-" + strconv.FormatInt(s.MessageID, 10)
+}
+
+// Idempotent is implemented by senders whose retries cannot send twice because
+// the provider deduplicates by IdempotencyKey.
+type Idempotent interface {
+	IdempotentRetries() bool
+}
+
+// RetriesAreIdempotent reports whether a retry through s cannot send twice.
+func RetriesAreIdempotent(s any) bool {
+	i, ok := s.(Idempotent)
+	return ok && i.IdempotentRetries()
 }
 
 // EmailSender sends one email.

@@ -24,6 +24,9 @@ type Message struct {
 	Subject     *string
 	Meta        json.RawMessage
 	CreatedAt   time.Time
+	// MaybeSentBefore: an earlier attempt may have reached the provider (its
+	// call failed ambiguously, or its sidecar died mid-call).
+	MaybeSentBefore bool
 }
 
 // State is where an attempt leaves its message.
@@ -44,6 +47,8 @@ type Outcome struct {
 	Error   string          // empty on success
 	Code    string          // a provider's error code, if any
 	RetryIn time.Duration   // for Retry
+	// MaybeSent: this failed attempt may still have reached the provider.
+	MaybeSent bool
 }
 
 // Store runs the queue's statements for one worker identity.
@@ -69,7 +74,7 @@ func (s *Store) Claim(ctx context.Context, queue string, limit int, lease time.D
 	msgs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Message, error) {
 		var m Message
 		err := row.Scan(&m.ID, &m.Kind, &m.Queue, &m.Payload, &m.Attempt, &m.MaxAttempts,
-			&m.Priority, &m.Subject, &m.Meta, &m.CreatedAt)
+			&m.Priority, &m.Subject, &m.Meta, &m.CreatedAt, &m.MaybeSentBefore)
 		return m, err
 	})
 	if err != nil {
@@ -89,7 +94,9 @@ func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, erro
 	errs := make([]*string, n)
 	codes := make([]*string, n)
 	retry := make([]int64, n)
+	maybe := make([]bool, n)
 	for i, o := range outcomes {
+		maybe[i] = o.MaybeSent
 		ids[i], attempts[i], states[i] = o.ID, int32(o.Attempt), string(o.State)
 		if o.Result != nil {
 			r := string(o.Result)
@@ -105,7 +112,7 @@ func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, erro
 		}
 		retry[i] = o.RetryIn.Milliseconds()
 	}
-	rows, err := s.pool.Query(ctx, queries.Complete, ids, attempts, states, results, errs, codes, retry, s.workerID)
+	rows, err := s.pool.Query(ctx, queries.Complete, ids, attempts, states, results, errs, codes, retry, s.workerID, maybe)
 	if err != nil {
 		return nil, fmt.Errorf("error completing %d messages: %w", n, err)
 	}
@@ -132,6 +139,15 @@ func (s *Store) RescueExpired(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("error rescuing expired leases: %w", err)
 	}
 	return n, nil
+}
+
+// InstallationID returns this database's installation id.
+func (s *Store) InstallationID(ctx context.Context) (string, error) {
+	var id string
+	if err := s.pool.QueryRow(ctx, queries.Installation).Scan(&id); err != nil {
+		return "", fmt.Errorf("error reading the installation id: %w", err)
+	}
+	return id, nil
 }
 
 // MasterEnabled reports whether the master flag is on.

@@ -284,10 +284,11 @@ func (w *Worker) handle(m *queue.Message) queue.Outcome {
 	if err != nil && w.hard.Err() != nil {
 		err = fmt.Errorf("interrupted by shutdown; the provider may have been called: %w", err)
 		return w.record(m, queue.Outcome{ID: m.ID, Attempt: m.Attempt, State: queue.Retry,
-			Error: truncate(err.Error()), Code: "interrupted"}, took)
+			Error: truncate(err.Error()), Code: "interrupted", MaybeSent: true}, took)
 	}
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-		err = fmt.Errorf("attempt exceeded its %s deadline; the provider may have been called: %w", w.cfg.HandlerTimeout, err)
+		err = &provider.Error{Provider: m.Kind, MaybeSent: true, Err: err,
+			Message: fmt.Sprintf("attempt exceeded its %s deadline; the provider may have been called", w.cfg.HandlerTimeout)}
 	}
 	return w.decide(m, result, err, took)
 }
@@ -305,7 +306,7 @@ func call(ctx context.Context, h Handler, m *queue.Message) (result json.RawMess
 
 // decide turns an attempt's result into the outcome written back.
 func (w *Worker) decide(m *queue.Message, result json.RawMessage, err error, took time.Duration) queue.Outcome {
-	o := queue.Outcome{ID: m.ID, Attempt: m.Attempt}
+	o := queue.Outcome{ID: m.ID, Attempt: m.Attempt, MaybeSent: err != nil && provider.MaybeSent(err)}
 	switch {
 	case err == nil:
 		o.State, o.Result = queue.Succeeded, result

@@ -12,6 +12,16 @@ comment on schema symphony is
   'Symphony Messenger: a Postgres-native message queue for email, SMS, campaigns and drips. Never expose this schema through the Data API.';
 revoke all on schema symphony from public;
 
+-- This database's queue, once. Idempotency keys sent to providers include its id,
+-- because message ids restart in every database (staging, a reset dev database)
+-- and providers such as Resend scope keys to the account, not the database.
+create table symphony.installation (
+  singleton  boolean primary key default true check (singleton),
+  id         uuid not null default gen_random_uuid(),
+  created_at timestamptz not null default now()
+);
+insert into symphony.installation default values;
+
 -- ---------------------------------------------------------------------------
 -- Kinds: what may be dispatched, and where it goes.
 -- ---------------------------------------------------------------------------
@@ -109,7 +119,7 @@ comment on column symphony.messages.priority is 'Higher runs first within a queu
 comment on column symphony.messages.available_at is 'Not claimed before this time: delays, schedules and retry backoff.';
 comment on column symphony.messages.dedupe_key is 'Optional; a second dispatch with the same key is refused (symphony.dispatch returns the first message''s id).';
 comment on column symphony.messages.subject is 'Optional routing subject (a user id, say); what symphony.rollout hashes.';
-comment on column symphony.messages.errors is 'One entry per failed attempt: {attempt, at, error, code}.';
+comment on column symphony.messages.errors is 'One entry per failed attempt: {attempt, at, error, code, worker, maybe_sent}. maybe_sent: the provider may have accepted the message although the attempt failed.';
 
 -- Claiming scans pending work only: finished history never enters this index.
 create index messages_claim_idx on symphony.messages (queue, priority desc, available_at, id)
@@ -578,7 +588,7 @@ begin
                         m.locked_by, m.attempts, m.max_attempts),
     errors = m.errors || jsonb_build_array(jsonb_build_object(
                'attempt', m.attempts, 'at', now(), 'code', 'lease_expired', 'worker', m.locked_by,
-               'error', 'lease expired; the provider may have been called')),
+               'maybe_sent', true, 'error', 'lease expired; the provider may have been called')),
     locked_by = null,
     locked_until = null
   from expired

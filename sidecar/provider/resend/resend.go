@@ -19,10 +19,6 @@ const Name = "resend"
 // DefaultBaseURL is Resend's API.
 const DefaultBaseURL = "https://api.resend.com"
 
-// maxKeyPrefix leaves room for provider.Send.IdempotencyKey within Resend's
-// 256-character key limit.
-const maxKeyPrefix = 200
-
 // Config configures a Client.
 type Config struct {
 	// APIKey is the Resend API key (RESEND_API_KEY), sent as a Bearer token.
@@ -36,11 +32,6 @@ type Config struct {
 	Timeout time.Duration
 	// Logger is handed to the client built when HTTPClient is nil.
 	Logger *slog.Logger
-	// IdempotencyKeyPrefix is put in front of every idempotency key. Resend
-	// scopes keys to the team, and message ids restart in every database, so
-	// deployments sharing a team (staging and production) must set distinct
-	// prefixes, or one's message 42 replays the other's for 24 hours.
-	IdempotencyKeyPrefix string
 }
 
 // Client sends email through Resend. Safe for concurrent use.
@@ -48,11 +39,17 @@ type Client struct {
 	http     *http.Client
 	endpoint string
 	apiKey   string
-	prefix   string
 	timeout  time.Duration
 }
 
-var _ provider.EmailSender = (*Client)(nil)
+var (
+	_ provider.EmailSender = (*Client)(nil)
+	_ provider.Idempotent  = (*Client)(nil)
+)
+
+// IdempotentRetries is true: every attempt of a message carries the same
+// Idempotency-Key, and Resend answers a repeat without sending again.
+func (c *Client) IdempotentRetries() bool { return true }
 
 // New validates cfg and returns a Client.
 func New(cfg Config) (*Client, error) {
@@ -66,9 +63,6 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout < 0 {
 		return nil, errors.New("resend: Config.Timeout must not be negative")
 	}
-	if len(cfg.IdempotencyKeyPrefix) > maxKeyPrefix {
-		return nil, fmt.Errorf("resend: Config.IdempotencyKeyPrefix must be at most %d bytes (keys are at most 256)", maxKeyPrefix)
-	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = httpx.DefaultTimeout
 	}
@@ -76,7 +70,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.HTTPClient = httpx.New(httpx.Config{Logger: cfg.Logger})
 	}
 	return &Client{http: cfg.HTTPClient, endpoint: base + "/emails", apiKey: cfg.APIKey,
-		prefix: cfg.IdempotencyKeyPrefix, timeout: cfg.Timeout}, nil
+		timeout: cfg.Timeout}, nil
 }
 
 // Name returns "resend".
@@ -100,7 +94,10 @@ func (c *Client) SendEmail(ctx context.Context, s provider.Send, e *provider.Ema
 	req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Idempotency-Key", c.prefix+s.IdempotencyKey())
+	// Resend scopes keys to the team and message ids restart in every database;
+	// the key includes the database's installation id (Send.Namespace), so
+	// staging's message 42 never replays production's.
+	req.Header.Set("Idempotency-Key", s.IdempotencyKey())
 	resp, err := c.http.Do(req)
 	return classify(resp, err, time.Now())
 }

@@ -369,7 +369,6 @@ func TestResend_NewValidatesConfig(t *testing.T) {
 		{"BadScheme", resend.Config{APIKey: "k", BaseURL: "ftp://x"}, "BaseURL"},
 		{"CredentialsInURL", resend.Config{APIKey: "k", BaseURL: "https://u:p@x"}, "BaseURL"},
 		{"NegativeTimeout", resend.Config{APIKey: "k", Timeout: -1}, "Timeout"},
-		{"LongKeyPrefix", resend.Config{APIKey: "k", IdempotencyKeyPrefix: strings.Repeat("p", 201)}, "IdempotencyKeyPrefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -389,22 +388,22 @@ func TestResend_NewValidatesConfig(t *testing.T) {
 	}
 }
 
-func TestResend_IdempotencyKeyPrefixSeparatesDeployments(t *testing.T) {
+func TestResend_IdempotencyKeySeparatesDatabases(t *testing.T) {
 	t.Parallel()
 	fake := resendfake.New(resendfake.Options{APIKey: testKey})
 	t.Cleanup(fake.Close)
 	ctx := context.Background()
-	for _, prefix := range []string{"staging/", "production/"} {
-		c, err := resend.New(resend.Config{APIKey: testKey, BaseURL: fake.URL(), IdempotencyKeyPrefix: prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.SendEmail(ctx, provider.Send{MessageID: 42, Attempt: 1}, sampleEmail()); err != nil {
-			t.Fatalf("%s: %v", prefix, err)
+	c, err := resend.New(resend.Config{APIKey: testKey, BaseURL: fake.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"staging-db", "production-db"} {
+		if _, err := c.SendEmail(ctx, provider.Send{Namespace: ns, MessageID: 42, Attempt: 1}, sampleEmail()); err != nil {
+			t.Fatalf("%s: %v", ns, err)
 		}
 	}
 	emails := fake.Emails()
-	if len(emails) != 2 || emails[0].IdempotencyKey != "staging/symphony-msg-42" || emails[1].IdempotencyKey != "production/symphony-msg-42" {
-		t.Fatalf("emails = %+v; want two, one per deployment", emails)
+	if len(emails) != 2 || emails[0].IdempotencyKey != "symphony-staging-db-42" || emails[1].IdempotencyKey != "symphony-production-db-42" {
+		t.Fatalf("emails = %+v; want two, one per database", emails)
 	}
 }
