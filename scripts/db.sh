@@ -179,6 +179,38 @@ bootstrap_roles() {
 	SQL
 }
 
+# Is anything accepting connections on our port?
+port_listening() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+}
+
+# Ports 54322 and 54329 lie inside Linux's ephemeral range, so while a cluster is down a
+# client connection elsewhere can take its port, and then hold it in TIME_WAIT for up to 60 s
+# after closing. Busy test runs make that likely; wait it out rather than fail.
+start_server() {
+	local deadline=$((SECONDS + 90)) warned='' out=''
+	# 9>&-: the server must not inherit the lock, or it would hold it for its whole life.
+	until out=$(as_pg "$PG_BIN/pg_ctl" start -D "$datadir" -l "$logfile" -w -t 60 2>&1 9>&-); do
+		if ! tail -n 5 "$logfile" | grep -q 'Address already in use'; then
+			echo "$out" >&2
+			return 1
+		fi
+		if port_listening; then
+			echo "db.sh: another server is already listening on 127.0.0.1:$port" >&2
+			return 1
+		fi
+		if ((SECONDS >= deadline)); then
+			echo "db.sh: port $port stayed busy for 90 s" >&2
+			return 1
+		fi
+		if [[ -z $warned ]]; then
+			echo "db.sh: port $port is held by a closed connection (TIME_WAIT); retrying for up to 90 s" >&2
+			warned=1
+		fi
+		sleep 2
+	done
+}
+
 start() {
 	take_lock
 	if is_running; then
@@ -187,10 +219,9 @@ start() {
 	fi
 	[[ -f $datadir/PG_VERSION ]] || init_cluster
 	write_settings
-	# 9>&-: the server must not inherit the lock, or it would hold it for its whole life.
-	if ! as_pg "$PG_BIN/pg_ctl" start -D "$datadir" -l "$logfile" -w -t 60 >/dev/null 9>&-; then
+	if ! start_server; then
 		print_log_tail
-		die "the $name cluster did not start (port $port in use? see the log above)"
+		die "the $name cluster did not start (see the log above)"
 	fi
 	bootstrap_roles || {
 		print_log_tail
