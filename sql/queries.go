@@ -27,6 +27,10 @@ var (
 	QueueStats   = mustRead("queue_stats.sql")
 	MasterFlag   = mustRead("master_flag.sql")
 	Installation = mustRead("installation.sql")
+	QueueLimits  = mustRead("queue_limits.sql")
+	TakeTokens   = mustRead("take_tokens.sql")
+	GiveTokens   = mustRead("give_tokens.sql")
+	Throttle     = mustRead("throttle.sql")
 )
 
 // All returns every statement by file name, for tests that check them against

@@ -119,6 +119,9 @@ func (m *Main) Run(ctx context.Context) error {
 	lis.OnConnect = func() { w.Wake("*") }
 	lis.OnNotify = func(channel, payload string) {
 		if channel == listener.ChannelFlags {
+			if payload == "limits" {
+				w.ReloadLimits(ctx)
+			}
 			w.Wake("*") // the master switch may have just come on
 			return
 		}

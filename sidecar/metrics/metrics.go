@@ -19,6 +19,7 @@ type Metrics struct {
 	InFlight          *prometheus.GaugeVec // queue
 	ListenerConnected prometheus.Gauge
 	Notifications     prometheus.Counter
+	RateLimitWaits    *prometheus.CounterVec // queue
 }
 
 // New registers the sidecar's metrics, plus Go runtime and process metrics, in
@@ -76,6 +77,11 @@ func New() *Metrics {
 			Help: "NOTIFY messages received.",
 		}),
 	}
+	m.RateLimitWaits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "symphony_rate_limit_waits_total",
+		Help: "Times a queue's claim found its shared rate-limit bucket empty, by queue.",
+	}, []string{"queue"})
+	f(m.RateLimitWaits)
 	f(m.Processed)
 	f(m.HandlerSeconds)
 	f(m.Claimed)

@@ -65,9 +65,18 @@ func NewStore(pool *pgxpool.Pool, workerID string) *Store {
 // WorkerID is the identity this store claims under.
 func (s *Store) WorkerID() string { return s.workerID }
 
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // Claim leases up to limit due messages of queue.
 func (s *Store) Claim(ctx context.Context, queue string, limit int, lease time.Duration) ([]Message, error) {
-	rows, err := s.pool.Query(ctx, queries.Claim, queue, limit, s.workerID, lease.Milliseconds())
+	return s.claim(ctx, s.pool, queue, limit, lease)
+}
+
+func (s *Store) claim(ctx context.Context, q querier, queue string, limit int, lease time.Duration) ([]Message, error) {
+	rows, err := q.Query(ctx, queries.Claim, queue, limit, s.workerID, lease.Milliseconds())
 	if err != nil {
 		return nil, fmt.Errorf("error claiming from queue %s: %w", queue, err)
 	}

@@ -69,6 +69,7 @@ const FinalWriteGrace = 5 * time.Second
 
 type producer struct {
 	queue    string
+	bucket   atomic.Pointer[string] // rate-limit bucket, nil when unlimited
 	slots    int
 	lowWater int // claim when at least this many slots are free
 	inflight atomic.Int64
@@ -152,6 +153,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.store.Heartbeat(ctx, w.cfg.Info); err != nil {
 		w.log.Warn("could not register worker", "error", err)
 	}
+	w.ReloadLimits(ctx)
 
 	var completer sync.WaitGroup
 	completer.Add(1)
@@ -215,7 +217,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			inflight := int(p.inflight.Load())
 			if free := p.slots - inflight; free >= p.lowWater || (inflight == 0 && free > 0) {
 				n := min(free, w.cfg.ClaimBatch)
-				msgs, err := w.store.Claim(ctx, p.queue, n, w.cfg.Lease)
+				msgs, wait, err := w.claim(ctx, p, n)
 				if err != nil {
 					if ctx.Err() != nil {
 						return
@@ -236,6 +238,17 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 					w.start(p, &msgs[i])
 				}
 				more = len(msgs) == n
+				if wait > 0 {
+					// The queue's rate limit is spent: try again when a token is due.
+					w.m.RateLimitWaits.WithLabelValues(p.queue).Inc()
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(wait):
+					}
+					more = true
+					continue
+				}
 			}
 		}
 		select {
@@ -318,6 +331,9 @@ func (w *Worker) decide(m *queue.Message, result json.RawMessage, err error, too
 	default:
 		o.State, o.Error, o.Code = queue.Retry, truncate(err.Error()), provider.ErrorCode(err)
 		o.RetryIn = w.cfg.Retry.Delay(m.Attempt, provider.RetryAfter(err))
+	}
+	if err != nil {
+		w.throttleOn429(m, err)
 	}
 	return w.record(m, o, took)
 }

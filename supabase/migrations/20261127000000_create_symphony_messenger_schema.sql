@@ -562,6 +562,96 @@ end $$;
 comment on function symphony.retry(bigint) is 'Send a dead or cancelled message again from its first attempt; its error history is kept.';
 
 -- ---------------------------------------------------------------------------
+-- Rate limits: a provider's limit is per account, so it is enforced here, once,
+-- for every sidecar together. Each queue may draw from a token bucket; the
+-- sidecar takes tokens in the same transaction as its claim, so a queue whose
+-- bucket is empty is simply not claimed (no lease held, no attempt spent).
+-- ---------------------------------------------------------------------------
+create table symphony.rate_limits (
+  name          text primary key check (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+  per_second    numeric check (per_second > 0),  -- null: unlimited
+  burst         integer not null default 1 check (burst >= 1),
+  tokens        numeric not null default 0,
+  refilled_at   timestamptz not null default clock_timestamp(),
+  paused_until  timestamptz,                      -- set when the provider answers 429
+  description   text
+);
+comment on table symphony.rate_limits is
+  'Token buckets shared by all sidecars. per_second null = unlimited. Set per_second and burst to your provider plan (Resend: 2/s by default per team).';
+
+create table symphony.queues (
+  name        text primary key check (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+  rate_limit  text references symphony.rate_limits (name) on update cascade,
+  description text
+);
+comment on table symphony.queues is 'Queues and the rate-limit bucket each draws from. A queue missing here is unlimited.';
+
+insert into symphony.rate_limits (name, description) values
+  ('email', 'Every queue that sends through the email provider.'),
+  ('sms',   'Every queue that sends through the SMS provider.');
+insert into symphony.queues (name, rate_limit, description) values
+  ('email',    'email', 'email.send'),
+  ('sms',      'sms',   'sms.send'),
+  ('campaign', null,    'campaign fan-out'),
+  ('drip',     null,    'drip steps'),
+  ('default',  null,    'everything else');
+
+-- take_tokens takes up to wanted tokens from bucket and returns how many it got
+-- and, when it got none, how long until the next one. The row lock makes
+-- concurrent sidecars take turns; hold it only for the claim that follows.
+create function symphony.take_tokens(bucket text, wanted integer, out granted integer, out wait_ms integer)
+language plpgsql set search_path = '' as $$
+declare
+  b symphony.rate_limits;
+  t timestamptz := clock_timestamp();
+  avail numeric;
+begin
+  select * into b from symphony.rate_limits where name = bucket for update;
+  if not found or b.per_second is null then
+    granted := wanted; wait_ms := 0;
+    return;
+  end if;
+  if b.paused_until > t then
+    granted := 0; wait_ms := ceil(extract(epoch from b.paused_until - t) * 1000);
+    return;
+  end if;
+  avail := least(b.burst, b.tokens + extract(epoch from t - b.refilled_at) * b.per_second);
+  granted := greatest(0, least(wanted, floor(avail)))::integer;
+  update symphony.rate_limits set tokens = avail - granted, refilled_at = t where name = bucket;
+  wait_ms := case when granted > 0 then 0 else ceil((1 - avail) / b.per_second * 1000) end;
+end $$;
+
+-- give_tokens returns tokens that a claim took but did not use.
+create function symphony.give_tokens(bucket text, n integer) returns void
+language sql set search_path = '' as $$
+  update symphony.rate_limits set tokens = least(burst, tokens + n)
+   where name = bucket and per_second is not null and n > 0
+$$;
+
+-- throttle empties a bucket and pauses it: the provider said 429, and every
+-- sidecar backs off together.
+create function symphony.throttle(bucket text, pause interval) returns void
+language sql set search_path = '' as $$
+  update symphony.rate_limits
+     set tokens = 0, refilled_at = clock_timestamp(),
+         paused_until = greatest(coalesce(paused_until, clock_timestamp()), clock_timestamp() + pause)
+   where name = bucket
+$$;
+
+-- Sidecars reload which queues are limited when a queue's bucket or a bucket's
+-- limit changes. (take_tokens itself always reads the live row.)
+create function symphony.limits_changed() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+  perform pg_notify('symphony_flags', 'limits');
+  return null;
+end $$;
+create trigger queues_changed after insert or update or delete on symphony.queues
+  for each statement execute function symphony.limits_changed();
+create trigger rate_limits_changed after update of per_second on symphony.rate_limits
+  for each statement execute function symphony.limits_changed();
+
+-- ---------------------------------------------------------------------------
 -- Maintenance: lease rescue, the tick, retention.
 -- ---------------------------------------------------------------------------
 
@@ -690,6 +780,8 @@ begin
     grant select on all tables in schema symphony to service_role;
     grant insert on symphony.messages to service_role;
     grant update (enabled, rollout_percent, description) on symphony.flags to service_role;
+    grant update (per_second, burst, description) on symphony.rate_limits to service_role;
+    grant insert, update on symphony.queues to service_role;
     grant insert, update on symphony.kinds to service_role;
     grant execute on function
       symphony.dispatch(text, jsonb, jsonb),

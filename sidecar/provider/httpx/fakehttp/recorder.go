@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // maxRequestBody bounds what a fake reads of one request.
@@ -16,6 +17,7 @@ type Request struct {
 	Path   string
 	Header http.Header
 	Body   []byte
+	At     time.Time // when it arrived
 }
 
 // Recorder keeps every request a fake received, in arrival order. Safe for
@@ -29,7 +31,7 @@ type Recorder struct {
 // Request; r.Body is consumed.
 func (rec *Recorder) Record(r *http.Request) Request {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
-	req := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
+	req := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, At: time.Now()}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	rec.reqs = append(rec.reqs, req)
