@@ -149,6 +149,8 @@ write_settings() {
 				synchronous_commit = off
 				full_page_writes = off
 				max_connections = 300
+				# Every dropped test database forces a checkpoint; don't bury errors under them.
+				log_checkpoints = off
 			EOF
 		fi
 	} | as_pg tee "$datadir/symphony.conf" >/dev/null

@@ -43,6 +43,8 @@ Then see it:
   its row          scripts/db.sh psql dev -c "select id, kind, state, attempts from symphony.messages"
   database log     scripts/db.sh log dev
 
+Changed a migration that was already applied? scripts/db.sh reset dev starts from scratch.
+
 EOF_HELP
 
 DATABASE_URL=$url \
