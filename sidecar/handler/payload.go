@@ -49,7 +49,7 @@ type emailPayload struct {
 
 // The shapes the schema enforces at dispatch, checked again here.
 var (
-	emailAddr = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_` + "`" + `{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
+	emailAddr = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_` + "`" + `{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
 	mailbox   = regexp.MustCompile(`^[^<>\r\n]*<([^<>\s]+)>\s*$`)
 	e164      = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 )
@@ -59,7 +59,8 @@ func validAddress(s string) bool {
 	if m := mailbox.FindStringSubmatch(s); m != nil {
 		s = m[1]
 	}
-	return len(s) <= 254 && emailAddr.MatchString(s)
+	local, _, _ := strings.Cut(s, "@")
+	return len(s) <= 254 && len(local) <= 64 && emailAddr.MatchString(s)
 }
 
 func decodeStrict(b []byte, v any) error {

@@ -161,11 +161,13 @@ begin
 end $$;
 
 -- email_address returns the bare address of "a@b.c" or "Name <a@b.c>", or null when
--- the text is not one address. Deliberately simpler than RFC 5322: what providers accept.
+-- the text is not one address. Deliberately simpler than RFC 5322: what providers
+-- accept, at most 254 characters with a local part of at most 64. (Lengths are
+-- checked apart from the pattern: counted repetitions made it 8x slower.)
 create function symphony.email_address(mailbox text) returns text
 language sql immutable parallel safe set search_path = '' as $$
-  select case when a ~ '^[A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$'
-               and length(a) <= 254 then a end
+  select case when a ~ '^[A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$'
+               and length(a) <= 254 and length(split_part(a, '@', 1)) <= 64 then a end
   from (select coalesce(substring(mailbox from '^[^<>\r\n]*<([^<>\s]+)>\s*$'), mailbox) as a) s
 $$;
 
@@ -232,6 +234,25 @@ declare
   a jsonb;
   i integer := 0;
 begin
+  -- Fast path, one expression: the common shape (one bare recipient, a sender,
+  -- a subject, a body) that is certainly valid. It accepts only what the checks
+  -- below accept; anything else, valid or not, goes through them, and they alone
+  -- word the error. This keeps a dispatch at a few microseconds.
+  if jsonb_typeof(p) = 'object'
+     and (p - array['to', 'from', 'subject', 'html', 'text']) = '{}'::jsonb
+     and jsonb_typeof(p -> 'to') = 'string' and length(p ->> 'to') <= 254
+     and length(split_part(p ->> 'to', '@', 1)) <= 64
+     and (p ->> 'to') ~ '^[A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$'
+     and jsonb_typeof(p -> 'from') = 'string' and length(p ->> 'from') <= 254
+     and length(split_part(p ->> 'from', '@', 1)) <= 64
+     and (p ->> 'from') ~ '^(?:[A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+|[^<>\r\n]*<[A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+>)$'
+     and jsonb_typeof(p -> 'subject') = 'string' and length(p ->> 'subject') <= 998
+     and btrim(p ->> 'subject') <> '' and (p ->> 'subject') !~ '[\r\n]'
+     and coalesce(jsonb_typeof(p -> 'html'), 'string') = 'string'
+     and coalesce(jsonb_typeof(p -> 'text'), 'string') = 'string'
+     and (coalesce(p ->> 'html', '') <> '' or coalesce(p ->> 'text', '') <> '') then
+    return;
+  end if;
   if jsonb_typeof(p) is distinct from 'object' then
     perform symphony._fail(k, 'payload', 'must be a JSON object, got ' || coalesce(jsonb_typeof(p), 'nothing'));
   end if;
@@ -304,6 +325,12 @@ declare
   allowed constant text[] := array['to', 'body', 'from'];
   f text;
 begin
+  -- Fast path: see validate_email_payload.
+  if jsonb_typeof(p) = 'object' and (p - array['to', 'body']) = '{}'::jsonb
+     and jsonb_typeof(p -> 'to') = 'string' and (p ->> 'to') ~ '^\+[1-9][0-9]{6,14}$'
+     and jsonb_typeof(p -> 'body') = 'string' and btrim(p ->> 'body') <> '' and length(p ->> 'body') <= 1600 then
+    return;
+  end if;
   if jsonb_typeof(p) is distinct from 'object' then
     perform symphony._fail(k, 'payload', 'must be a JSON object, got ' || coalesce(jsonb_typeof(p), 'nothing'));
   end if;
