@@ -20,6 +20,18 @@ type Metrics struct {
 	ListenerConnected prometheus.Gauge
 	Notifications     prometheus.Counter
 	RateLimitWaits    *prometheus.CounterVec // queue
+
+	// Provider HTTP, recorded by httpx for every attempt (in-process retries too).
+	ProviderResponses *prometheus.CounterVec   // host, code (HTTP status, or "error": no response)
+	ProviderSeconds   *prometheus.HistogramVec // host
+
+	// Queue depth across all sidecars, refreshed by a periodic query (see
+	// ops.Store.CollectMetrics), never queried per scrape.
+	QueueDepth       *prometheus.GaugeVec // queue, state (pending|scheduled|processing|dead)
+	QueueOldest      *prometheus.GaugeVec // queue
+	QueueStatsAge    prometheus.Gauge
+	QueueStatsErrors prometheus.Counter
+	depthQueues      []string // queues set at the last refresh (one collector goroutine)
 }
 
 // New registers the sidecar's metrics, plus Go runtime and process metrics, in
@@ -82,6 +94,7 @@ func New() *Metrics {
 		Help: "Times a queue's claim found its shared rate-limit bucket empty, by queue.",
 	}, []string{"queue"})
 	f(m.RateLimitWaits)
+	m.registerOperations(f)
 	f(m.Processed)
 	f(m.HandlerSeconds)
 	f(m.Claimed)

@@ -42,7 +42,15 @@ type Config struct {
 	// Transport is the round tripper that does the I/O. Nil means a pooled
 	// transport with sane dial, TLS and idle timeouts (go-cleanhttp).
 	Transport http.RoundTripper
+
+	// Observe, when set, is told about every HTTP attempt (in-process retries
+	// included): the host, the status code (0 when no response arrived), the
+	// transport error and how long it took. The sidecar records metrics with it.
+	Observe Observer
 }
+
+// Observer is Config.Observe.
+type Observer func(host string, status int, err error, took time.Duration)
 
 // UserAgent is the User-Agent header value for version.
 func UserAgent(version string) string {
@@ -75,6 +83,9 @@ func New(cfg Config) *http.Client {
 	base := cfg.Transport
 	if base == nil {
 		base = cleanhttp.DefaultPooledTransport()
+	}
+	if cfg.Observe != nil {
+		base = &observingTransport{next: base, observe: cfg.Observe}
 	}
 	p := policy{waitMax: cfg.RetryWaitMax}
 	rc := &retryablehttp.Client{

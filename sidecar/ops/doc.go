@@ -1,0 +1,7 @@
+// Package ops reads what an operator looks at (the symphony.queue_stats,
+// recent_failures, worker_status and flag_status views) and performs what an
+// operator does: retry or remove dead messages, change flags under their own
+// name, dispatch a test message, and feed the queue-depth metrics. The CLI
+// (package operator), the dashboard and /status all go through it, so each
+// question has one answer.
+package ops

@@ -1,0 +1,125 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	queries "github.com/symphonymessenger/symphony/sql"
+)
+
+// DB is a *pgxpool.Pool or a *pgx.Conn: the sidecar shares its pool, a CLI
+// command opens one connection.
+type DB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Store runs the operator's statements.
+type Store struct{ db DB }
+
+// New returns a Store over db.
+func New(db DB) *Store { return &Store{db: db} }
+
+// ErrNotFound is returned for a message id that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// QueueStats is one row of symphony.queue_stats.
+type QueueStats struct {
+	Queue                string     `db:"queue" json:"queue"`
+	Pending              int64      `db:"pending" json:"pending"`
+	Scheduled            int64      `db:"scheduled" json:"scheduled"`
+	Retrying             int64      `db:"retrying" json:"retrying"`
+	Processing           int64      `db:"processing" json:"processing"`
+	Dead                 int64      `db:"dead" json:"dead"`
+	OldestPendingSeconds float64    `db:"oldest_pending_seconds" json:"oldest_pending_seconds"`
+	Succeeded5m          int64      `db:"succeeded_5m" json:"succeeded_5m"`
+	Dead5m               int64      `db:"dead_5m" json:"dead_5m"`
+	Succeeded1h          int64      `db:"succeeded_1h" json:"succeeded_1h"`
+	Dead1h               int64      `db:"dead_1h" json:"dead_1h"`
+	PerMinute5m          float64    `db:"per_minute_5m" json:"per_minute_5m"`
+	PerMinute1h          float64    `db:"per_minute_1h" json:"per_minute_1h"`
+	LastDeadAt           *time.Time `db:"last_dead_at" json:"last_dead_at"`
+}
+
+// QueueStats returns every queue's depth, failures and throughput.
+func (s *Store) QueueStats(ctx context.Context) ([]QueueStats, error) {
+	return collect[QueueStats](ctx, s.db, "queue stats", queries.OpsQueueStats)
+}
+
+// Worker is one row of symphony.worker_status.
+type Worker struct {
+	ID                  string          `db:"id" json:"id"`
+	Hostname            string          `db:"hostname" json:"hostname"`
+	Version             string          `db:"version" json:"version"`
+	Queues              json.RawMessage `db:"queues" json:"queues"`
+	Status              string          `db:"status" json:"status"` // alive, stale or stopped
+	HeartbeatAgeSeconds float64         `db:"heartbeat_age_seconds" json:"heartbeat_age_seconds"`
+	Processing          int64           `db:"processing" json:"processing"`
+	StartedAt           time.Time       `db:"started_at" json:"started_at"`
+	HeartbeatAt         time.Time       `db:"heartbeat_at" json:"heartbeat_at"`
+	StoppedAt           *time.Time      `db:"stopped_at" json:"stopped_at"`
+}
+
+// Workers returns the sidecars that are running or stopped within a day.
+func (s *Store) Workers(ctx context.Context) ([]Worker, error) {
+	return collect[Worker](ctx, s.db, "workers", queries.OpsWorkers)
+}
+
+// Processing counts messages in flight in every sidecar.
+func (s *Store) Processing(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRow(ctx, queries.OpsProcessing).Scan(&n); err != nil {
+		return 0, fmt.Errorf("error counting processing messages: %w", err)
+	}
+	return n, nil
+}
+
+// Overview is everything the dashboard and /status show.
+type Overview struct {
+	Queues   []QueueStats `json:"queues"`
+	Failures []Failure    `json:"recent_failures"`
+	Workers  []Worker     `json:"workers"`
+	Flags    []Flag       `json:"flags"`
+}
+
+// Overview reads queues, the newest failures (at most failures of them),
+// workers and flags.
+func (s *Store) Overview(ctx context.Context, failures int) (Overview, error) {
+	var o Overview
+	var err error
+	if o.Queues, err = s.QueueStats(ctx); err != nil {
+		return o, err
+	}
+	if o.Failures, err = s.Failures(ctx, FailureFilter{Limit: failures}); err != nil {
+		return o, err
+	}
+	if o.Workers, err = s.Workers(ctx); err != nil {
+		return o, err
+	}
+	o.Flags, err = s.Flags(ctx)
+	return o, err
+}
+
+// collect runs a statement and scans its rows into T by column name.
+func collect[T any](ctx context.Context, db DB, what, sql string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("error reading %s: %w", what, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[T])
+	if err != nil {
+		return nil, fmt.Errorf("error reading %s: %w", what, err)
+	}
+	if out == nil {
+		out = []T{}
+	}
+	return out, nil
+}
