@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Manage a private PostgreSQL 15 cluster with pg_cron for development and tests.
 #
-#   scripts/db.sh start|stop|reset|status|url|log|psql|push [dev|test] [args...]
+#   scripts/db.sh start|stop|reset|status|url|log|psql|push [dev|test|chaos] [args...]
 #   e.g. scripts/db.sh psql dev -c 'select * from symphony.flags'
 #
-# Two named clusters, so a running dev sidecar and a test run never share data:
-#   dev   port 54322, default durability settings
-#   test  port 54329, durability off (fast, disposable), max_connections=300 for parallel tests
+# Three named clusters, so a running dev sidecar, a test run and the chaos suite never share data:
+#   dev    port 54322, default durability settings
+#   test   port 54329, durability off (fast, disposable), max_connections=300 for parallel tests
+#   chaos  port 54339, default durability settings: the chaos suite (scripts/chaos.sh) stops and
+#          crashes it on purpose, so what survives a restart must really be on disk
 #
 # start   initialise the cluster if needed, start it, create Supabase's standard roles,
 #         print the URL. Idempotent: if it is already running it only prints the URL.
-# stop    stop the cluster (data is kept).
+# stop    stop the cluster (data is kept). `stop NAME immediate` crashes it instead (no
+#         checkpoint; the next start runs crash recovery), as the chaos suite does.
 # reset   stop, delete and re-initialise the cluster: a truly clean database.
 # status  say whether it is running (exit status 0 when running, 3 when not).
 # url     print the connection URL (of database postgres, or of the database named after it).
@@ -38,7 +41,7 @@ cmd=${1:-}
 [[ -n $cmd ]] || usage
 shift
 name=dev
-if [[ ${1:-} == dev || ${1:-} == test ]]; then
+if [[ ${1:-} == dev || ${1:-} == test || ${1:-} == chaos ]]; then
 	name=$1
 	shift
 fi
@@ -46,6 +49,7 @@ fi
 case $name in
 dev) port=54322 ;;
 test) port=54329 ;;
+chaos) port=54339 ;;
 esac
 
 datadir=${TMPDIR:-/tmp}/symphony-pg-$name
@@ -186,7 +190,7 @@ port_listening() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
 
-# Ports 54322 and 54329 lie inside Linux's ephemeral range, so while a cluster is down a
+# Ports 54322, 54329 and 54339 lie inside Linux's ephemeral range, so while a cluster is down a
 # client connection elsewhere can take its port, and then hold it in TIME_WAIT for up to 60 s
 # after closing. Busy test runs make that likely; wait it out rather than fail.
 start_server() {
@@ -234,9 +238,11 @@ start() {
 }
 
 stop() {
+	local mode=${1:-fast}
+	[[ $mode == fast || $mode == immediate ]] || die "stop mode must be fast or immediate, not $mode"
 	take_lock
 	if is_running; then
-		as_pg "$PG_BIN/pg_ctl" stop -D "$datadir" -m fast -w >/dev/null
+		as_pg "$PG_BIN/pg_ctl" stop -D "$datadir" -m "$mode" -w >/dev/null
 		echo "db.sh: $name cluster stopped" >&2
 	else
 		echo "db.sh: $name cluster is not running" >&2
@@ -272,7 +278,7 @@ push() {
 
 case $cmd in
 start) start ;;
-stop) stop ;;
+stop) stop "${1:-fast}" ;;
 reset) reset ;;
 status) status ;;
 url) url_for "${1:-postgres}" ;;
