@@ -17,4 +17,8 @@
 //
 // Times(n, f) repeats a fault for the next n requests. Faults never touch
 // requests beyond those they were queued for.
+//
+// SetRandom adds faults nobody queued: each request that finds the queue empty
+// fails with a given probability, drawing from a mix (DefaultMix is 5xx, 429,
+// a hang, and resets before and after accepting), for chaos tests.
 package fakehttp

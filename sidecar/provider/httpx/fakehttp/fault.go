@@ -80,8 +80,9 @@ func Times(n int, f Fault) []Fault {
 
 // Faults is a FIFO of faults, one consumed per request. Safe for concurrent use.
 type Faults struct {
-	mu    sync.Mutex
-	queue []Fault
+	mu     sync.Mutex
+	queue  []Fault
+	random *random // SetRandom
 }
 
 // Inject queues faults for the next requests, in order.
@@ -98,12 +99,13 @@ func (f *Faults) PendingFaults() int {
 	return len(f.queue)
 }
 
-// NextFault takes the next fault, or the zero Fault when none is queued.
+// NextFault takes the next fault; when none is queued, a random one (see
+// SetRandom) or the zero Fault.
 func (f *Faults) NextFault() Fault {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.queue) == 0 {
-		return Fault{}
+		return f.draw()
 	}
 	next := f.queue[0]
 	f.queue = f.queue[1:]
