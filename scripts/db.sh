@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Manage a private PostgreSQL 15 cluster with pg_cron for development and tests.
 #
-#   scripts/db.sh start|stop|reset|status|url|log|psql|push [dev|test|chaos] [args...]
+#   scripts/db.sh start|stop|reset|status|url|log|psql|push [dev|test|chaos|bench] [args...]
 #   e.g. scripts/db.sh psql dev -c 'select * from symphony.flags'
 #
-# Three named clusters, so a running dev sidecar, a test run and the chaos suite never share data:
+# Four named clusters, so a running dev sidecar, a test run, the chaos suite and the benchmarks
+# never share data:
 #   dev    port 54322, default durability settings
 #   test   port 54329, durability off (fast, disposable), max_connections=300 for parallel tests
 #   chaos  port 54339, default durability settings: the chaos suite (scripts/chaos.sh) stops and
 #          crashes it on purpose, so what survives a restart must really be on disk
+#   bench  port 54349, default durability settings (fsync on), as the published reference
+#          figures use; pg_stat_statements preloaded for profiling (scripts/bench.sh)
 #
 # start   initialise the cluster if needed, start it, create Supabase's standard roles,
 #         print the URL. Idempotent: if it is already running it only prints the URL.
@@ -41,7 +44,7 @@ cmd=${1:-}
 [[ -n $cmd ]] || usage
 shift
 name=dev
-if [[ ${1:-} == dev || ${1:-} == test || ${1:-} == chaos ]]; then
+if [[ ${1:-} == dev || ${1:-} == test || ${1:-} == chaos || ${1:-} == bench ]]; then
 	name=$1
 	shift
 fi
@@ -50,6 +53,7 @@ case $name in
 dev) port=54322 ;;
 test) port=54329 ;;
 chaos) port=54339 ;;
+bench) port=54349 ;;
 esac
 
 datadir=${TMPDIR:-/tmp}/symphony-pg-$name
@@ -133,6 +137,9 @@ init_cluster() {
 
 # Settings are rewritten on every start, so a change here reaches existing clusters too.
 write_settings() {
+	local preload=pg_cron
+	# The benchmarks read per-statement costs from pg_stat_statements.
+	[[ $name == bench ]] && preload='pg_cron, pg_stat_statements'
 	{
 		cat <<-EOF
 			# Written by scripts/db.sh on every start; edits here are overwritten.
@@ -141,7 +148,7 @@ write_settings() {
 			unix_socket_directories = '$datadir'
 			timezone = 'UTC'
 			log_timezone = 'UTC'
-			shared_preload_libraries = 'pg_cron'
+			shared_preload_libraries = '$preload'
 			cron.database_name = 'postgres'
 			# pg_cron connects back over TCP; name the address we listen on (localhost may be ::1).
 			cron.host = '127.0.0.1'
@@ -190,7 +197,7 @@ port_listening() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
 
-# Ports 54322, 54329 and 54339 lie inside Linux's ephemeral range, so while a cluster is down a
+# Ports 54322, 54329, 54339 and 54349 lie inside Linux's ephemeral range, so while a cluster is down a
 # client connection elsewhere can take its port, and then hold it in TIME_WAIT for up to 60 s
 # after closing. Busy test runs make that likely; wait it out rather than fail.
 start_server() {
