@@ -31,7 +31,6 @@ func value(g prometheus.Gauge) float64 {
 	return m.GetGauge().GetValue()
 }
 
-
 // The collector's gauges follow the database: depth by state, the oldest due
 // message's age, served queues at 0, and a queue that empties drops to 0.
 func TestStore_CollectMetricsRefreshesQueueGauges(t *testing.T) {

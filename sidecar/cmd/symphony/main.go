@@ -1,5 +1,6 @@
 // Command symphony is the Symphony Messenger sidecar: `symphony worker` (the
-// default) claims messages from the database and sends them.
+// default) claims messages from the database and sends them; the operator
+// commands (status, failed, flags, dispatch, drain) live in package operator.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 
 	"github.com/symphonymessenger/symphony/sidecar/app"
 	"github.com/symphonymessenger/symphony/sidecar/config"
+	"github.com/symphonymessenger/symphony/sidecar/operator"
 )
 
 func main() {
@@ -24,8 +26,10 @@ const usage = `usage: symphony [command]
 commands:
   worker    run the sidecar (the default): claim messages and send them
   version   print the version
+` + operator.Commands + `
 
-Configuration comes from the environment; see the README.
+Every command reads DATABASE_URL; the worker's other settings come from the
+environment too (see the README). symphony COMMAND --help says more.
 `
 
 func run(args []string, stderr io.Writer) int {
@@ -42,6 +46,13 @@ func run(args []string, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stderr, usage)
 		return 0
+	}
+	if operator.IsCommand(cmd) {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return operator.Run(ctx, args, operator.Env{Stdout: os.Stdout, Stderr: stderr, Getenv: os.Getenv})
+	}
+	switch cmd {
 	default:
 		fmt.Fprintf(stderr, "symphony: unknown command %q\n\n%s", cmd, usage)
 		return 2
