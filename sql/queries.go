@@ -27,6 +27,7 @@ var (
 	QueueStats   = mustRead("queue_stats.sql")
 	MasterFlag   = mustRead("master_flag.sql")
 	Installation = mustRead("installation.sql")
+	RemoteKinds  = mustRead("remote_kinds.sql")
 	QueueLimits  = mustRead("queue_limits.sql")
 	TakeTokens   = mustRead("take_tokens.sql")
 	GiveTokens   = mustRead("give_tokens.sql")

@@ -19,8 +19,10 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/listener"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
 	"github.com/symphonymessenger/symphony/sidecar/provider/outbox"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/webhook"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
 
@@ -84,7 +86,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	met := metrics.New()
 
-	email, sms, err := m.providers(cfg, log)
+	// One HTTP client for every provider and remote handler.
+	hc := httpx.New(httpx.Config{Version: Version, Logger: log})
+	email, sms, err := m.providers(cfg, log, hc)
 	if err != nil {
 		return err
 	}
@@ -104,7 +108,9 @@ func (m *Main) Run(ctx context.Context) error {
 	host, _ := os.Hostname()
 	store := queue.NewStore(pool, cfg.WorkerID)
 	// Handlers need the installation id, read once the database answers.
-	handlers := map[string]worker.Handler{}
+	p := cfg.Providers
+	handlers := handler.NewRegistry(webhook.New(hc), handler.RemoteConfig{
+		SupabaseURL: p.SupabaseURL, ServiceRoleKey: p.SupabaseServiceRoleKey, WebhookSecret: p.WebhookSecret})
 	w := worker.New(store, handlers, worker.Config{
 		Queues:          cfg.Queues,
 		ClaimBatch:      cfg.ClaimBatch,
@@ -116,11 +122,20 @@ func (m *Main) Run(ctx context.Context) error {
 		Info:            queue.WorkerInfo{Hostname: host, Version: Version, Queues: cfg.Queues},
 	}, log, met)
 	lis := listener.New(cfg.DatabaseURL, log, met)
-	lis.OnConnect = func() { w.Wake("*") }
+	lis.OnConnect = func() {
+		// Whatever was notified while the listener was away is lost: re-read
+		// what notifications would have said, then look for work.
+		w.ReloadLimits(ctx)
+		loadRemoteKinds(ctx, store, handlers, log)
+		w.Wake("*")
+	}
 	lis.OnNotify = func(channel, payload string) {
 		if channel == listener.ChannelFlags {
-			if payload == "limits" {
+			switch payload {
+			case "limits":
 				w.ReloadLimits(ctx)
+			case "kinds":
+				loadRemoteKinds(ctx, store, handlers, log)
 			}
 			w.Wake("*") // the master switch may have just come on
 			return
@@ -165,9 +180,9 @@ func (m *Main) Run(ctx context.Context) error {
 		shutdownHTTP(srv, log)
 		return fmt.Errorf("is the Symphony schema applied to this database? %w", err)
 	}
-	for kind, h := range handler.Builtins(email, sms, ns) {
-		handlers[kind] = h
-	}
+	handlers.SetBuiltins(handler.Builtins(email, sms, ns), ns)
+	loadRemoteKinds(ctx, store, handlers, log)
+	handlers.OnMiss = func() { loadRemoteKinds(ctx, store, handlers, log) }
 
 	lctx, stopListener := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -190,8 +205,20 @@ func (m *Main) markReady() {
 	m.readyOne.Do(func() { close(ch) })
 }
 
+// loadRemoteKinds (re)reads the kinds handled by Edge Functions and webhooks.
+func loadRemoteKinds(ctx context.Context, store *queue.Store, r *handler.Registry, log *slog.Logger) {
+	kinds, err := store.RemoteKinds(ctx)
+	if err != nil {
+		log.Warn("could not read remote kinds; keeping the previous ones", "error", err)
+		return
+	}
+	for _, problem := range r.Load(kinds) {
+		log.Error("a registered kind cannot be handled by this sidecar; its messages will fail with this reason", "error", problem)
+	}
+}
+
 // providers returns the configured senders, or the ones a test put in Main.
-func (m *Main) providers(cfg config.Config, log *slog.Logger) (provider.EmailSender, provider.SMSSender, error) {
+func (m *Main) providers(cfg config.Config, log *slog.Logger, hc *http.Client) (provider.EmailSender, provider.SMSSender, error) {
 	email, sms := m.Email, m.SMS
 	if (email == nil && cfg.EmailProvider == "log") || (sms == nil && cfg.SMSProvider == "log") {
 		o := outbox.New(cfg.OutboxSize, log)
@@ -206,7 +233,7 @@ func (m *Main) providers(cfg config.Config, log *slog.Logger) (provider.EmailSen
 		}
 	}
 	if email == nil || sms == nil {
-		realEmail, realSMS, err := realProviders(cfg, log)
+		realEmail, realSMS, err := realProviders(cfg, hc)
 		if err != nil {
 			return nil, nil, err
 		}

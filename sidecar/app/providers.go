@@ -2,11 +2,10 @@ package app
 
 import (
 	"fmt"
-	"log/slog"
+	"net/http"
 
 	"github.com/symphonymessenger/symphony/sidecar/config"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
-	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
 	"github.com/symphonymessenger/symphony/sidecar/provider/postmark"
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend"
 	"github.com/symphonymessenger/symphony/sidecar/provider/sendgrid"
@@ -15,9 +14,8 @@ import (
 
 // realProviders builds the non-log providers the configuration names, over one
 // shared HTTP client. A nil sender means that channel uses the log provider.
-func realProviders(cfg config.Config, log *slog.Logger) (provider.EmailSender, provider.SMSSender, error) {
+func realProviders(cfg config.Config, hc *http.Client) (provider.EmailSender, provider.SMSSender, error) {
 	p := cfg.Providers
-	hc := httpx.New(httpx.Config{Version: Version, Logger: log})
 	// One attempt must end before the worker's deadline for it does.
 	timeout := cfg.HandlerTimeout - cfg.HandlerTimeout/10
 

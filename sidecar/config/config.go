@@ -78,6 +78,11 @@ type Providers struct {
 	TwilioMessagingSID  string // TWILIO_MESSAGING_SERVICE_SID
 	TwilioStatusURL     string // TWILIO_STATUS_CALLBACK
 	TwilioURL           string // SYMPHONY_TWILIO_URL
+
+	// Kinds handled outside the sidecar (symphony.kinds.handler).
+	SupabaseURL            string // SUPABASE_URL: Edge Functions at <url>/functions/v1/<name>
+	SupabaseServiceRoleKey string // SUPABASE_SERVICE_ROLE_KEY
+	WebhookSecret          string // SYMPHONY_WEBHOOK_SECRET: signs webhook deliveries
 }
 
 // Default returns the configuration used when a variable is unset.
@@ -169,6 +174,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("TWILIO_MESSAGING_SERVICE_SID", &p.TwilioMessagingSID)
 	str("TWILIO_STATUS_CALLBACK", &p.TwilioStatusURL)
 	str("SYMPHONY_TWILIO_URL", &p.TwilioURL)
+	str("SUPABASE_URL", &p.SupabaseURL)
+	str("SUPABASE_SERVICE_ROLE_KEY", &p.SupabaseServiceRoleKey)
+	str("SYMPHONY_WEBHOOK_SECRET", &p.WebhookSecret)
 
 	if c.WorkerID == "" {
 		host, _ := os.Hostname()

@@ -69,8 +69,8 @@ func receipt(r provider.Receipt, m *queue.Message, sender any) (json.RawMessage,
 
 // Builtins returns the handlers of the built-in kinds. namespace is the
 // installation id (symphony.installation).
-func Builtins(email provider.EmailSender, sms provider.SMSSender, namespace string) map[string]worker.Handler {
-	return map[string]worker.Handler{
+func Builtins(email provider.EmailSender, sms provider.SMSSender, namespace string) worker.Handlers {
+	return worker.Handlers{
 		"email.send": Email{Sender: email, Namespace: namespace},
 		"sms.send":   SMS{Sender: sms, Namespace: namespace},
 	}

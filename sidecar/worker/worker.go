@@ -24,6 +24,20 @@ type Handler interface {
 	Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error)
 }
 
+// Router finds the handler of a message kind.
+type Router interface {
+	Route(kind string) (Handler, bool)
+}
+
+// Handlers is a fixed kind → handler Router.
+type Handlers map[string]Handler
+
+// Route returns the handler of kind.
+func (h Handlers) Route(kind string) (Handler, bool) {
+	x, ok := h[kind]
+	return x, ok
+}
+
 // Config tunes a Worker. Every duration must be positive.
 type Config struct {
 	Queues          map[string]int // queue → how many of its messages run at once
@@ -41,7 +55,7 @@ type Config struct {
 // Worker claims, handles and completes messages until its context ends.
 type Worker struct {
 	store    *queue.Store
-	handlers map[string]Handler
+	handlers Router
 	cfg      Config
 	log      *slog.Logger
 	m        *metrics.Metrics
@@ -78,7 +92,7 @@ type producer struct {
 }
 
 // New returns a Worker over store, running handlers by message kind.
-func New(store *queue.Store, handlers map[string]Handler, cfg Config, log *slog.Logger, m *metrics.Metrics) *Worker {
+func New(store *queue.Store, handlers Router, cfg Config, log *slog.Logger, m *metrics.Metrics) *Worker {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 10 * time.Second
 	}
@@ -284,7 +298,7 @@ func (w *Worker) start(p *producer, m *queue.Message) {
 const maxErrorLen = 2000
 
 func (w *Worker) handle(m *queue.Message) queue.Outcome {
-	h, ok := w.handlers[m.Kind]
+	h, ok := w.handlers.Route(m.Kind)
 	if !ok {
 		return w.decide(m, nil, provider.Permanent(fmt.Errorf("no handler for kind %q in this sidecar", m.Kind)), 0)
 	}

@@ -1,0 +1,147 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/provider"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/webhook"
+	"github.com/symphonymessenger/symphony/sidecar/worker"
+)
+
+// Remote handles a kind registered with handler 'edge_function' or 'webhook':
+// each attempt is delivered to the kind's endpoint.
+type Remote struct {
+	Client    *webhook.Client
+	Target    webhook.Target
+	Namespace string
+}
+
+// Handle delivers m to the target; the target's JSON answer is the result.
+func (h Remote) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
+	r, err := h.Client.Deliver(ctx, h.Target, send(h.Namespace, m), webhook.Message{
+		ID: m.ID, Kind: m.Kind, Attempt: m.Attempt, MaxAttempts: m.MaxAttempts,
+		Subject: m.Subject, Payload: m.Payload, Meta: m.Meta,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return receipt(r, m, nil)
+}
+
+// misconfigured fails every message of a kind whose endpoint cannot be built
+// here, with the reason.
+type misconfigured struct{ err error }
+
+func (h misconfigured) Handle(context.Context, *queue.Message) (json.RawMessage, error) {
+	return nil, provider.Permanent(h.err)
+}
+
+// RemoteConfig is what remote kinds need from the sidecar's environment.
+type RemoteConfig struct {
+	SupabaseURL    string // SUPABASE_URL: Edge Functions live at <url>/functions/v1/<name>
+	ServiceRoleKey string // SUPABASE_SERVICE_ROLE_KEY: sent as the Bearer token (secret)
+	WebhookSecret  string // SYMPHONY_WEBHOOK_SECRET: signs webhook bodies (secret)
+}
+
+// Registry routes the built-in kinds to their handlers and the kinds registered
+// in symphony.kinds with a remote handler to their endpoints. Remote kinds are
+// reloaded when symphony.kinds changes; routing is lock-free.
+type Registry struct {
+	builtins atomic.Pointer[worker.Handlers]
+	remote   atomic.Pointer[worker.Handlers]
+	client   *webhook.Client
+	cfg      RemoteConfig
+	ns       atomic.Pointer[string]
+
+	// OnMiss, when set, is called for a kind with no handler before Route gives
+	// up: a kind registered a moment ago may not have reached this sidecar's
+	// NOTIFY yet. It is called at most once a second.
+	OnMiss   func()
+	lastMiss atomic.Int64
+}
+
+// NewRegistry returns an empty Registry; SetBuiltins and Load fill it once the
+// database (and so the installation id) is known.
+func NewRegistry(client *webhook.Client, cfg RemoteConfig) *Registry {
+	r := &Registry{client: client, cfg: cfg}
+	r.builtins.Store(&worker.Handlers{})
+	r.remote.Store(&worker.Handlers{})
+	ns := ""
+	r.ns.Store(&ns)
+	return r
+}
+
+// SetBuiltins installs the built-in handlers and the installation id that
+// remote deliveries use in their idempotency keys.
+func (r *Registry) SetBuiltins(h worker.Handlers, namespace string) {
+	r.builtins.Store(&h)
+	r.ns.Store(&namespace)
+}
+
+// Route returns the handler of kind.
+func (r *Registry) Route(kind string) (worker.Handler, bool) {
+	if h, ok := (*r.builtins.Load())[kind]; ok {
+		return h, true
+	}
+	if h, ok := (*r.remote.Load()).Route(kind); ok {
+		return h, true
+	}
+	now := time.Now().UnixNano()
+	if last := r.lastMiss.Load(); r.OnMiss != nil && now-last > int64(time.Second) && r.lastMiss.CompareAndSwap(last, now) {
+		r.OnMiss()
+		return (*r.remote.Load()).Route(kind)
+	}
+	return nil, false
+}
+
+// Load replaces the remote kinds. It returns one error per kind that cannot be
+// served here; those kinds still route, to a handler that fails with the reason.
+func (r *Registry) Load(kinds []queue.RemoteKind) []error {
+	next := worker.Handlers{}
+	var problems []error
+	for _, k := range kinds {
+		t, err := r.target(k)
+		if err != nil {
+			err = fmt.Errorf("kind %s (handler %s): %w", k.Kind, k.Handler, err)
+			problems = append(problems, err)
+			next[k.Kind] = misconfigured{err}
+			continue
+		}
+		next[k.Kind] = Remote{Client: r.client, Target: t, Namespace: *r.ns.Load()}
+	}
+	r.remote.Store(&next)
+	return problems
+}
+
+func (r *Registry) target(k queue.RemoteKind) (webhook.Target, error) {
+	switch k.Handler {
+	case "edge_function":
+		if r.cfg.SupabaseURL == "" || r.cfg.ServiceRoleKey == "" {
+			return webhook.Target{}, fmt.Errorf("SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY must be set in the sidecar's environment")
+		}
+		name, _ := k.Config["function"].(string)
+		if name == "" {
+			return webhook.Target{}, fmt.Errorf(`config has no "function"`)
+		}
+		return webhook.Target{
+			Name:        "edge_function",
+			URL:         strings.TrimRight(r.cfg.SupabaseURL, "/") + "/functions/v1/" + url.PathEscape(name),
+			BearerToken: r.cfg.ServiceRoleKey,
+		}, nil
+	case "webhook":
+		u, _ := k.Config["url"].(string)
+		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
+			return webhook.Target{}, fmt.Errorf(`config "url" must be an http(s) URL`)
+		}
+		return webhook.Target{Name: "webhook", URL: u, SigningSecret: r.cfg.WebhookSecret}, nil
+	default:
+		return webhook.Target{}, fmt.Errorf("unknown handler %q", k.Handler)
+	}
+}
