@@ -152,6 +152,9 @@ write_settings() {
 			cron.database_name = 'postgres'
 			# pg_cron connects back over TCP; name the address we listen on (localhost may be ::1).
 			cron.host = '127.0.0.1'
+			# The sidecar's optional WAL wake-up feed (SYMPHONY_WAKEUP=wal) decodes the
+			# queue's inserts, as on Supabase, where wal_level is logical for Realtime.
+			wal_level = logical
 		EOF
 		if [[ $name == test ]]; then
 			cat <<-EOF
