@@ -3,8 +3,8 @@ package walfeed_test
 import (
 	"context"
 	"errors"
-	"net/url"
 	"log/slog"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
