@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the scripts and tests need: PostgreSQL 15 with pg_cron and pgTAP, pg_prove,
+# Install what the scripts and tests need: PostgreSQL 15 with pg_cron and pgTAP, pg_prove, chromium,
 # the pinned Supabase CLI (into .tools/), and the Go modules.
 #
 # Idempotent and quick when everything is already there, so dev.sh and test.sh call it
@@ -13,6 +13,7 @@ APT_PACKAGES=(
 	postgresql-15-cron
 	postgresql-15-pgtap
 	libtap-parser-sourcehandler-pgtap-perl # pg_prove
+	chromium                               # headless browser for the dashboard test
 )
 
 die() {

@@ -18,6 +18,7 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/httpapi"
 	"github.com/symphonymessenger/symphony/sidecar/listener"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/ops"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
 	"github.com/symphonymessenger/symphony/sidecar/provider/outbox"
@@ -44,6 +45,8 @@ type Main struct {
 	ready    chan struct{}
 	readyOne sync.Once
 	worker   *worker.Worker
+
+	dashboardAddr net.Addr // nil when the dashboard is off
 }
 
 // Ready is closed once the HTTP address is bound and the worker runs.
@@ -87,7 +90,7 @@ func (m *Main) Run(ctx context.Context) error {
 	met := metrics.New()
 
 	// One HTTP client for every provider and remote handler.
-	hc := httpx.New(httpx.Config{Version: Version, Logger: log})
+	hc := httpx.New(httpx.Config{Version: Version, Logger: log, Observe: met.ObserveProviderHTTP})
 	email, sms, err := m.providers(cfg, log, hc)
 	if err != nil {
 		return err
@@ -107,6 +110,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	host, _ := os.Hostname()
 	store := queue.NewStore(pool, cfg.WorkerID)
+	opsStore := ops.New(pool)
 	// Handlers need the installation id, read once the database answers.
 	p := cfg.Providers
 	handlers := handler.NewRegistry(webhook.New(hc), handler.RemoteConfig{
@@ -154,6 +158,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Worker:    w,
 		Metrics:   met,
 		Outbox:    ob,
+		Ops:       opsStore,
 		Info: httpapi.Info{WorkerID: cfg.WorkerID, Version: Version, StartedAt: time.Now().UTC(),
 			EmailProvider: email.Name(), SMSProvider: sms.Name()},
 		Log: log,
@@ -168,6 +173,12 @@ func (m *Main) Run(ctx context.Context) error {
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
+	stopDashboard, err := m.startDashboard(cfg, opsStore, log)
+	if err != nil {
+		shutdownHTTP(srv, log)
+		return err
+	}
+	defer stopDashboard()
 	log.Info("sidecar starting", "worker_id", cfg.WorkerID, "version", Version, "http", ln.Addr().String(),
 		"email_provider", email.Name(), "sms_provider", sms.Name(), "queues", cfg.Queues)
 
@@ -188,6 +199,8 @@ func (m *Main) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = lis.Run(lctx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); opsStore.CollectMetrics(lctx, cfg.StatsInterval, met, cfg.QueueNames(), log) }()
 
 	m.markReady()
 	err = w.Run(ctx) // returns after draining once ctx ends

@@ -61,6 +61,17 @@ type Config struct {
 	// OutboxSize is how many captured messages the log providers keep for the
 	// outbox page (SYMPHONY_OUTBOX_SIZE).
 	OutboxSize int
+
+	// DashboardToken turns the operator dashboard on and is the only way in
+	// (SYMPHONY_DASHBOARD_TOKEN; a secret: never logged). Empty: no dashboard.
+	DashboardToken string
+	// DashboardAddr is where the dashboard listens, apart from HTTPAddr so that
+	// exposing it publicly does not expose /metrics and /status
+	// (SYMPHONY_DASHBOARD_ADDR, default :8081).
+	DashboardAddr string
+	// StatsInterval is how often the queue-depth metrics are refreshed from
+	// the database (SYMPHONY_STATS_INTERVAL, default 5s).
+	StatsInterval time.Duration
 }
 
 // Providers holds the provider credentials, read from the providers' usual
@@ -102,6 +113,8 @@ func Default() Config {
 		LogFormat:       "json",
 		LogLevel:        "info",
 		OutboxSize:      1000,
+		DashboardAddr:   ":8081",
+		StatsInterval:   5 * time.Second,
 	}
 }
 
@@ -160,6 +173,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("SYMPHONY_LOG_FORMAT", &c.LogFormat)
 	str("SYMPHONY_LOG_LEVEL", &c.LogLevel)
 	num("SYMPHONY_OUTBOX_SIZE", &c.OutboxSize)
+	str("SYMPHONY_DASHBOARD_TOKEN", &c.DashboardToken)
+	str("SYMPHONY_DASHBOARD_ADDR", &c.DashboardAddr)
+	dur("SYMPHONY_STATS_INTERVAL", &c.StatsInterval)
 
 	p := &c.Providers
 	str("RESEND_API_KEY", &p.ResendAPIKey)
@@ -289,5 +305,16 @@ func (c Config) Validate() error {
 	if len(c.Queues) == 0 {
 		errs = append(errs, errors.New("SYMPHONY_QUEUES names no queue"))
 	}
+	if n := len(c.DashboardToken); n > 0 && n < MinDashboardToken {
+		// The length only: the value is a secret.
+		errs = append(errs, fmt.Errorf("SYMPHONY_DASHBOARD_TOKEN is %d characters; use at least %d random ones (e.g. openssl rand -hex 32)", n, MinDashboardToken))
+	}
+	if c.DashboardToken != "" && c.DashboardAddr == c.HTTPAddr && !strings.HasSuffix(c.HTTPAddr, ":0") {
+		errs = append(errs, fmt.Errorf("SYMPHONY_DASHBOARD_ADDR must differ from SYMPHONY_HTTP_ADDR (both %s)", c.HTTPAddr))
+	}
 	return errors.Join(errs...)
 }
+
+// MinDashboardToken is the shortest SYMPHONY_DASHBOARD_TOKEN accepted: the
+// dashboard may face the internet, so the token must not be guessable.
+const MinDashboardToken = 24

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/ops"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
@@ -22,6 +23,7 @@ type Deps struct {
 	Worker    *worker.Worker
 	Metrics   *metrics.Metrics
 	Outbox    http.Handler // nil unless a log provider is in use
+	Ops       *ops.Store   // nil: /status leaves out the cluster-wide view
 	Info      Info
 	Log       *slog.Logger
 }
@@ -104,6 +106,9 @@ func (d Deps) status(w http.ResponseWriter, r *http.Request) {
 		out["master_enabled"] = on
 	}
 	out["queues"] = queues
+	if d.Ops != nil {
+		out["cluster"] = d.cluster(ctx)
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
