@@ -23,6 +23,8 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
 	"github.com/symphonymessenger/symphony/sidecar/provider/outbox"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/storage"
+	"github.com/symphonymessenger/symphony/sidecar/walfeed"
 	"github.com/symphonymessenger/symphony/sidecar/webhook"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
@@ -191,7 +193,15 @@ func (m *Main) Run(ctx context.Context) error {
 		shutdownHTTP(srv, log)
 		return fmt.Errorf("is the Symphony schema applied to this database? %w", err)
 	}
-	handlers.SetBuiltins(handler.Builtins(email, sms, ns), ns)
+	var files storage.Fetcher
+	if p.SupabaseURL != "" && p.SupabaseServiceRoleKey != "" {
+		if files, err = storage.NewSupabase(p.SupabaseURL, p.SupabaseServiceRoleKey, hc); err != nil {
+			shutdownHTTP(srv, log)
+			return fmt.Errorf("SUPABASE_URL: %w", err)
+		}
+	}
+	handlers.SetBuiltins(handler.Builtins(handler.Deps{Email: email, SMS: sms, Namespace: ns,
+		Storage: files, MaxAttachmentBytes: int64(cfg.AttachmentMaxBytes)}), ns)
 	loadRemoteKinds(ctx, store, handlers, log)
 	handlers.OnMiss = func() { loadRemoteKinds(ctx, store, handlers, log) }
 
@@ -201,6 +211,20 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); _ = lis.Run(lctx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); opsStore.CollectMetrics(lctx, cfg.StatsInterval, met, cfg.QueueNames(), log) }()
+
+	if cfg.Wakeup == "wal" {
+		feed := walfeed.New(cfg.DatabaseURL, log)
+		feed.OnInsert = w.Wake
+		feed.OnConnect = func() { w.Wake("*") }
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := feed.Run(lctx); err != nil {
+				log.Error("WAL wake-up feed unavailable; waking from NOTIFY and polling instead "+
+					"(if symphony.notify_inserts is off, wake-ups now come only from the poll)", "error", err)
+			}
+		}()
+	}
 
 	m.markReady()
 	err = w.Run(ctx) // returns after draining once ctx ends

@@ -43,6 +43,11 @@ type Config struct {
 	// PollInterval is the fallback poll when no notification arrives
 	// (SYMPHONY_POLL_INTERVAL).
 	PollInterval time.Duration
+	// Wakeup is how the sidecar learns of new messages: notify (LISTEN/NOTIFY,
+	// the default) or wal (a logical replication feed through a temporary slot,
+	// for high insert rates; falls back to notify where not permitted)
+	// (SYMPHONY_WAKEUP).
+	Wakeup string
 	// HandlerTimeout cuts off one attempt (SYMPHONY_HANDLER_TIMEOUT).
 	HandlerTimeout time.Duration
 	// ShutdownTimeout is how long a stop waits for in-flight work; outcomes then
@@ -61,6 +66,10 @@ type Config struct {
 	// OutboxSize is how many captured messages the log providers keep for the
 	// outbox page (SYMPHONY_OUTBOX_SIZE).
 	OutboxSize int
+	// AttachmentMaxBytes bounds the attachments of one email, inline and from
+	// Supabase Storage together (SYMPHONY_ATTACHMENT_MAX_BYTES, default 10 MiB,
+	// within every supported provider's limit).
+	AttachmentMaxBytes int
 
 	// DashboardToken turns the operator dashboard on and is the only way in
 	// (SYMPHONY_DASHBOARD_TOKEN; a secret: never logged). Empty: no dashboard.
@@ -99,22 +108,24 @@ type Providers struct {
 // Default returns the configuration used when a variable is unset.
 func Default() Config {
 	return Config{
-		EmailProvider:   "log",
-		SMSProvider:     "log",
-		HTTPAddr:        ":8080",
-		Queues:          map[string]int{"email": 16, "sms": 8, "campaign": 2, "drip": 4, "default": 8},
-		ClaimBatch:      100,
-		Lease:           60 * time.Second,
-		PollInterval:    time.Second,
-		HandlerTimeout:  30 * time.Second,
-		ShutdownTimeout: 20 * time.Second,
-		RetryBase:       2 * time.Second,
-		RetryMax:        time.Hour,
-		LogFormat:       "json",
-		LogLevel:        "info",
-		OutboxSize:      1000,
-		DashboardAddr:   ":8081",
-		StatsInterval:   5 * time.Second,
+		EmailProvider:      "log",
+		SMSProvider:        "log",
+		HTTPAddr:           ":8080",
+		Queues:             map[string]int{"email": 16, "sms": 8, "campaign": 2, "drip": 4, "default": 8},
+		ClaimBatch:         100,
+		Lease:              60 * time.Second,
+		PollInterval:       time.Second,
+		Wakeup:             "notify",
+		HandlerTimeout:     30 * time.Second,
+		ShutdownTimeout:    20 * time.Second,
+		RetryBase:          2 * time.Second,
+		RetryMax:           time.Hour,
+		LogFormat:          "json",
+		LogLevel:           "info",
+		OutboxSize:         1000,
+		AttachmentMaxBytes: 10 << 20,
+		DashboardAddr:      ":8081",
+		StatsInterval:      5 * time.Second,
 	}
 }
 
@@ -166,6 +177,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	num("SYMPHONY_CLAIM_BATCH", &c.ClaimBatch)
 	dur("SYMPHONY_LEASE", &c.Lease)
 	dur("SYMPHONY_POLL_INTERVAL", &c.PollInterval)
+	str("SYMPHONY_WAKEUP", &c.Wakeup)
 	dur("SYMPHONY_HANDLER_TIMEOUT", &c.HandlerTimeout)
 	dur("SYMPHONY_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("SYMPHONY_RETRY_BASE", &c.RetryBase)
@@ -173,6 +185,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("SYMPHONY_LOG_FORMAT", &c.LogFormat)
 	str("SYMPHONY_LOG_LEVEL", &c.LogLevel)
 	num("SYMPHONY_OUTBOX_SIZE", &c.OutboxSize)
+	num("SYMPHONY_ATTACHMENT_MAX_BYTES", &c.AttachmentMaxBytes)
 	str("SYMPHONY_DASHBOARD_TOKEN", &c.DashboardToken)
 	str("SYMPHONY_DASHBOARD_ADDR", &c.DashboardAddr)
 	dur("SYMPHONY_STATS_INTERVAL", &c.StatsInterval)
@@ -282,6 +295,11 @@ func (c Config) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("SYMPHONY_SMS_PROVIDER=%q is not one of log, twilio", c.SMSProvider))
+	}
+	switch c.Wakeup {
+	case "notify", "wal":
+	default:
+		errs = append(errs, fmt.Errorf("SYMPHONY_WAKEUP=%q is not notify or wal", c.Wakeup))
 	}
 	switch c.LogFormat {
 	case "json", "text":

@@ -7,6 +7,7 @@ import (
 
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/storage"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
 
@@ -14,13 +15,21 @@ import (
 type Email struct {
 	Sender    provider.EmailSender
 	Namespace string // the installation id, part of idempotency keys
+	// Storage fetches attachments kept in Supabase Storage; nil when the
+	// sidecar has no SUPABASE_URL (such messages then fail with the reason).
+	Storage storage.Fetcher
+	// MaxAttachmentBytes bounds the attachments of one email, all together.
+	MaxAttachmentBytes int64
 }
 
 // Handle decodes the payload and sends it; the provider's receipt is the result.
 func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
-	e, err := DecodeEmail(m.Payload)
+	e, refs, err := DecodeEmail(m.Payload)
 	if err != nil {
 		return nil, provider.Permanent(err)
+	}
+	if err := h.fetchAttachments(ctx, e, refs); err != nil {
+		return nil, err
 	}
 	r, err := h.Sender.SendEmail(ctx, send(h.Namespace, m), e)
 	if err != nil {
@@ -48,6 +57,34 @@ func (h SMS) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, err
 	return receipt(r, m, h.Sender)
 }
 
+// fetchAttachments fills in attachments kept in Storage, within the budget
+// left by the inline ones.
+func (h Email) fetchAttachments(ctx context.Context, e *provider.Email, refs []StorageRef) error {
+	budget := h.MaxAttachmentBytes
+	for _, a := range e.Attachments {
+		budget -= int64(len(a.Content))
+	}
+	if budget < 0 {
+		return provider.Permanent(fmt.Errorf("attachments total more than %d bytes (SYMPHONY_ATTACHMENT_MAX_BYTES)", h.MaxAttachmentBytes))
+	}
+	if len(refs) > 0 && h.Storage == nil {
+		return provider.Permanent(fmt.Errorf("attachments in Supabase Storage need SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY in the sidecar's environment"))
+	}
+	for _, r := range refs {
+		b, ct, err := h.Storage.Fetch(ctx, r.Bucket, r.Path, budget)
+		if err != nil {
+			return err
+		}
+		budget -= int64(len(b))
+		a := &e.Attachments[r.Index]
+		a.Content = b
+		if a.ContentType == "" {
+			a.ContentType = ct
+		}
+	}
+	return nil
+}
+
 func send(ns string, m *queue.Message) provider.Send {
 	return provider.Send{Namespace: ns, MessageID: m.ID, Attempt: m.Attempt}
 }
@@ -67,11 +104,20 @@ func receipt(r provider.Receipt, m *queue.Message, sender any) (json.RawMessage,
 	return b, nil
 }
 
-// Builtins returns the handlers of the built-in kinds. namespace is the
-// installation id (symphony.installation).
-func Builtins(email provider.EmailSender, sms provider.SMSSender, namespace string) worker.Handlers {
+// Builtins returns the handlers of the built-in kinds.
+func Builtins(d Deps) worker.Handlers {
 	return worker.Handlers{
-		"email.send": Email{Sender: email, Namespace: namespace},
-		"sms.send":   SMS{Sender: sms, Namespace: namespace},
+		"email.send": Email{Sender: d.Email, Namespace: d.Namespace, Storage: d.Storage, MaxAttachmentBytes: d.MaxAttachmentBytes},
+		"sms.send":   SMS{Sender: d.SMS, Namespace: d.Namespace},
 	}
+}
+
+// Deps is what the built-in handlers need.
+type Deps struct {
+	Email     provider.EmailSender
+	SMS       provider.SMSSender
+	Namespace string // the installation id (symphony.installation)
+	// Storage fetches attachments kept in Supabase Storage; nil without SUPABASE_URL.
+	Storage            storage.Fetcher
+	MaxAttachmentBytes int64
 }

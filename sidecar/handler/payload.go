@@ -41,10 +41,19 @@ type emailPayload struct {
 	Headers     map[string]string `json:"headers"`
 	Tags        map[string]string `json:"tags"`
 	Attachments []struct {
-		Filename    string `json:"filename"`
-		Content     string `json:"content"`
-		ContentType string `json:"content_type"`
+		Filename    string      `json:"filename"`
+		Content     *string     `json:"content"`
+		ContentType string      `json:"content_type"`
+		Storage     *StorageRef `json:"storage"`
 	} `json:"attachments"`
+}
+
+// StorageRef names an attachment kept in Supabase Storage; Index is its place
+// in Email.Attachments, whose Content is filled in when it is fetched.
+type StorageRef struct {
+	Index  int    `json:"-"`
+	Bucket string `json:"bucket"`
+	Path   string `json:"path"`
 }
 
 // The shapes the schema enforces at dispatch, checked again here.
@@ -75,11 +84,12 @@ func decodeStrict(b []byte, v any) error {
 	return nil
 }
 
-// DecodeEmail decodes and checks an email.send payload.
-func DecodeEmail(b []byte) (*provider.Email, error) {
+// DecodeEmail decodes and checks an email.send payload. Attachments kept in
+// Storage come back as refs, with empty Content until fetched.
+func DecodeEmail(b []byte) (*provider.Email, []StorageRef, error) {
 	var p emailPayload
 	if err := decodeStrict(b, &p); err != nil {
-		return nil, fmt.Errorf("invalid email.send payload: %w", err)
+		return nil, nil, fmt.Errorf("invalid email.send payload: %w", err)
 	}
 	var problems []string
 	check := func(ok bool, msg string) {
@@ -107,16 +117,28 @@ func DecodeEmail(b []byte) (*provider.Email, error) {
 		From: p.From, To: p.To, Cc: p.Cc, Bcc: p.Bcc, ReplyTo: p.ReplyTo,
 		Subject: p.Subject, HTML: p.HTML, Text: p.Text, Headers: p.Headers, Tags: p.Tags,
 	}
+	var refs []StorageRef
 	for i, a := range p.Attachments {
-		content, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(a.Content), ""))
-		check(err == nil, fmt.Sprintf(`"attachments[%d].content" must be base64`, i))
 		check(a.Filename != "" && !strings.ContainsAny(a.Filename, `/\`), fmt.Sprintf(`"attachments[%d].filename" must be a file name`, i))
+		check((a.Content == nil) != (a.Storage == nil), fmt.Sprintf(`"attachments[%d]" needs exactly one of content and storage`, i))
+		var content []byte
+		if a.Content != nil {
+			var err error
+			content, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(*a.Content), ""))
+			check(err == nil, fmt.Sprintf(`"attachments[%d].content" must be base64`, i))
+		}
+		if a.Storage != nil {
+			ok := a.Storage.Bucket != "" && a.Storage.Path != "" && !strings.HasPrefix(a.Storage.Path, "/") &&
+				!strings.Contains("/"+a.Storage.Path+"/", "/../")
+			check(ok, fmt.Sprintf(`"attachments[%d].storage" must name a bucket and a relative path`, i))
+			refs = append(refs, StorageRef{Index: i, Bucket: a.Storage.Bucket, Path: a.Storage.Path})
+		}
 		e.Attachments = append(e.Attachments, provider.Attachment{Filename: a.Filename, Content: content, ContentType: a.ContentType})
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("invalid email.send payload: %s", strings.Join(problems, "; "))
+		return nil, nil, fmt.Errorf("invalid email.send payload: %s", strings.Join(problems, "; "))
 	}
-	return e, nil
+	return e, refs, nil
 }
 
 // DecodeSMS decodes and checks an sms.send payload.

@@ -7,7 +7,7 @@ import (
 
 func TestDecodeEmail_Valid(t *testing.T) {
 	t.Parallel()
-	e, err := DecodeEmail([]byte(`{"to":["a@example.com","Bo <b@example.com>"],"from":"Me <me@example.com>",
+	e, _, err := DecodeEmail([]byte(`{"to":["a@example.com","Bo <b@example.com>"],"from":"Me <me@example.com>",
 		"subject":"hi","html":"<p>x</p>","tags":{"campaign":"c1"},
 		"attachments":[{"filename":"a.txt","content":"aGVsbG8="}]}`))
 	if err != nil {
@@ -16,7 +16,7 @@ func TestDecodeEmail_Valid(t *testing.T) {
 	if len(e.To) != 2 || e.HTML != "<p>x</p>" || string(e.Attachments[0].Content) != "hello" || e.Tags["campaign"] != "c1" {
 		t.Fatalf("decoded %+v", e)
 	}
-	one, err := DecodeEmail([]byte(`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"}`))
+	one, _, err := DecodeEmail([]byte(`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"}`))
 	if err != nil || len(one.To) != 1 {
 		t.Fatalf("single address: %v %+v", err, one)
 	}
@@ -37,9 +37,32 @@ func TestDecodeEmail_Invalid(t *testing.T) {
 		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"} {}`:                                                 "trailing data",
 	}
 	for in, want := range cases {
-		_, err := DecodeEmail([]byte(in))
+		_, _, err := DecodeEmail([]byte(in))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("DecodeEmail(%s) = %v, want an error containing %q", in, err, want)
+		}
+	}
+}
+
+func TestDecodeEmail_StorageAttachments(t *testing.T) {
+	t.Parallel()
+	e, refs, err := DecodeEmail([]byte(`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t",
+		"attachments":[{"filename":"a.txt","content":"aGk="},{"filename":"inv.pdf","storage":{"bucket":"invoices","path":"2026/inv.pdf"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 1 || refs[0] != (StorageRef{Index: 1, Bucket: "invoices", Path: "2026/inv.pdf"}) || e.Attachments[1].Content != nil {
+		t.Fatalf("refs %+v, attachments %+v", refs, e.Attachments)
+	}
+	for in, want := range map[string]string{
+		`[{"filename":"x","content":"aGk=","storage":{"bucket":"b","path":"p"}}]`: "exactly one of content and storage",
+		`[{"filename":"x"}]`: "exactly one of content and storage",
+		`[{"filename":"x","storage":{"bucket":"b","path":"../p"}}]`:   "relative path",
+		`[{"filename":"x","storage":{"bucket":"b","path":"/etc/p"}}]`: "relative path",
+	} {
+		_, _, err := DecodeEmail([]byte(`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":` + in + `}`))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", in, err, want)
 		}
 	}
 }
@@ -68,13 +91,19 @@ func FuzzDecodeEmail(f *testing.F) {
 	f.Add([]byte(`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"}`))
 	f.Add([]byte(`{"to":["a@example.com"],"from":"A <me@example.com>","subject":"s","html":"<b>","attachments":[{"filename":"f","content":"AA=="}]}`))
 	f.Add([]byte(`{"to":null}`))
+	f.Add([]byte(`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"f.pdf","storage":{"bucket":"b","path":"x/y.pdf"}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		e, err := DecodeEmail(b)
+		e, refs, err := DecodeEmail(b)
 		if err != nil {
 			return
 		}
 		if len(e.To) == 0 || e.From == "" || (e.HTML == "" && e.Text == "") || strings.ContainsAny(e.Subject, "\r\n") {
 			t.Fatalf("accepted an unsendable email: %+v", e)
+		}
+		for _, r := range refs {
+			if r.Index < 0 || r.Index >= len(e.Attachments) || r.Bucket == "" || strings.Contains("/"+r.Path+"/", "/../") {
+				t.Fatalf("accepted a bad storage reference: %+v", r)
+			}
 		}
 	})
 }

@@ -298,19 +298,43 @@ begin
   end if;
   if p ? 'attachments' then
     if jsonb_typeof(p -> 'attachments') <> 'array' then
-      perform symphony._fail(k, '"attachments"', 'must be an array of {filename, content}');
+      perform symphony._fail(k, '"attachments"', 'must be an array of {filename, content} or {filename, storage: {bucket, path}}');
+    end if;
+    if jsonb_array_length(p -> 'attachments') > 20 then
+      perform symphony._fail(k, '"attachments"', 'has more than 20 files');
     end if;
     for a in select * from jsonb_array_elements(p -> 'attachments') loop
       if jsonb_typeof(a) <> 'object' then
-        perform symphony._fail(k, format('"attachments"[%s]', i), 'must be an object {filename, content}');
+        perform symphony._fail(k, format('"attachments[%s]"', i), 'must be an object {filename, content} or {filename, storage}');
+      end if;
+      if (a - array['filename', 'content', 'content_type', 'storage']) <> '{}'::jsonb then
+        perform symphony._fail(k, format('"attachments[%s]"', i), 'may only have filename, content, content_type and storage');
       end if;
       perform symphony._check_string(k, format('attachments[%s].filename', i), a -> 'filename', true, 255, true);
       if (a ->> 'filename') ~ '[/\\]' then
-        perform symphony._fail(k, format('"attachments"[%s].filename', i), 'must be a file name, not a path');
+        perform symphony._fail(k, format('"attachments[%s].filename"', i), 'must be a file name, not a path');
       end if;
-      perform symphony._check_string(k, format('attachments[%s].content', i), a -> 'content', true, 10485760);
-      if (a ->> 'content') !~ '^[A-Za-z0-9+/\s]*={0,2}\s*$' then
-        perform symphony._fail(k, format('"attachments"[%s].content', i), 'must be base64');
+      -- The bytes come inline (base64) or from Supabase Storage, never both.
+      if (a ? 'content') = (a ? 'storage') then
+        perform symphony._fail(k, format('"attachments[%s]"', i), 'needs exactly one of content (base64) and storage ({bucket, path})');
+      end if;
+      if a ? 'content' then
+        perform symphony._check_string(k, format('attachments[%s].content', i), a -> 'content', true, 10485760);
+        if (a ->> 'content') !~ '^[A-Za-z0-9+/\s]*={0,2}\s*$' then
+          perform symphony._fail(k, format('"attachments[%s].content"', i), 'must be base64');
+        end if;
+      else
+        if jsonb_typeof(a -> 'storage') <> 'object' or ((a -> 'storage') - array['bucket', 'path']) <> '{}'::jsonb then
+          perform symphony._fail(k, format('"attachments[%s].storage"', i), 'must be {bucket, path}');
+        end if;
+        perform symphony._check_string(k, format('attachments[%s].storage.bucket', i), a -> 'storage' -> 'bucket', true, 100, true);
+        if (a -> 'storage' ->> 'bucket') !~ '^[A-Za-z0-9_.-]+$' then
+          perform symphony._fail(k, format('"attachments[%s].storage.bucket"', i), 'is not a bucket name');
+        end if;
+        perform symphony._check_string(k, format('attachments[%s].storage.path', i), a -> 'storage' -> 'path', true, 1024, true);
+        if (a -> 'storage' ->> 'path') ~ '(^|/)\.\.(/|$)' or (a -> 'storage' ->> 'path') ~ '^/' then
+          perform symphony._fail(k, format('"attachments[%s].storage.path"', i), 'must be a relative path inside the bucket');
+        end if;
       end if;
       perform symphony._check_string(k, format('attachments[%s].content_type', i), a -> 'content_type', false, 255, true);
       i := i + 1;

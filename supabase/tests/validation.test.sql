@@ -2,7 +2,7 @@
 -- names the offending field; good input is completed from symphony.kinds.
 begin;
 create extension if not exists pgtap;
-select plan(128);
+select plan(137);
 
 -- Valid base payloads; each bad case changes one thing.
 create function pg_temp.email() returns jsonb language sql immutable as $$
@@ -122,9 +122,16 @@ select * from pg_temp.rejects('email.send', pg_temp.email() || jsonb_build_objec
 select * from pg_temp.rejects('email.send', pg_temp.email() || '{"headers": {"X Bad": "v"}}', '"headers.X Bad"', 'email: bad header name');
 select * from pg_temp.rejects('email.send', pg_temp.email() || '{"headers": ["X-A: b"]}', '"headers"', 'email: headers not an object');
 select * from pg_temp.rejects('email.send', pg_temp.email() || '{"tags": {"bad tag!": "v"}}', '"tags.bad tag!"', 'email: bad tag name');
-select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": [{"filename": "../../etc/passwd", "content": "aGk="}]}', '"attachments"[0].filename', 'email: attachment filename is a path');
-select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": [{"filename": "ok.txt", "content": "aGk="}, {"filename": "C:\\temp\\x.pdf", "content": "aGk="}]}', '"attachments"[1].filename', 'email: second attachment filename is a Windows path');
-select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": [{"filename": "x.pdf", "content": "not base64!"}]}', '"attachments"[0].content', 'email: attachment content is not base64');
+select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": [{"filename": "../../etc/passwd", "content": "aGk="}]}', '"attachments[0].filename"', 'email: attachment filename is a path');
+select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": [{"filename": "ok.txt", "content": "aGk="}, {"filename": "C:\\temp\\x.pdf", "content": "aGk="}]}', '"attachments[1].filename"', 'email: second attachment filename is a Windows path');
+select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": [{"filename": "x.pdf", "content": "not base64!"}]}', '"attachments[0].content"', 'email: attachment content is not base64');
+select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": [{"filename": "x.pdf"}]}', '"attachments[0]" needs exactly one of content', 'email: attachment with neither content nor storage');
+select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": [{"filename": "x.pdf", "content": "aGk=", "storage": {"bucket": "b", "path": "p"}}]}', '"attachments[0]" needs exactly one of content', 'email: attachment with both content and storage');
+select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": [{"filename": "x.pdf", "storage": {"bucket": "b", "path": "../secrets/x"}}]}', '"attachments[0].storage.path"', 'email: storage path escaping the bucket');
+select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": [{"filename": "x.pdf", "storage": {"bucket": "b"}}]}', 'attachments[0].storage.path', 'email: storage without a path');
+select lives_ok(format('insert into symphony.messages (kind, payload) values (%L, %L::jsonb)', 'email.send',
+  pg_temp.email() || '{"attachments": [{"filename": "inv.pdf", "storage": {"bucket": "invoices", "path": "2026/11/inv-42.pdf"}}]}'),
+  'email: an attachment from Supabase Storage is accepted');
 select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": {"filename": "x.pdf", "content": "aGk="}}', '"attachments"', 'email: attachments not an array');
 select * from pg_temp.rejects('email.send', '"hello"', 'payload must be a JSON object', 'email: payload is a string');
 select * from pg_temp.rejects('email.send', '[{"to": "ada@example.com"}]', 'payload must be a JSON object', 'email: payload is an array');
