@@ -55,8 +55,12 @@ select set_eq($$
   select p.oid::regprocedure::text from pg_proc p
    where p.pronamespace = 'symphony'::regnamespace and p.prosecdef
      and has_function_privilege('service_role', p.oid, 'EXECUTE')
-$$, $$ values ('symphony.cancel(bigint,text)'), ('symphony.retry(bigint)'), ('symphony.remove_dead(bigint)') $$,
-  'the SECURITY DEFINER functions service_role may call are exactly the operator actions cancel, retry and remove_dead');
+$$, $$ values ('symphony.cancel(bigint,text)'), ('symphony.retry(bigint)'), ('symphony.remove_dead(bigint)'),
+  -- campaigns and drips (20261127020000): they change messages' states
+  ('symphony.start_campaign(bigint,timestamp with time zone)'), ('symphony.pause_campaign(bigint)'),
+  ('symphony.resume_campaign(bigint)'), ('symphony.cancel_campaign(bigint,text)'),
+  ('symphony.unenroll(bigint,text)'), ('symphony.unenroll(text,text,text)') $$,
+  'the SECURITY DEFINER functions service_role may call are exactly the operator actions: cancel, retry, remove_dead, and those of campaigns and drips');
 
 -- ---------------------------------------------------------------------------
 -- service_role: what DESIGN says (dispatch, read, manage) and no more.
@@ -74,7 +78,19 @@ $$, $$ values
   -- run by the insert trigger as the inserting role:
   ('symphony._fail(text,text,text)'), ('symphony._check_addresses(text,text,jsonb,boolean,integer)'),
   ('symphony._check_string(text,text,jsonb,boolean,integer,boolean)'),
-  ('symphony.validate_email_payload(jsonb)'), ('symphony.validate_sms_payload(jsonb)')
+  ('symphony.validate_email_payload(jsonb)'), ('symphony.validate_sms_payload(jsonb)'),
+  -- campaigns, drips, schedules and suppression (20261127020000): operator actions,
+  ('symphony.start_campaign(bigint,timestamp with time zone)'), ('symphony.pause_campaign(bigint)'),
+  ('symphony.resume_campaign(bigint)'), ('symphony.cancel_campaign(bigint,text)'),
+  ('symphony.unenroll(bigint,text)'), ('symphony.unenroll(text,text,text)'), ('symphony.suppress(text,text,text,text)'),
+  -- helpers, and what their triggers and checks run as the writing role:
+  ('symphony.normalize_address(text,text)'), ('symphony.template_variables(text,text)'),
+  ('symphony.valid_time_zone(text)'), ('symphony.cron_next(text,text,timestamp with time zone)'),
+  ('symphony.schedule_next(interval,text,text,timestamp with time zone)'), ('symphony.validate_payload(text,jsonb)'),
+  ('symphony.missing_variable(text[],jsonb,text[])'), ('symphony.campaign_builtins()'),
+  ('symphony.validate_quiet_hours(text,jsonb)'), ('symphony._check_id(text,text,jsonb)'),
+  ('symphony._cron_field(text,text,integer,integer)'), ('symphony.validate_campaign_process_payload(jsonb)'),
+  ('symphony.validate_drip_step_payload(jsonb)')
 $$, 'service_role may execute exactly the dispatch, routing, operator and validation functions (edit this list deliberately)');
 
 -- Every write privilege service_role holds, table- or column-level.
@@ -96,8 +112,25 @@ $$, $$ values
   ('kinds', 'INSERT', null), ('kinds', 'UPDATE', null),
   ('queues', 'INSERT', null), ('queues', 'UPDATE', null),
   ('flags', 'UPDATE', 'enabled'), ('flags', 'UPDATE', 'rollout_percent'), ('flags', 'UPDATE', 'description'),
-  ('rate_limits', 'UPDATE', 'per_second'), ('rate_limits', 'UPDATE', 'burst'), ('rate_limits', 'UPDATE', 'description')
-$$, 'service_role writes exactly: dispatch (INSERT messages), kinds and queues, flag switches, rate-limit settings');
+  ('rate_limits', 'UPDATE', 'per_second'), ('rate_limits', 'UPDATE', 'burst'), ('rate_limits', 'UPDATE', 'description'),
+  -- campaigns, drips, schedules and suppression (20261127020000): content and audiences; states only through functions
+  ('templates', 'INSERT', null), ('templates', 'UPDATE', null), ('templates', 'DELETE', null),
+  ('suppressions', 'INSERT', null), ('suppressions', 'UPDATE', null), ('suppressions', 'DELETE', null),
+  ('drip_steps', 'INSERT', null), ('drip_steps', 'UPDATE', null), ('drip_steps', 'DELETE', null),
+  ('campaigns', 'INSERT', null), ('campaign_recipients', 'INSERT', null), ('campaign_recipients', 'DELETE', null),
+  ('drips', 'INSERT', null), ('drip_enrollments', 'INSERT', null), ('schedules', 'INSERT', null), ('schedules', 'DELETE', null),
+  ('campaigns', 'UPDATE', 'name'), ('campaigns', 'UPDATE', 'from'), ('campaigns', 'UPDATE', 'reply_to'),
+  ('campaigns', 'UPDATE', 'template'), ('campaigns', 'UPDATE', 'subject'), ('campaigns', 'UPDATE', 'html'),
+  ('campaigns', 'UPDATE', 'text'), ('campaigns', 'UPDATE', 'unsubscribe_url'), ('campaigns', 'UPDATE', 'unsubscribe_mailto'),
+  ('campaigns', 'UPDATE', 'priority'), ('campaigns', 'UPDATE', 'batch_size'), ('campaigns', 'UPDATE', 'meta'),
+  ('campaign_recipients', 'UPDATE', 'email'), ('campaign_recipients', 'UPDATE', 'data'),
+  ('drips', 'UPDATE', 'name'), ('drips', 'UPDATE', 'from'), ('drips', 'UPDATE', 'time_zone'),
+  ('drips', 'UPDATE', 'quiet_hours'), ('drips', 'UPDATE', 'send_from'), ('drips', 'UPDATE', 'send_until'),
+  ('drip_enrollments', 'UPDATE', 'data'), ('drip_enrollments', 'UPDATE', 'time_zone'),
+  ('schedules', 'UPDATE', 'kind'), ('schedules', 'UPDATE', 'payload'), ('schedules', 'UPDATE', 'options'),
+  ('schedules', 'UPDATE', 'every'), ('schedules', 'UPDATE', 'cron'), ('schedules', 'UPDATE', 'time_zone'),
+  ('schedules', 'UPDATE', 'enabled'), ('schedules', 'UPDATE', 'next_run_at'), ('schedules', 'UPDATE', 'description')
+$$, 'service_role writes exactly: dispatch (INSERT messages), kinds and queues, flag switches, rate-limit settings, and campaign, drip, schedule and suppression management');
 
 select is_empty($$
   select c.oid::regclass
