@@ -9,6 +9,9 @@
 -- The failure queue is read by queue and by time (recent_failures, the dead
 -- counts in queue_stats, the metrics collector); dead rows are few next to
 -- succeeded history, so a partial index keeps those reads off the history.
+-- Building it reads symphony.messages once and blocks writes meanwhile (a
+-- migration runs in a transaction, so not CONCURRENTLY): on a table with
+-- millions of finished rows, purge first or apply at a quiet moment.
 create index if not exists messages_dead_idx on symphony.messages (queue, finished_at desc)
   where state = 'dead';
 
@@ -18,15 +21,27 @@ create index if not exists messages_dead_idx on symphony.messages (queue, finish
 -- pending rows have failed before). Throughput counts finished messages.
 -- ---------------------------------------------------------------------------
 create view symphony.queue_stats with (security_invoker = true) as
-with live as (
+-- One branch per partial index (pending, processing, dead, finished by time):
+-- a single "state in (...)" scan would read the whole history instead.
+with live_parts as (
   select queue,
-         count(*) filter (where state = 'pending' and available_at <= now()) as pending,
-         count(*) filter (where state = 'pending' and available_at > now()) as scheduled,
-         count(*) filter (where state = 'pending' and attempts > 0) as retrying,
-         count(*) filter (where state = 'processing') as processing,
-         min(available_at) filter (where state = 'pending' and available_at <= now()) as oldest_pending_at
+         count(*) filter (where available_at <= now()) as pending,
+         count(*) filter (where available_at > now()) as scheduled,
+         count(*) filter (where attempts > 0) as retrying,
+         0::bigint as processing,
+         min(available_at) filter (where available_at <= now()) as oldest_pending_at
     from symphony.messages
-   where state in ('pending', 'processing')
+   where state = 'pending'
+   group by queue
+  union all
+  select queue, 0, 0, 0, count(*), null
+    from symphony.messages
+   where state = 'processing'
+   group by queue
+), live as (
+  select queue, sum(pending) as pending, sum(scheduled) as scheduled, sum(retrying) as retrying,
+         sum(processing) as processing, min(oldest_pending_at) as oldest_pending_at
+    from live_parts
    group by queue
 ), dead as (
   select queue, count(*) as dead, max(finished_at) as last_dead_at
@@ -49,10 +64,10 @@ with live as (
   union select queue from recent
 )
 select n.queue,
-       coalesce(l.pending, 0)     as pending,
-       coalesce(l.scheduled, 0)   as scheduled,
-       coalesce(l.retrying, 0)    as retrying,
-       coalesce(l.processing, 0)  as processing,
+       coalesce(l.pending, 0)::bigint    as pending,
+       coalesce(l.scheduled, 0)::bigint  as scheduled,
+       coalesce(l.retrying, 0)::bigint   as retrying,
+       coalesce(l.processing, 0)::bigint as processing,
        coalesce(d.dead, 0)        as dead,
        coalesce(extract(epoch from now() - l.oldest_pending_at), 0)::float8 as oldest_pending_seconds,
        coalesce(r.succeeded_5m, 0) as succeeded_5m,
