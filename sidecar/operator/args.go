@@ -20,7 +20,7 @@ func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
 
 // parse parses flags wherever they appear among the positional arguments
 // ("flags set email_queue --percent 10"), which the flag package alone does not.
-func parse(fs *flag.FlagSet, usage string, args []string) ([]string, error) {
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {

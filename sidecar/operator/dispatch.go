@@ -39,7 +39,7 @@ func runDispatch(ctx context.Context, c *cli, args []string) error {
 	default:
 		return usagef(dispatchUsage, "unknown message type %q: use email or sms", args[0])
 	}
-	pos, err := parse(fs, dispatchUsage, args[1:])
+	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
 	}

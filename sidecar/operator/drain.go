@@ -25,7 +25,7 @@ func runDrain(ctx context.Context, c *cli, args []string) error {
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for in-flight messages")
 	interval := fs.Duration("interval", time.Second, "how often to check")
 	actorFlag := fs.String("actor", "", "who is draining (default $SYMPHONY_ACTOR or $USER)")
-	pos, err := parse(fs, drainUsage, args)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func filterFlags(c *cli, name string, defaultLimit int) (*ops.FailureFilter, fun
 func failedList(ctx context.Context, c *cli, args []string) error {
 	f, finish, fs := filterFlags(c, "failed list", 50)
 	retrying := fs.Bool("retrying", false, "include messages waiting to retry")
-	pos, err := parse(fs, failedUsage, args)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func failedList(ctx context.Context, c *cli, args []string) error {
 
 func failedShow(ctx context.Context, c *cli, args []string) error {
 	fs := newFlags("failed show", failedUsage, c.env.Stderr)
-	pos, err := parse(fs, failedUsage, args)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func failedShow(ctx context.Context, c *cli, args []string) error {
 func failedRetry(ctx context.Context, c *cli, args []string) error {
 	f, finish, fs := filterFlags(c, "failed retry", 0)
 	all := fs.Bool("all", false, "retry every dead message the filters match")
-	pos, err := parse(fs, failedUsage, args)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func failedRetry(ctx context.Context, c *cli, args []string) error {
 
 func failedRemove(ctx context.Context, c *cli, args []string) error {
 	fs := newFlags("failed remove", failedUsage, c.env.Stderr)
-	pos, err := parse(fs, failedUsage, args)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func flagsSet(ctx context.Context, c *cli, args []string) error {
 	disable := fs.Bool("disabled", false, "turn the flag off")
 	percent := fs.Int("percent", -1, "rollout percentage, 0-100")
 	actorFlag := fs.String("actor", "", "who is making the change (default $SYMPHONY_ACTOR or $USER)")
-	pos, err := parse(fs, flagsUsage, args)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}

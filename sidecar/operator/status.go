@@ -20,7 +20,7 @@ sidecars and their heartbeats, flags, and the newest failures.
 func runStatus(ctx context.Context, c *cli, args []string) error {
 	fs := newFlags("status", statusUsage, c.env.Stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parse(fs, statusUsage, args)
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
