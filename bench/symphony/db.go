@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	if url == "" {
+		return nil, fmt.Errorf("-db is required (a database with the Symphony migrations applied)")
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = 16 // eight dispatching clients, a loader and probes at once
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("error connecting to %s: %w", url, err)
+	}
+	return pool, nil
+}
+
+// reset empties the queue and turns the master flag off, so that preloaded
+// messages wait until a run turns it on.
+func reset(ctx context.Context, pool *pgxpool.Pool) error {
+	_, err := pool.Exec(ctx, `truncate symphony.messages cascade;
+		update symphony.flags set enabled = false where name = 'symphony'`)
+	if err != nil {
+		return fmt.Errorf("error resetting the queue: %w", err)
+	}
+	return nil
+}
+
+func setMaster(ctx context.Context, pool *pgxpool.Pool, on bool) error {
+	_, err := pool.Exec(ctx, `update symphony.flags set enabled = $1 where name = 'symphony'`, on)
+	return err
+}
+
+// emailRows is a set-based dispatch of $1 valid email.send messages: each row
+// still goes through the validation trigger, as an application's would.
+const emailRows = `insert into symphony.messages (kind, payload)
+select 'email.send', jsonb_build_object('to', 'user' || g || '@example.com', 'from', 'bench@example.com',
+                                        'subject', 'bench ' || g, 'text', 'hello')
+  from generate_series(1, $1) g`
+
+// load dispatches n email messages in statements of at most 50,000.
+func load(ctx context.Context, pool *pgxpool.Pool, n int) error {
+	for left := n; left > 0; left -= 50000 {
+		if _, err := pool.Exec(ctx, emailRows, min(left, 50000)); err != nil {
+			return fmt.Errorf("error dispatching %d messages: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// unfinished reports whether any message is still pending or processing.
+func unfinished(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
+	var any bool
+	err := pool.QueryRow(ctx, `select exists (select 1 from symphony.messages where state = 'pending')
+	                               or exists (select 1 from symphony.messages where state = 'processing')`).Scan(&any)
+	return any, err
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+const singleRow = `insert into symphony.messages (kind, payload) values ('email.send',
+	jsonb_build_object('to', 'user@example.com', 'from', 'bench@example.com', 'subject', 'hi', 'text', 'hello'))`
+
+// runDispatch measures what dispatching costs the application: no sidecar
+// runs, so this is the insert path alone (validation trigger, NOTIFY trigger).
+func runDispatch(ctx context.Context, fs *flag.FlagSet, args []string) error {
+	db := fs.String("db", "", "database URL with the Symphony schema")
+	clients := fs.Int("clients", 8, "concurrent single-row dispatchers")
+	dur := fs.Duration("for", 10*time.Second, "how long each single-row phase runs")
+	bulk := fs.Int("bulk", 200000, "messages in the bulk phase (statements of 10,000 rows)")
+	_ = fs.Parse(args)
+	pool, err := connect(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := reset(ctx, pool); err != nil {
+		return err
+	}
+	with, err := singles(ctx, pool, *clients, *dur)
+	if err != nil {
+		return err
+	}
+	// The NOTIFY trigger off, in this benchmark database only.
+	if _, err := pool.Exec(ctx, `alter table symphony.messages disable trigger messages_notify`); err != nil {
+		return err
+	}
+	without, err := singles(ctx, pool, *clients, *dur)
+	if _, err2 := pool.Exec(context.WithoutCancel(ctx), `alter table symphony.messages enable trigger messages_notify`); err == nil {
+		err = err2
+	}
+	if err != nil {
+		return err
+	}
+	note := fmt.Sprintf("%d clients, one autocommit INSERT of one email.send per transaction, %s", *clients, *dur)
+	emit(figure{Name: "dispatch_single_notify", Value: with, Unit: "msgs/s", Note: note + ", NOTIFY trigger on"})
+	emit(figure{Name: "dispatch_single_nonotify", Value: without, Unit: "msgs/s", Note: note + ", NOTIFY trigger disabled"})
+	emit(figure{Name: "notify_overhead", Value: 100 * (1 - with/without), Unit: "%", Note: "single-row dispatch throughput lost to the NOTIFY trigger"})
+
+	if err := reset(ctx, pool); err != nil {
+		return err
+	}
+	began := time.Now()
+	for left := *bulk; left > 0; left -= 10000 {
+		if _, err := pool.Exec(ctx, emailRows, min(left, 10000)); err != nil {
+			return err
+		}
+	}
+	emit(figure{Name: "dispatch_bulk", Value: float64(*bulk) / time.Since(began).Seconds(), Unit: "msgs/s",
+		Note: "one client, INSERT … SELECT of 10,000 email.send rows per statement (validation and NOTIFY triggers on)"})
+	return reset(ctx, pool)
+}
+
+// singles runs clients loops of single-row inserts for d and returns rows/s.
+func singles(ctx context.Context, pool *pgxpool.Pool, clients int, d time.Duration) (float64, error) {
+	var n atomic.Int64
+	var firstErr error
+	var once sync.Once
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				if _, err := pool.Exec(ctx, singleRow); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	began := time.Now()
+	wg.Wait()
+	return float64(n.Load()) / time.Since(began).Seconds(), firstErr
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
+)
+
+// Wake latency is measured through the loopback Resend fake, which stamps each
+// request as it arrives: latency = that stamp − the moment the probe's INSERT
+// (autocommit) returned, both on this process's clock.
+func runLatency(ctx context.Context, fs *flag.FlagSet, args []string) error {
+	db := fs.String("db", "", "database URL with the Symphony schema")
+	bin := fs.String("bin", "bin/symphony", "the sidecar binary")
+	probes := fs.Int("probes", 300, "probe messages per phase")
+	rate := fs.Int("load", 2000, "background dispatch rate under load, messages/s")
+	_ = fs.Parse(args)
+	pool, err := connect(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := reset(ctx, pool); err != nil {
+		return err
+	}
+	if err := setMaster(ctx, pool, true); err != nil {
+		return err
+	}
+	fake := resendfake.New(resendfake.Options{})
+	defer fake.Close()
+	sc, err := startSidecar(ctx, *bin, *db, map[string]string{
+		"SYMPHONY_EMAIL_PROVIDER": "resend",
+		"RESEND_API_KEY":          resendfake.DefaultAPIKey,
+		"SYMPHONY_RESEND_URL":     fake.URL(),
+	})
+	if err != nil {
+		return err
+	}
+	defer sc.stop()
+	time.Sleep(500 * time.Millisecond) // let start-up claims and the first poll pass
+
+	idle, err := probe(ctx, pool, fake, *probes)
+	if err != nil {
+		return err
+	}
+	report("wake_idle", idle, "one message at a time into an idle sidecar (Resend fake)")
+
+	lctx, stopLoad := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	loaded := 0
+	go func() { defer wg.Done(); loaded = backgroundLoad(lctx, pool, *rate) }()
+	time.Sleep(time.Second)
+	busy, err := probe(ctx, pool, fake, *probes)
+	stopLoad()
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	report("wake_load", busy, fmt.Sprintf("probes among a background dispatch of %d msgs/s in batches every 10 ms (%d sent)", *rate, loaded))
+	return nil
+}
+
+func report(name string, lat []time.Duration, note string) {
+	slices.Sort(lat)
+	q := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	note = fmt.Sprintf("%s; %d probes", note, len(lat))
+	emit(figure{Name: name + "_p50", Value: q(0.50), Unit: "ms", Note: note})
+	emit(figure{Name: name + "_p99", Value: q(0.99), Unit: "ms", Note: note})
+}
+
+// probe inserts count messages one at a time, 5–25 ms apart, and returns each
+// one's latency to its provider request.
+func probe(ctx context.Context, pool *pgxpool.Pool, fake *resendfake.Server, count int) ([]time.Duration, error) {
+	committed := make(map[int64]time.Time, count)
+	for i := 0; i < count; i++ {
+		var id int64
+		err := pool.QueryRow(ctx, `insert into symphony.messages (kind, payload) values ('email.send',
+			jsonb_build_object('to', 'probe@example.com', 'from', 'bench@example.com', 'subject', 'probe', 'text', 'hi'))
+			returning id`).Scan(&id)
+		if err != nil {
+			return nil, err
+		}
+		committed[id] = time.Now()
+		time.Sleep(5*time.Millisecond + rand.N(20*time.Millisecond))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lat := make([]time.Duration, 0, count)
+		for _, r := range fake.Requests() {
+			key := r.Header.Get("Idempotency-Key")
+			id, err := strconv.ParseInt(key[strings.LastIndexByte(key, '-')+1:], 10, 64)
+			if err != nil {
+				continue
+			}
+			if at, ok := committed[id]; ok {
+				lat = append(lat, r.At.Sub(at))
+			}
+		}
+		if len(lat) >= count {
+			return lat, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("only %d of %d probes reached the provider within 30s", len(lat), count)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// backgroundLoad dispatches rate messages per second in one statement every
+// 10 ms until ctx ends, and returns how many it sent.
+func backgroundLoad(ctx context.Context, pool *pgxpool.Pool, rate int) int {
+	per := max(1, rate/100)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	sent := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return sent
+		case <-tick.C:
+		}
+		if _, err := pool.Exec(ctx, emailRows, per); err != nil {
+			return sent
+		}
+		sent += per
+	}
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// row is one line of the results table: a measured figure, what it is
+// compared with, and the target it is held to.
+type row struct {
+	section, what string
+	name          string                      // figure name
+	target        string                      // as printed
+	met           func(v float64, f fig) bool // nil: no target
+}
+
+type fig map[string]figure
+
+func (f fig) has(n string) bool { _, ok := f[n]; return ok }
+
+func (f fig) ratio(a, b string) (float64, bool) {
+	x, okx := f[a]
+	y, oky := f[b]
+	if !okx || !oky || y.Value == 0 {
+		return 0, false
+	}
+	return x.Value / y.Value, true
+}
+
+// bestGraphile is graphile-worker's better figure of the run (after ANALYZE,
+// usually): the target is to match its best, not its worst.
+func (f fig) bestGraphile() float64 {
+	return max(f["graphile_as_loaded"].Value, f["graphile_analyzed"].Value)
+}
+
+var rows = []row{
+	{"1. End to end", "Symphony, log provider", "symphony_log", "", nil},
+	{"2. Peers (same work, same run)", "River, default fetch settings", "river_default_w100", "", nil},
+	{"", "River, tuned (fetch cooldown 2 ms, poll 20 ms)", "river_tuned", "Symphony ≥ 1.5×", func(v float64, f fig) bool {
+		r, ok := f.ratio("symphony_log", "river_tuned")
+		return ok && r >= 1.5
+	}},
+	{"", "graphile-worker, jobs table as loaded", "graphile_as_loaded", "", nil},
+	{"", "graphile-worker, jobs table ANALYZEd", "graphile_analyzed", "Symphony ≥ graphile's best", func(v float64, f fig) bool {
+		return f["symphony_log"].Value >= f.bestGraphile()
+	}},
+	{"", "bare pgx loop, claim 100 per statement", "bare_batch100", "", nil},
+	{"", "bare pgx loop, claim 1 per statement", "bare_batch1", "", nil},
+	{"3. HTTP provider", "Symphony, Resend provider → loopback fake", "symphony_resend", "≥ 10,000 msgs/s", func(v float64, _ fig) bool { return v >= 10000 }},
+	{"4. Wake latency (commit → provider request)", "idle, p50", "wake_idle_p50", "≤ 3 ms", func(v float64, _ fig) bool { return v <= 3 }},
+	{"", "idle, p99", "wake_idle_p99", "≤ 20 ms", func(v float64, _ fig) bool { return v <= 20 }},
+	{"", "under load, p50", "wake_load_p50", "", nil},
+	{"", "under load, p99", "wake_load_p99", "", nil},
+	{"5. Dispatch", "single-row, 8 clients, NOTIFY trigger on", "dispatch_single_notify", "", nil},
+	{"", "single-row, 8 clients, NOTIFY trigger off", "dispatch_single_nonotify", "", nil},
+	{"", "NOTIFY overhead on single-row dispatch", "notify_overhead", "≤ 10 %", func(v float64, _ fig) bool { return v <= 10 }},
+	{"", "bulk, INSERT … SELECT 10,000 rows per statement", "dispatch_bulk", "", nil},
+	{"6. Claim cost vs history", "claim of 100, 0 finished in history", "claim_ms_0", "", nil},
+	{"", "claim of 100, 1M finished in history", "claim_ms_1M", "flat", flat("claim_ms_1M")},
+	{"", "claim of 100, 10M finished in history", "claim_ms_10M", "flat", flat("claim_ms_10M")},
+	{"", "pages one claim touches, 0 / 1M / 10M", "claim_buffers_0", "", nil},
+	{"", "claim + complete loop, 0 finished", "claim_loop_0", "", nil},
+	{"", "claim + complete loop, 10M finished", "claim_loop_10M", "", nil},
+	{"7. Memory", "sidecar peak RSS (VmHWM), log provider run", "symphony_log_rss", "≤ 50 MiB", func(v float64, _ fig) bool { return v <= 50 }},
+	{"", "sidecar peak RSS (VmHWM), HTTP provider run", "symphony_resend_rss", "≤ 50 MiB", func(v float64, _ fig) bool { return v <= 50 }},
+}
+
+// flat: within 1.5× of the empty-history claim (or 1 ms, for noise on tiny times).
+func flat(name string) func(float64, fig) bool {
+	return func(v float64, f fig) bool {
+		base, ok := f["claim_ms_0"]
+		return ok && v <= max(1.5*base.Value, base.Value+1)
+	}
+}
+
+func runReport(ctx context.Context, fs *flag.FlagSet, args []string) error {
+	in := fs.String("in", "", "the collected JSON lines")
+	out := fs.String("out", "docs/benchmarks.md", "the Markdown file to write")
+	db := fs.String("db", "", "the benchmark database, for its settings")
+	commands := fs.String("commands", "", "a file with the commands the run used")
+	smoke := fs.Bool("smoke", false, "the figures come from a smoke run (tiny sizes)")
+	_ = fs.Parse(args)
+	f, err := readFigures(*in)
+	if err != nil {
+		return err
+	}
+	// River's tuned figure is its best tuned run of this one.
+	for n, v := range f {
+		if strings.HasPrefix(n, "river_tuned_") && v.Value > f["river_tuned"].Value {
+			v.Name = "river_tuned"
+			f["river_tuned"] = v
+		}
+	}
+	table := renderTable(f)
+	fmt.Print(table)
+
+	var b strings.Builder
+	b.WriteString("# Benchmarks\n\n")
+	b.WriteString("Produced by `scripts/bench.sh`")
+	if *smoke {
+		b.WriteString(" **--smoke** (tiny sizes: these figures only show that the benchmark runs)")
+	}
+	b.WriteString(". Everything below was measured in one run, on one private PostgreSQL cluster, one benchmark after another.\n\n")
+	b.WriteString("**Read the figures with care:** the machine has 2 cores and was shared with other engineers' test runs while this ran, so each figure is noisy (±30 % run to run is usual). The peers ran in the same run, so ratios are fairer than absolute numbers. Re-run with `scripts/bench.sh`.\n\n")
+	b.WriteString(table)
+	b.WriteString("\n## Notes on each figure\n\n")
+	for _, r := range rows {
+		if v, ok := f[r.name]; ok && v.Note != "" {
+			fmt.Fprintf(&b, "- `%s`: %s\n", r.name, v.Note)
+		}
+	}
+	b.WriteString("\n## Machine and settings\n\n")
+	b.WriteString(machine(ctx, *db))
+	if *commands != "" {
+		if c, err := os.ReadFile(*commands); err == nil {
+			b.WriteString("\n## Commands\n\n```\n" + string(c) + "```\n")
+		}
+	}
+	if *out == "" {
+		return nil
+	}
+	return os.WriteFile(*out, []byte(b.String()), 0o644)
+}
+
+func readFigures(path string) (fig, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	f := fig{}
+	sc := bufio.NewScanner(file)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var x figure
+		if err := json.Unmarshal([]byte(line), &x); err == nil && x.Name != "" {
+			f[x.Name] = x
+		}
+	}
+	return f, sc.Err()
+}
+
+func renderTable(f fig) string {
+	var b strings.Builder
+	b.WriteString("| | measure | figure | Symphony ÷ this | target | met |\n|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		v, ok := f[r.name]
+		value := "not measured"
+		if ok {
+			value = format(v)
+		}
+		if r.name == "claim_buffers_0" {
+			value = strings.Join([]string{num(f["claim_buffers_0"]), num(f["claim_buffers_1M"]), num(f["claim_buffers_10M"])}, " / ") + " pages"
+		}
+		ratio := ""
+		if strings.HasPrefix(r.section, "2.") || (r.section == "" && (strings.HasPrefix(r.name, "river") || strings.HasPrefix(r.name, "graphile") || strings.HasPrefix(r.name, "bare"))) {
+			if x, ok := f.ratio("symphony_log", r.name); ok {
+				ratio = fmt.Sprintf("%.2f×", x)
+			}
+		}
+		met := ""
+		if r.met != nil && ok {
+			met = "no"
+			if r.met(v.Value, f) {
+				met = "yes"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.section, r.what, value, ratio, r.target, met)
+	}
+	return b.String()
+}
+
+func num(v figure) string {
+	if v.Name == "" {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f", v.Value)
+}
+
+func format(v figure) string {
+	switch {
+	case v.Unit == "ms":
+		return fmt.Sprintf("%.2f ms", v.Value)
+	case v.Unit == "%" || v.Unit == "MiB":
+		return fmt.Sprintf("%.1f %s", v.Value, v.Unit)
+	default:
+		return fmt.Sprintf("%s %s", thousands(v.Value), v.Unit)
+	}
+}
+
+func thousands(x float64) string {
+	s := fmt.Sprintf("%.0f", x)
+	var out []byte
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// machine describes where the run happened: hardware, load, versions and the
+// PostgreSQL settings that matter for these figures.
+func machine(ctx context.Context, db string) string {
+	var b strings.Builder
+	cpu := "unknown"
+	if c, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(c), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				cpu = strings.TrimSpace(l[strings.IndexByte(l, ':')+1:])
+				break
+			}
+		}
+	}
+	mem := ""
+	if c, err := os.ReadFile("/proc/meminfo"); err == nil {
+		mem = strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(c), "\n", 2)[0], "MemTotal:"))
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	node, _ := exec.Command("node", "--version").Output()
+	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	fmt.Fprintf(&b, "- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "- Commit: %s\n", strings.TrimSpace(string(commit)))
+	fmt.Fprintf(&b, "- CPU: %d × %s; memory %s\n", runtime.NumCPU(), cpu, mem)
+	fmt.Fprintf(&b, "- Load average when the report was written: %s\n", strings.Join(strings.Fields(string(load))[:3], ", "))
+	fmt.Fprintf(&b, "- Go %s; Node %s; River v0.51.2; graphile-worker 0.17.3\n", strings.TrimPrefix(runtime.Version(), "go"), strings.TrimSpace(string(node)))
+	if db == "" {
+		return b.String()
+	}
+	pool, err := connect(ctx, db)
+	if err != nil {
+		return b.String()
+	}
+	defer pool.Close()
+	var version string
+	_ = pool.QueryRow(ctx, `select version()`).Scan(&version)
+	fmt.Fprintf(&b, "- %s, on the same machine, over loopback TCP\n", version)
+	rows, err := pool.Query(ctx, `select name, setting || coalesce(' ' || unit, '') from pg_settings
+		where name in ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers', 'work_mem',
+		               'max_wal_size', 'checkpoint_timeout', 'autovacuum', 'max_connections', 'random_page_cost', 'jit')
+		order by name`)
+	if err != nil {
+		return b.String()
+	}
+	defer rows.Close()
+	var settings []string
+	for rows.Next() {
+		var n, s string
+		if rows.Scan(&n, &s) == nil {
+			settings = append(settings, fmt.Sprintf("`%s = %s`", n, s))
+		}
+	}
+	fmt.Fprintf(&b, "- PostgreSQL settings (defaults, as `scripts/db.sh` writes them for the bench cluster): %s\n", strings.Join(settings, ", "))
+	return b.String()
+}

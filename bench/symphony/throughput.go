@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/symphonymessenger/symphony/sidecar/app"
+	"github.com/symphonymessenger/symphony/sidecar/config"
+	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
+)
+
+func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
+	db := fs.String("db", "", "database URL with the Symphony schema")
+	bin := fs.String("bin", "bin/symphony", "the sidecar binary")
+	n := fs.Int("n", 200000, "messages to preload and send")
+	via := fs.String("provider", "log", "log, or resend (a loopback fake of Resend's API)")
+	queues := fs.String("queues", "email=200", "SYMPHONY_QUEUES for the sidecar")
+	batch := fs.String("batch", "100", "SYMPHONY_CLAIM_BATCH for the sidecar")
+	name := fs.String("name", "", "figure name (default symphony_<provider>)")
+	cpuprofile := fs.String("cpuprofile", "", "run the sidecar in-process and write its CPU profile here")
+	_ = fs.Parse(args)
+	if *via != "log" && *via != "resend" {
+		return fmt.Errorf("-provider must be log or resend, not %q", *via)
+	}
+	if *name == "" {
+		*name = "symphony_" + *via
+	}
+	pool, err := connect(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := reset(ctx, pool); err != nil {
+		return err
+	}
+	env := map[string]string{"SYMPHONY_QUEUES": *queues, "SYMPHONY_CLAIM_BATCH": *batch}
+	if *via == "resend" {
+		fake := resendfake.New(resendfake.Options{})
+		defer fake.Close()
+		env["SYMPHONY_EMAIL_PROVIDER"] = "resend"
+		env["RESEND_API_KEY"] = resendfake.DefaultAPIKey
+		env["SYMPHONY_RESEND_URL"] = fake.URL()
+	}
+	began := time.Now()
+	if err := load(ctx, pool, *n); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "  dispatched %d messages in %s\n", *n, time.Since(began).Round(time.Millisecond))
+
+	var took time.Duration
+	var rss int64
+	if *cpuprofile != "" {
+		took, err = inProcess(ctx, pool, *db, env, *n, *cpuprofile)
+	} else {
+		took, rss, err = subprocess(ctx, pool, *bin, *db, env, *n)
+	}
+	if err != nil {
+		return err
+	}
+	var ok int
+	if err := pool.QueryRow(ctx, `select count(*) from symphony.messages where state = 'succeeded'`).Scan(&ok); err != nil {
+		return err
+	}
+	if ok != *n {
+		return fmt.Errorf("%d of %d messages succeeded", ok, *n)
+	}
+	provider := "log provider"
+	if *via == "resend" {
+		provider = "Resend provider against a loopback fake of its API"
+	}
+	emit(figure{Name: *name, Value: float64(*n) / took.Seconds(), Unit: "msgs/s",
+		Note: fmt.Sprintf("%d email.send messages, %s, SYMPHONY_QUEUES=%s, SYMPHONY_CLAIM_BATCH=%s", *n, provider, *queues, *batch)})
+	if rss > 0 {
+		emit(figure{Name: *name + "_rss", Value: float64(rss) / (1 << 20), Unit: "MiB",
+			Note: "peak resident set (VmHWM) of the sidecar process over the run"})
+	}
+	return nil
+}
+
+// subprocess times the built sidecar from the master flag turning on until
+// every preloaded message is finished.
+func subprocess(ctx context.Context, pool *pgxpool.Pool, bin, db string, env map[string]string, n int) (time.Duration, int64, error) {
+	sc, err := startSidecar(ctx, bin, db, env)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer sc.stop()
+	took, err := drain(ctx, pool, n, sc.processed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w; the sidecar's log:\n%s", err, sc.tail())
+	}
+	rss, err := sc.peakRSS()
+	return took, rss, err
+}
+
+// inProcess runs app.Main here instead, under the CPU profiler.
+func inProcess(ctx context.Context, pool *pgxpool.Pool, db string, env map[string]string, n int, profile string) (time.Duration, error) {
+	vars := map[string]string{"DATABASE_URL": db, "SYMPHONY_HTTP_ADDR": "127.0.0.1:0", "SYMPHONY_WORKER_ID": "bench"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.FromEnv(func(k string) string { return vars[k] })
+	if err != nil {
+		return 0, err
+	}
+	m := &app.Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(rctx) }()
+	defer func() { stop(); <-done }()
+	select {
+	case <-m.Ready():
+	case err := <-done:
+		return 0, fmt.Errorf("the sidecar stopped before it was ready: %v", err)
+	}
+	f, err := os.Create(profile)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return 0, err
+	}
+	defer pprof.StopCPUProfile()
+	addr := m.Addr().String()
+	return drain(ctx, pool, n, func() (float64, error) { return processedAt(addr) })
+}
+
+// drain turns the master flag on (the sidecar is told at once) and waits until
+// the sidecar has handled n messages and none is left unfinished.
+func drain(ctx context.Context, pool *pgxpool.Pool, n int, processed func() (float64, error)) (time.Duration, error) {
+	began := time.Now()
+	if err := setMaster(ctx, pool, true); err != nil {
+		return 0, err
+	}
+	deadline := began.Add(15 * time.Minute)
+	for {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+		p, err := processed()
+		if err != nil {
+			return 0, err
+		}
+		if p >= float64(n) {
+			left, err := unfinished(ctx, pool)
+			if err != nil {
+				return 0, err
+			}
+			if !left {
+				return time.Since(began), nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("messages still unfinished after 15 minutes")
+		}
+	}
+}

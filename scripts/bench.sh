@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Benchmarks: throughput, latency and scaling of the real sidecar, with River, graphile-worker
+# and a bare claim loop measured side by side in the same run, on the private `bench` cluster
+# (scripts/db.sh, port 54349, PostgreSQL's default durability settings).
+#
+#   scripts/bench.sh            the full run (about 15 minutes): writes docs/benchmarks.md
+#   scripts/bench.sh --smoke    tiny sizes (well under a minute): checks that every benchmark
+#                               runs and prints; writes .tmp/bench/benchmarks-smoke.md
+#
+# Prints the table at the end. Not a test: nothing here fails on a speed. The machine's other
+# work shows in the figures; re-run when it is quiet. Environment overrides for the full run:
+# BENCH_N (messages end to end, 200000), BENCH_HTTP_N (50000), BENCH_HISTORY (0,1000000,10000000).
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+
+smoke=''
+if [[ ${1:-} == --smoke ]]; then
+	smoke=1
+	shift
+fi
+[[ $# -eq 0 ]] || {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
+	exit 2
+}
+
+if [[ -n $smoke ]]; then
+	n=2000 river_default_n=300 bare1_n=500 http_n=1000 history=0,20000 pending=2000
+	probes=20 load=200 dispatch_for=1s bulk=5000 out=.tmp/bench/benchmarks-smoke.md
+	river_tuned_workers=(100)
+else
+	n=${BENCH_N:-200000} river_default_n=20000 bare1_n=20000 http_n=${BENCH_HTTP_N:-50000}
+	history=${BENCH_HISTORY:-0,1000000,10000000} pending=20000
+	probes=300 load=2000 dispatch_for=10s bulk=200000 out=docs/benchmarks.md
+	river_tuned_workers=(100 1000 2000)
+fi
+
+work=.tmp/bench
+mkdir -p "$work"
+results=$work/results.jsonl commands=$work/commands.txt
+: >"$results"
+: >"$commands"
+
+step() {
+	echo "==> $*" >&2
+}
+
+# run records a benchmark command (for the report) and collects the JSON lines it prints.
+run() {
+	echo "$*" | sed "s#$repo_root/##g; s#postgresql://[^ ]*@127.0.0.1:54349/#bench:#g" >>"$commands"
+	"$@" | tee -a "$results" >&2
+}
+
+step "bench cluster and tools"
+scripts/db.sh start bench >/dev/null
+go build -o "$work/symphony" ./sidecar/cmd/symphony
+go build -o "$work/symphony-bench" ./bench/symphony
+(cd bench/peers && go build -o "$repo_root/$work/peers" .)
+if [[ ! -d bench/graphile/node_modules/graphile-worker ]]; then
+	(cd bench/graphile && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+step "fresh benchmark databases"
+for db in symphony_bench river_bench graphile_bench bare_bench; do
+	PGOPTIONS='-c client_min_messages=warning' scripts/db.sh psql bench -X -q -v ON_ERROR_STOP=1 \
+		-c "drop database if exists $db with (force)" -c "create database $db"
+done
+sym=$(scripts/db.sh url bench symphony_bench)
+for f in supabase/migrations/*.sql; do
+	# Notices and warnings (no logical wal_level for the WAL feed, say) are expected here.
+	PGOPTIONS='-c client_min_messages=error' psql "$sym" -X -q -v ON_ERROR_STOP=1 --single-transaction -f "$f" >/dev/null
+done
+scripts/db.sh psql bench -X -q -c 'select pg_stat_statements_reset()' >/dev/null 2>&1 || true
+bench=$work/symphony-bench
+
+step "1. Symphony end to end, log provider ($n messages)"
+run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log
+
+step "2. peers on the same work"
+river=$(scripts/db.sh url bench river_bench)
+run "$work/peers" river -db "$river" -n "$river_default_n" -workers 100 -label river_default_w100
+for w in "${river_tuned_workers[@]}"; do
+	run "$work/peers" river -db "$river" -n "$n" -workers "$w" -tuned
+done
+graphile=$(scripts/db.sh url bench graphile_bench)
+run node bench/graphile/run.js "$graphile" "$n" as-loaded
+run node bench/graphile/run.js "$graphile" "$n" analyzed
+bare=$(scripts/db.sh url bench bare_bench)
+run "$work/peers" bare -db "$bare" -n "$n" -batch 100
+run "$work/peers" bare -db "$bare" -n "$bare1_n" -batch 1
+
+step "3. Symphony through a loopback HTTP provider ($http_n messages)"
+run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$http_n" -provider resend
+
+step "4. wake latency"
+run "$bench" latency -db "$sym" -bin "$work/symphony" -probes "$probes" -load "$load"
+
+step "5. dispatch"
+run "$bench" dispatch -db "$sym" -for "$dispatch_for" -bulk "$bulk"
+
+step "6. claim cost with history ($history)"
+run "$bench" history -db "$sym" -levels "$history" -pending "$pending"
+
+step "report: $out"
+smoke_flag=()
+[[ -z $smoke ]] || smoke_flag=(-smoke)
+"$bench" report -in "$results" -out "$out" -db "$sym" -commands "$commands" "${smoke_flag[@]}"
