@@ -23,6 +23,7 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
 	"github.com/symphonymessenger/symphony/sidecar/provider/outbox"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/schedule"
 	"github.com/symphonymessenger/symphony/sidecar/storage"
 	"github.com/symphonymessenger/symphony/sidecar/walfeed"
 	"github.com/symphonymessenger/symphony/sidecar/webhook"
@@ -201,7 +202,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	handlers.SetBuiltins(handler.Builtins(handler.Deps{Email: email, SMS: sms, Namespace: ns,
-		Storage: files, MaxAttachmentBytes: int64(cfg.AttachmentMaxBytes)}), ns)
+		Storage: files, MaxAttachmentBytes: int64(cfg.AttachmentMaxBytes), DB: pool}), ns)
 	loadRemoteKinds(ctx, store, handlers, log)
 	handlers.OnMiss = func() { loadRemoteKinds(ctx, store, handlers, log) }
 
@@ -211,9 +212,12 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); _ = lis.Run(lctx) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); opsStore.CollectMetrics(lctx, cfg.StatsInterval, met, cfg.QueueNames(), log) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); schedule.New(pool, cfg.SchedulerInterval, log).Run(lctx) }()
 
 	if cfg.Wakeup == "wal" {
 		feed := walfeed.New(cfg.DatabaseURL, log)
+		met.WatchWALFeed(feed.Connected)
 		feed.OnInsert = w.Wake
 		feed.OnConnect = func() { w.Wake("*") }
 		wg.Add(1)

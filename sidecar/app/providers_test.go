@@ -199,11 +199,14 @@ func TestProviders_RateLimitSharedAcrossSidecars(t *testing.T) {
 	if len(reqs) != n {
 		t.Fatalf("%d requests, want %d", len(reqs), n)
 	}
-	// Token bucket: in any window of length w at most burst + rate·w requests.
+	// Token bucket: in any window of length w at most burst + rate·w requests
+	// leave the sidecars. Tokens are taken at claim time; the requests reach the
+	// provider a little later, and on a loaded machine unevenly, so the window
+	// seen here gets 100 ms of slack.
 	for i := range reqs {
 		for j := i + 1; j < len(reqs); j++ {
 			w := reqs[j].At.Sub(reqs[i].At).Seconds()
-			if allowed := burst + perSecond*w + 1; float64(j-i+1) > allowed {
+			if allowed := burst + perSecond*(w+0.1) + 1; float64(j-i+1) > allowed {
 				t.Fatalf("%d requests within %.3fs: the shared limit allows %.1f", j-i+1, w, allowed)
 			}
 		}
@@ -230,10 +233,16 @@ func TestProviders_429PausesEverySidecar(t *testing.T) {
 	start(t, cfg, nil, nil)
 	id := dispatchID(t, db.Pool, "email.send", emailPayload, `{}`)
 	waitFor(t, 5*time.Second, "the 429", func() bool { return fake.RequestCount() == 1 })
+	// The pause starts when the sidecar has read the 429, a moment after the fake sent it.
+	waitFor(t, 5*time.Second, "the bucket to pause", func() bool {
+		var paused bool
+		_ = db.Pool.QueryRow(context.Background(), `select paused_until > clock_timestamp() from symphony.rate_limits where name = 'email'`).Scan(&paused)
+		return paused
+	})
 	exec(t, db.Pool, `insert into symphony.messages (kind, payload) select 'email.send', $1::jsonb from generate_series(1, 5)`, emailPayload)
 	waitFor(t, 10*time.Second, "all to succeed", func() bool { return countState(t, db.Pool, "succeeded") == 6 })
 	reqs := fake.Requests()
-	if gap := reqs[1].At.Sub(reqs[0].At); gap < 900*time.Millisecond {
+	if gap := reqs[1].At.Sub(reqs[0].At); gap < 800*time.Millisecond {
 		t.Fatalf("next request %s after the 429 with Retry-After: 1", gap)
 	}
 	var attempts int

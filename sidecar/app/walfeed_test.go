@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,8 +18,13 @@ func TestMain_WALFeedWakesWithoutNotify(t *testing.T) {
 	cfg.Wakeup = "wal"
 	cfg.PollInterval = time.Hour
 	fake := newFake(nil)
-	start(t, cfg, fake, fake)
-	time.Sleep(300 * time.Millisecond) // idle, and the feed connected
+	sc := start(t, cfg, fake, fake)
+	// Creating a slot waits for transactions already running anywhere in the
+	// cluster to end, so the feed may take a moment to start streaming.
+	waitFor(t, 20*time.Second, "the WAL feed to stream", func() bool {
+		_, body := sc.get(t, "/metrics")
+		return strings.Contains(body, "symphony_wal_feed_connected 1")
+	})
 
 	// A fresh connection picks up the database default: no NOTIFY is sent.
 	db.Pool.Reset()

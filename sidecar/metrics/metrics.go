@@ -108,3 +108,17 @@ func New() *Metrics {
 	f(m.Notifications)
 	return m
 }
+
+// WatchWALFeed exports whether the WAL wake-up feed is streaming, read from
+// connected at every scrape.
+func (m *Metrics) WatchWALFeed(connected func() bool) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "symphony_wal_feed_connected",
+		Help: "1 while the WAL wake-up feed (SYMPHONY_WAKEUP=wal) is streaming.",
+	}, func() float64 {
+		if connected() {
+			return 1
+		}
+		return 0
+	}))
+}
