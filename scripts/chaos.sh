@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Run the chaos suite at full strength and print its tally.
 #
-#   scripts/chaos.sh [--kills N] [--restarts N] [--messages N] [--seconds S]
+#   scripts/chaos.sh [--kills N] [--deploys N] [--restarts N] [--messages N] [--seconds S]
 #
-# Defaults: 20 kill -9 of a sidecar, 3 PostgreSQL restarts (crash and clean, alternately),
+# Defaults: 20 kill -9 of a sidecar, 5 SIGTERM restarts (deploys), 3 PostgreSQL restarts (crash and clean, alternately),
 # 3000 messages over 120 s, 3 sidecars at once, ~30% of provider requests failing. It runs
 # TestChaos_Suite (sidecar/internal/chaos) with SYMPHONY_CHAOS=full: the real sidecar binary
 # against the private `chaos` cluster (scripts/db.sh, port 54339), never the shared test
@@ -25,6 +25,7 @@ export SYMPHONY_CHAOS=full
 while (($#)); do
 	case $1 in
 	--kills) SYMPHONY_CHAOS_KILLS=${2:?--kills needs a number} ;;
+	--deploys) SYMPHONY_CHAOS_DEPLOYS=${2:?--deploys needs a number} ;;
 	--restarts) SYMPHONY_CHAOS_RESTARTS=${2:?--restarts needs a number} ;;
 	--messages) SYMPHONY_CHAOS_MESSAGES=${2:?--messages needs a number} ;;
 	--seconds) SYMPHONY_CHAOS_SECONDS=${2:?--seconds needs a number} ;;
@@ -36,7 +37,7 @@ while (($#)); do
 	esac
 	shift 2
 done
-export SYMPHONY_CHAOS_KILLS SYMPHONY_CHAOS_RESTARTS SYMPHONY_CHAOS_MESSAGES SYMPHONY_CHAOS_SECONDS
+export SYMPHONY_CHAOS_KILLS SYMPHONY_CHAOS_DEPLOYS SYMPHONY_CHAOS_RESTARTS SYMPHONY_CHAOS_MESSAGES SYMPHONY_CHAOS_SECONDS
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/symphony-chaos.XXXXXX")
 export SYMPHONY_CHAOS_TALLY=$out/tally.txt SYMPHONY_CHAOS_LOGS=$out/logs

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,8 +32,9 @@ const (
 
 // TestChaos_Suite dispatches a steady stream of emails (Resend, idempotent)
 // and SMS (Twilio, not) to several real sidecar processes while killing them
-// with SIGKILL, crashing and restarting PostgreSQL and failing ~30% of
-// provider requests; then checks every invariant and prints the tally.
+// with SIGKILL, redeploying them with SIGTERM, crashing and restarting
+// PostgreSQL and failing ~30% of provider requests; then checks every
+// invariant and prints the tally.
 func TestChaos_Suite(t *testing.T) {
 	set, err := SettingsFromEnv(os.Getenv)
 	if err != nil {
@@ -94,10 +96,10 @@ func TestChaos_Suite(t *testing.T) {
 
 	var wg sync.WaitGroup
 	ids := make([]int64, set.Messages)
-	var kills, restarts atomic.Int64
+	var kills, deploys, restarts atomic.Int64
 	wg.Add(3)
 	go func() { defer wg.Done(); dispatchAll(ctx, t, pool, set, began, ids) }()
-	go func() { defer wg.Done(); killAll(ctx, t, set, began, sidecars, &kills) }()
+	go func() { defer wg.Done(); disruptAll(ctx, t, set, began, sidecars, &kills, &deploys) }()
 	go func() { defer wg.Done(); restartAll(ctx, t, set, began, cluster, &restarts) }()
 	wg.Wait()
 	if t.Failed() {
@@ -125,7 +127,7 @@ func TestChaos_Suite(t *testing.T) {
 		}
 	}
 
-	tally := Tally{Settings: set, Elapsed: elapsed, Kills: int(kills.Load()), Restarts: int(restarts.Load())}
+	tally := Tally{Settings: set, Elapsed: elapsed, Kills: int(kills.Load()), Deploys: int(deploys.Load()), Restarts: int(restarts.Load())}
 	email, sms := tallyRows(ctx, t, pool, ids)
 	email.Name, sms.Name = "email (Resend)", "sms (Twilio)"
 	email.Requests, email.Faults = resend.RequestCount(), resend.RandomCounts()
@@ -153,8 +155,9 @@ func TestChaos_Suite(t *testing.T) {
 		}
 	}
 
-	if tally.Kills != set.Kills || tally.Restarts != set.Restarts {
-		t.Errorf("did %d kills and %d restarts, want %d and %d", tally.Kills, tally.Restarts, set.Kills, set.Restarts)
+	if tally.Kills != set.Kills || tally.Deploys != set.Deploys || tally.Restarts != set.Restarts {
+		t.Errorf("did %d kills, %d deploys and %d restarts, want %d, %d and %d",
+			tally.Kills, tally.Deploys, tally.Restarts, set.Kills, set.Deploys, set.Restarts)
 	}
 	for _, c := range tally.Columns {
 		if c.NotFinal != 0 || c.Lost != 0 || c.Unflagged != 0 || c.PhantomSuccess != 0 {
@@ -245,18 +248,41 @@ func dispatchAll(ctx context.Context, t *testing.T, pool *pgxpool.Pool, set Sett
 	}
 }
 
-// killAll sends SIGKILL to a random sidecar set.Kills times, evenly over the
-// run, and starts it again after a moment, as Fly restarts a crashed machine.
-func killAll(ctx context.Context, t *testing.T, set Settings, began time.Time, sidecars []*Sidecar, kills *atomic.Int64) {
-	for k := range set.Kills {
-		at := began.Add(time.Duration(float64(set.Duration) * (float64(k) + 0.5) / float64(set.Kills)))
-		if !sleepUntil(ctx, at) {
+// disruptAll disrupts sidecars, one event at a time in time order: set.Kills
+// times SIGKILL to a random sidecar, started again after a moment as Fly
+// restarts a crashed machine, and set.Deploys times SIGTERM and a start (a
+// rolling deploy), each kind spread evenly over the run.
+func disruptAll(ctx context.Context, t *testing.T, set Settings, began time.Time, sidecars []*Sidecar, kills, deploys *atomic.Int64) {
+	type event struct {
+		at   time.Time
+		kill bool
+	}
+	var events []event
+	spread := func(n int, offset float64, kill bool) {
+		for k := range n {
+			at := began.Add(time.Duration(float64(set.Duration) * (float64(k) + offset) / float64(n)))
+			events = append(events, event{at: at, kill: kill})
+		}
+	}
+	spread(set.Kills, 0.5, true)
+	spread(set.Deploys, 0.7, false)
+	sort.Slice(events, func(i, j int) bool { return events[i].at.Before(events[j].at) })
+	for _, e := range events {
+		if !sleepUntil(ctx, e.at) {
 			return
 		}
 		s := sidecars[rand.IntN(len(sidecars))]
-		s.Kill()
-		kills.Add(1)
-		time.Sleep(time.Duration(200+rand.IntN(600)) * time.Millisecond)
+		if e.kill {
+			if s.Kill() {
+				kills.Add(1)
+			}
+			time.Sleep(time.Duration(200+rand.IntN(600)) * time.Millisecond)
+		} else {
+			if err := s.Stop(15 * time.Second); err != nil {
+				t.Errorf("deploy: %v", err)
+			}
+			deploys.Add(1)
+		}
 		if err := s.Start(); err != nil {
 			t.Error(err)
 			return

@@ -37,10 +37,9 @@ type Sidecar struct {
 	bin string
 	env []string
 
-	mu    sync.Mutex
-	cmd   *exec.Cmd
-	done  chan error
-	Kills int
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan error
 }
 
 // NewSidecar prepares a slot running bin with env (and nothing else of the
@@ -85,17 +84,17 @@ func (s *Sidecar) Running() bool {
 }
 
 // Kill sends SIGKILL, the crash nothing can clean up after, and waits for
-// the process to be gone. It does nothing if none is running.
-func (s *Sidecar) Kill() {
+// the process to be gone. It reports whether one was running.
+func (s *Sidecar) Kill() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {
-		return
+		return false
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.done
 	s.cmd, s.done = nil, nil
-	s.Kills++
+	return true
 }
 
 // Stop sends SIGTERM and waits up to timeout for a clean exit, which must be

@@ -45,6 +45,7 @@ type Tally struct {
 	Settings Settings
 	Elapsed  time.Duration // faults plus draining
 	Kills    int           // kill -9 actually done
+	Deploys  int           // SIGTERM restarts actually done
 	Restarts int           // PostgreSQL restarts actually done
 	Columns  []Column
 }
@@ -53,8 +54,8 @@ type Tally struct {
 func (t Tally) String() string {
 	var b strings.Builder
 	s := t.Settings
-	fmt.Fprintf(&b, "chaos tally: %d messages, %d sidecars, %d × kill -9, %d × PostgreSQL restart, %.0f%% provider faults, %s of faults, %s in all\n",
-		s.Messages, s.Sidecars, t.Kills, t.Restarts, s.FaultRate*100, s.Duration, t.Elapsed.Round(time.Second))
+	fmt.Fprintf(&b, "chaos tally: %d messages, %d sidecars, %d × kill -9, %d × SIGTERM restart, %d × PostgreSQL restart, %.0f%% provider faults, %s of faults, %s in all\n",
+		s.Messages, s.Sidecars, t.Kills, t.Deploys, t.Restarts, s.FaultRate*100, s.Duration, t.Elapsed.Round(time.Second))
 	// Numbers align right; labels are padded to one width so they read left-aligned.
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	const labelWidth = 38
