@@ -1,8 +1,7 @@
 // Package chaos proves the delivery invariants of DESIGN.md under faults: the
 // real sidecar binary, several at once, killed with SIGKILL over and over and
-// redeployed with SIGTERM, while
-// its PostgreSQL is crashed and restarted and the provider fakes fail about a
-// third of their requests. Afterwards every message must be final, none lost,
+// redeployed with SIGTERM, while its PostgreSQL is crashed and restarted and
+// the provider fakes fail about a third of their requests. Afterwards every message must be final, none lost,
 // and duplicates at the provider must be zero where an idempotency key applies
 // (Resend) and flagged where none does (Twilio).
 //
