@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Run every test: the migrations (through the Supabase CLI and through plain psql), the pgTAP
-# tests in supabase/tests, and `go test ./...`.
+# tests in supabase/tests, `go test ./...` and a short fuzzing run.
 #
 #   scripts/test.sh [go test flags...]      e.g. scripts/test.sh -run TestQueue_ -v
 #
 # Everything runs against the private, throwaway `test` cluster (scripts/db.sh, port 54329),
 # which is re-created on every run so edited migrations apply to a clean database.
-# SYMPHONY_TEST_RACE=1 adds -race to go test. Exits non-zero on the first failing stage.
+# SYMPHONY_TEST_RACE=1 adds -race to go test. Without go test flags, every fuzz target then
+# runs for SYMPHONY_TEST_FUZZTIME (default 3s; scripts/fuzz.sh). Exits non-zero on the first
+# failing stage.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -68,3 +70,9 @@ if [[ ${SYMPHONY_TEST_RACE:-} == 1 ]]; then
 	race=(-race)
 fi
 SYMPHONY_TEST_DATABASE_URL=$url go test -count=1 "${race[@]}" "$@" ./...
+
+# go test replays the fuzz targets' seeds; a full run also fuzzes each briefly for new inputs.
+if (($# == 0)); then
+	step "fuzz (${SYMPHONY_TEST_FUZZTIME:-3s} per target)"
+	scripts/fuzz.sh --time "${SYMPHONY_TEST_FUZZTIME:-3s}"
+fi
