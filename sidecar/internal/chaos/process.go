@@ -14,17 +14,32 @@ import (
 	"time"
 )
 
-// Build compiles the sidecar (./sidecar/cmd/symphony) into a directory that
-// lives as long as tb, so kill -9 hits the real binary, not a goroutine.
+// BuildDir is where Build puts the binary; the package's TestMain creates and
+// removes it, so every test of a run shares one build.
+var BuildDir string
+
+var build struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// Build compiles the sidecar (./sidecar/cmd/symphony) once per test process,
+// so kill -9 hits the real binary, not a goroutine.
 func Build(tb testing.TB, root string) string {
 	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "symphony")
-	cmd := exec.Command("go", "build", "-o", bin, "./sidecar/cmd/symphony")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("chaos: go build: %v\n%s", err, out)
+	build.once.Do(func() {
+		build.bin = filepath.Join(BuildDir, "symphony")
+		cmd := exec.Command("go", "build", "-o", build.bin, "./sidecar/cmd/symphony")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			build.err = fmt.Errorf("chaos: go build: %w\n%s", err, out)
+		}
+	})
+	if build.err != nil {
+		tb.Fatal(build.err)
 	}
-	return bin
+	return build.bin
 }
 
 // Sidecar is one sidecar slot: a process that can be killed and started again
