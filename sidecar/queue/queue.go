@@ -36,6 +36,13 @@ const (
 	Succeeded State = "succeeded"
 	Dead      State = "dead"
 	Retry     State = "pending" // back to pending, due after RetryIn
+	// Cancelled ends the message unsent: Code names who cancelled it (stored
+	// in cancelled_by) and Error why (last_error); no error entry is added.
+	Cancelled State = "cancelled"
+	// Deferred puts the message back to pending, due after RetryIn, without
+	// counting the attempt or recording an error (quiet hours, a step not yet
+	// due). Error, if any, is not stored.
+	Deferred State = "deferred"
 )
 
 // Outcome is the result of one attempt, written back by Complete.

@@ -334,9 +334,18 @@ func call(ctx context.Context, h Handler, m *queue.Message) (result json.RawMess
 // decide turns an attempt's result into the outcome written back.
 func (w *Worker) decide(m *queue.Message, result json.RawMessage, err error, took time.Duration) queue.Outcome {
 	o := queue.Outcome{ID: m.ID, Attempt: m.Attempt, MaybeSent: err != nil && provider.MaybeSent(err)}
+	var cancel *CancelError
+	var wait *DeferError
 	switch {
 	case err == nil:
 		o.State, o.Result = queue.Succeeded, result
+	case errors.As(err, &cancel):
+		o.State, o.Code, o.Error, o.Result, o.MaybeSent = queue.Cancelled, cancel.By, truncate(cancel.Reason), cancel.Result, false
+		return w.record(m, o, took)
+	case errors.As(err, &wait):
+		// Error only feeds the log: a deferral records no error.
+		o.State, o.RetryIn, o.Error, o.MaybeSent = queue.Deferred, wait.After, truncate(wait.Reason), false
+		return w.record(m, o, took)
 	case provider.IsPermanent(err):
 		o.State, o.Error, o.Code = queue.Dead, truncate(err.Error()), provider.ErrorCode(err)
 	case m.Attempt >= m.MaxAttempts:
@@ -353,7 +362,8 @@ func (w *Worker) decide(m *queue.Message, result json.RawMessage, err error, too
 }
 
 func (w *Worker) record(m *queue.Message, o queue.Outcome, took time.Duration) queue.Outcome {
-	outcome := map[queue.State]string{queue.Succeeded: "succeeded", queue.Dead: "dead", queue.Retry: "retry"}[o.State]
+	outcome := map[queue.State]string{queue.Succeeded: "succeeded", queue.Dead: "dead", queue.Retry: "retry",
+		queue.Cancelled: "cancelled", queue.Deferred: "deferred"}[o.State]
 	w.m.Processed.WithLabelValues(m.Queue, m.Kind, outcome).Inc()
 	attrs := []any{"id", m.ID, "kind", m.Kind, "queue", m.Queue, "attempt", m.Attempt, "took", took}
 	switch o.State {
@@ -363,6 +373,10 @@ func (w *Worker) record(m *queue.Message, o queue.Outcome, took time.Duration) q
 		w.log.Warn("attempt failed; will retry", append(attrs, "error", o.Error, "code", o.Code, "retry_in", o.RetryIn)...)
 	case queue.Dead:
 		w.log.Error("message dead", append(attrs, "error", o.Error, "code", o.Code)...)
+	case queue.Cancelled:
+		w.log.Info("message cancelled", append(attrs, "by", o.Code, "reason", o.Error)...)
+	case queue.Deferred:
+		w.log.Debug("message deferred", append(attrs, "reason", o.Error, "for", o.RetryIn)...)
 	}
 	return o
 }
