@@ -55,16 +55,18 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "  dispatched %d messages in %s\n", *n, time.Since(began).Round(time.Millisecond))
 
-	var took time.Duration
+	var took, sidecarCPU time.Duration
 	var rss int64
+	pgBefore := clusterCPU(ctx, pool)
 	if *cpuprofile != "" {
 		took, err = inProcess(ctx, pool, *db, env, *n, *cpuprofile)
 	} else {
-		took, rss, err = subprocess(ctx, pool, *bin, *db, env, *n)
+		took, rss, sidecarCPU, err = subprocess(ctx, pool, *bin, *db, env, *n)
 	}
 	if err != nil {
 		return err
 	}
+	pgCPU := clusterCPU(ctx, pool) - pgBefore
 	var ok int
 	if err := pool.QueryRow(ctx, `select count(*) from symphony.messages where state = 'succeeded'`).Scan(&ok); err != nil {
 		return err
@@ -78,6 +80,15 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	}
 	emit(figure{Name: *name, Value: float64(*n) / took.Seconds(), Unit: "msgs/s",
 		Note: fmt.Sprintf("%d email.send messages, %s, SYMPHONY_QUEUES=%s, SYMPHONY_CLAIM_BATCH=%s", *n, provider, *queues, *batch)})
+	perMsg := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(*n) }
+	if pgCPU > 0 {
+		emit(figure{Name: *name + "_pg_cpu", Value: perMsg(pgCPU), Unit: "µs/msg",
+			Note: "CPU time of the PostgreSQL server's processes per message, over the run (steadier than throughput on a shared machine)"})
+	}
+	if sidecarCPU > 0 {
+		emit(figure{Name: *name + "_sidecar_cpu", Value: perMsg(sidecarCPU), Unit: "µs/msg",
+			Note: "CPU time of the sidecar process per message, over the run"})
+	}
 	if rss > 0 {
 		emit(figure{Name: *name + "_rss", Value: float64(rss) / (1 << 20), Unit: "MiB",
 			Note: "peak resident set (VmHWM) of the sidecar process over the run"})
@@ -87,18 +98,20 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 
 // subprocess times the built sidecar from the master flag turning on until
 // every preloaded message is finished.
-func subprocess(ctx context.Context, pool *pgxpool.Pool, bin, db string, env map[string]string, n int) (time.Duration, int64, error) {
+func subprocess(ctx context.Context, pool *pgxpool.Pool, bin, db string, env map[string]string, n int) (time.Duration, int64, time.Duration, error) {
 	sc, err := startSidecar(ctx, bin, db, env)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer sc.stop()
+	cpu := processCPU(sc.cmd.Process.Pid)
 	took, err := drain(ctx, pool, n, sc.processed)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w; the sidecar's log:\n%s", err, sc.tail())
+		return 0, 0, 0, fmt.Errorf("%w; the sidecar's log:\n%s", err, sc.tail())
 	}
+	cpu = processCPU(sc.cmd.Process.Pid) - cpu
 	rss, err := sc.peakRSS()
-	return took, rss, err
+	return took, rss, cpu, err
 }
 
 // inProcess runs app.Main here instead, under the CPU profiler.
