@@ -81,6 +81,11 @@ type Config struct {
 	// StatsInterval is how often the queue-depth metrics are refreshed from
 	// the database (SYMPHONY_STATS_INTERVAL, default 5s).
 	StatsInterval time.Duration
+	// SchedulerInterval is how often this sidecar fires due rows of
+	// symphony.schedules (SYMPHONY_SCHEDULER_INTERVAL, default 5s); pg_cron's
+	// symphony-scheduler job does the same where pg_cron exists, and a due
+	// time fires once however many run it.
+	SchedulerInterval time.Duration
 }
 
 // Providers holds the provider credentials, read from the providers' usual
@@ -126,6 +131,7 @@ func Default() Config {
 		AttachmentMaxBytes: 10 << 20,
 		DashboardAddr:      ":8081",
 		StatsInterval:      5 * time.Second,
+		SchedulerInterval:  5 * time.Second,
 	}
 }
 
@@ -189,6 +195,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("SYMPHONY_DASHBOARD_TOKEN", &c.DashboardToken)
 	str("SYMPHONY_DASHBOARD_ADDR", &c.DashboardAddr)
 	dur("SYMPHONY_STATS_INTERVAL", &c.StatsInterval)
+	dur("SYMPHONY_SCHEDULER_INTERVAL", &c.SchedulerInterval)
 
 	p := &c.Providers
 	str("RESEND_API_KEY", &p.ResendAPIKey)

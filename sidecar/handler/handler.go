@@ -4,9 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/quiethours"
 	"github.com/symphonymessenger/symphony/sidecar/storage"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
@@ -20,6 +25,10 @@ type Email struct {
 	Storage storage.Fetcher
 	// MaxAttachmentBytes bounds the attachments of one email, all together.
 	MaxAttachmentBytes int64
+	// Suppressions, when set, is checked right before the provider call:
+	// suppressed recipients are dropped, and a message left with none in "to"
+	// is cancelled.
+	Suppressions Suppressions
 }
 
 // Handle decodes the payload and sends it; the provider's receipt is the result.
@@ -28,12 +37,31 @@ func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, e
 	if err != nil {
 		return nil, provider.Permanent(err)
 	}
+	var sup []Suppressed
+	if h.Suppressions != nil {
+		all := slices.Concat(e.To, e.Cc, e.Bcc)
+		if sup, err = h.Suppressions.Suppressed(ctx, "email", all, transactional(m.Meta)); err != nil {
+			return nil, err
+		}
+		if len(sup) > 0 {
+			e.To, e.Cc, e.Bcc = without(e.To, sup), without(e.Cc, sup), without(e.Bcc, sup)
+			if len(e.To) == 0 {
+				return nil, worker.Cancel(CancelledBySuppression, fmt.Sprintf("suppressed: %s (%s)", sup[0].Address, sup[0].Reason), suppressedResult(sup))
+			}
+		}
+	}
 	if err := h.fetchAttachments(ctx, e, refs); err != nil {
 		return nil, err
 	}
 	r, err := h.Sender.SendEmail(ctx, send(h.Namespace, m), e)
 	if err != nil {
 		return nil, err
+	}
+	if len(sup) > 0 {
+		if r.Extra == nil {
+			r.Extra = map[string]any{}
+		}
+		r.Extra["suppressed"] = sup
 	}
 	return receipt(r, m, h.Sender)
 }
@@ -42,13 +70,37 @@ func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, e
 type SMS struct {
 	Sender    provider.SMSSender
 	Namespace string // the installation id, part of idempotency keys
+	// Suppressions, when set, is checked right before the provider call; a
+	// suppressed number cancels the message.
+	Suppressions Suppressions
+	// Now is the clock quiet hours are read against (time.Now when nil).
+	Now func() time.Time
 }
 
 // Handle decodes the payload and sends it; the provider's receipt is the result.
+// A suppressed number cancels it; outside its quiet-hours window
+// (meta.quiet_hours) it is deferred to the window's opening.
 func (h SMS) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
 	s, err := DecodeSMS(m.Payload)
 	if err != nil {
 		return nil, provider.Permanent(err)
+	}
+	if h.Suppressions != nil {
+		sup, err := h.Suppressions.Suppressed(ctx, "sms", []string{s.To}, transactional(m.Meta))
+		if err != nil {
+			return nil, err
+		}
+		if len(sup) > 0 {
+			return nil, worker.Cancel(CancelledBySuppression, fmt.Sprintf("suppressed: %s (%s)", s.To, sup[0].Reason), suppressedResult(sup))
+		}
+	}
+	window, err := quiethours.FromMeta(m.Meta)
+	if err != nil {
+		return nil, provider.Permanent(err)
+	}
+	if now := clock(h.Now); window != nil && !window.Open(now) {
+		open := window.Next(now)
+		return nil, worker.Defer(open.Sub(now), fmt.Sprintf("quiet hours: sending opens at %s", open.In(window.Location).Format("2006-01-02 15:04 MST")))
 	}
 	r, err := h.Sender.SendSMS(ctx, send(h.Namespace, m), s)
 	if err != nil {
@@ -104,12 +156,31 @@ func receipt(r provider.Receipt, m *queue.Message, sender any) (json.RawMessage,
 	return b, nil
 }
 
-// Builtins returns the handlers of the built-in kinds.
+// Builtins returns the handlers of the built-in kinds. With a database, the
+// senders check the suppression list and campaign.process and drip.step are
+// handled too.
 func Builtins(d Deps) worker.Handlers {
-	return worker.Handlers{
-		"email.send": Email{Sender: d.Email, Namespace: d.Namespace, Storage: d.Storage, MaxAttachmentBytes: d.MaxAttachmentBytes},
-		"sms.send":   SMS{Sender: d.SMS, Namespace: d.Namespace},
+	var sup Suppressions
+	if d.DB != nil {
+		sup = SuppressionList{DB: d.DB}
 	}
+	h := worker.Handlers{
+		"email.send": Email{Sender: d.Email, Namespace: d.Namespace, Storage: d.Storage, MaxAttachmentBytes: d.MaxAttachmentBytes,
+			Suppressions: sup},
+		"sms.send": SMS{Sender: d.SMS, Namespace: d.Namespace, Suppressions: sup, Now: d.Now},
+	}
+	if d.DB != nil {
+		h["campaign.process"] = Campaign{DB: d.DB, Now: d.Now}
+		h["drip.step"] = Drip{DB: d.DB, Now: d.Now}
+	}
+	return h
+}
+
+func clock(now func() time.Time) time.Time {
+	if now == nil {
+		return time.Now()
+	}
+	return now()
 }
 
 // Deps is what the built-in handlers need.
@@ -120,4 +191,9 @@ type Deps struct {
 	// Storage fetches attachments kept in Supabase Storage; nil without SUPABASE_URL.
 	Storage            storage.Fetcher
 	MaxAttachmentBytes int64
+	// DB is where campaigns, drips and the suppression list live.
+	DB *pgxpool.Pool
+	// Now is the clock of quiet hours and drip timing; time.Now when nil (tests
+	// drive it).
+	Now func() time.Time
 }

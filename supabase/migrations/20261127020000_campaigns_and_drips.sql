@@ -153,7 +153,7 @@ begin
   if template is null then
     return '{}';
   end if;
-  rest := regexp_replace(template, '\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}', '', 'g');
+  rest := regexp_replace(template, '\{\{[ \t\r\n]*[A-Za-z_][A-Za-z0-9_]*[ \t\r\n]*\}\}', '', 'g');
   if strpos(rest, '{{') > 0 then
     raise exception using errcode = '22023',
       message = format('symphony: %s has a malformed template tag near %s; variables look like {{first_name}}',
@@ -162,7 +162,7 @@ begin
   return coalesce((
     select array_agg(v order by first)
       from (select m[1] as v, min(n) as first
-              from regexp_matches(template, '\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}', 'g') with ordinality as t(m, n)
+              from regexp_matches(template, '\{\{[ \t\r\n]*([A-Za-z_][A-Za-z0-9_]*)[ \t\r\n]*\}\}', 'g') with ordinality as t(m, n)
              group by m[1]) s), '{}');
 end $$;
 
@@ -631,7 +631,7 @@ begin
        and r.id between c.last_batch_first and c.last_batch_last
        and m.state in ('pending', 'processing');
     if unsent > c.batch_size / 2 then
-      return jsonb_build_object('action', 'wait', 'until', now + interval '2 seconds',
+      return jsonb_build_object('action', 'wait', 'until', now + interval '250 milliseconds',
         'reason', format('%s emails of the last batch are still unsent', unsent));
     end if;
   end if;

@@ -1,0 +1,11 @@
+package queries
+
+// Campaigns, drips, schedules and suppression.
+var (
+	CampaignBatch   = mustRead("campaign_batch.sql")
+	CampaignEnqueue = mustRead("campaign_enqueue.sql")
+	DripStepBegin   = mustRead("drip_step_begin.sql")
+	DripStepSent    = mustRead("drip_step_sent.sql")
+	RunSchedules    = mustRead("run_schedules.sql")
+	Suppressed      = mustRead("suppressed.sql")
+)
