@@ -78,6 +78,15 @@ type Config struct {
 	// exposing it publicly does not expose /metrics and /status
 	// (SYMPHONY_DASHBOARD_ADDR, default :8081).
 	DashboardAddr string
+	// WebhookAddr is where the providers' delivery-status webhooks are served,
+	// apart from HTTPAddr so that exposing them does not expose /metrics and
+	// /status (SYMPHONY_WEBHOOK_ADDR, default :8082). The listener starts only
+	// when a provider's webhook credential is set (see WebhooksEnabled).
+	WebhookAddr string
+	// PublicURL is the webhook listener's root as providers reach it
+	// (SYMPHONY_PUBLIC_URL, e.g. https://my-sidecar.fly.dev): Twilio signs the
+	// URL it calls, which the sidecar behind a proxy cannot see.
+	PublicURL string
 	// StatsInterval is how often the queue-depth metrics are refreshed from
 	// the database (SYMPHONY_STATS_INTERVAL, default 5s).
 	StatsInterval time.Duration
@@ -103,6 +112,13 @@ type Providers struct {
 	TwilioMessagingSID  string // TWILIO_MESSAGING_SERVICE_SID
 	TwilioStatusURL     string // TWILIO_STATUS_CALLBACK
 	TwilioURL           string // SYMPHONY_TWILIO_URL
+
+	// Delivery webhooks (sidecar/delivery); each turns its route on. Twilio's
+	// are on with TWILIO_AUTH_TOKEN and SYMPHONY_PUBLIC_URL.
+	ResendWebhookSecret      string // RESEND_WEBHOOK_SECRET: whsec_…
+	SendGridWebhookPublicKey string // SENDGRID_WEBHOOK_PUBLIC_KEY: base64 DER
+	PostmarkWebhookUser      string // POSTMARK_WEBHOOK_USER
+	PostmarkWebhookPassword  string // POSTMARK_WEBHOOK_PASSWORD
 
 	// Kinds handled outside the sidecar (symphony.kinds.handler).
 	SupabaseURL            string // SUPABASE_URL: Edge Functions at <url>/functions/v1/<name>
@@ -130,6 +146,7 @@ func Default() Config {
 		OutboxSize:         1000,
 		AttachmentMaxBytes: 10 << 20,
 		DashboardAddr:      ":8081",
+		WebhookAddr:        ":8082",
 		StatsInterval:      5 * time.Second,
 		SchedulerInterval:  5 * time.Second,
 	}
@@ -213,6 +230,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("SUPABASE_URL", &p.SupabaseURL)
 	str("SUPABASE_SERVICE_ROLE_KEY", &p.SupabaseServiceRoleKey)
 	str("SYMPHONY_WEBHOOK_SECRET", &p.WebhookSecret)
+	str("SYMPHONY_WEBHOOK_ADDR", &c.WebhookAddr)
+	str("SYMPHONY_PUBLIC_URL", &c.PublicURL)
+	str("RESEND_WEBHOOK_SECRET", &p.ResendWebhookSecret)
+	str("SENDGRID_WEBHOOK_PUBLIC_KEY", &p.SendGridWebhookPublicKey)
+	str("POSTMARK_WEBHOOK_USER", &p.PostmarkWebhookUser)
+	str("POSTMARK_WEBHOOK_PASSWORD", &p.PostmarkWebhookPassword)
+	c.webhookDefaults()
 
 	if c.WorkerID == "" {
 		host, _ := os.Hostname()
@@ -246,6 +270,9 @@ func ParseQueues(s string) (map[string]int, error) {
 				return nil, fmt.Errorf("concurrency of queue %s must be 1-10000, got %q", name, n)
 			}
 			c = v
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("queue %s is named twice", name)
 		}
 		out[name] = c
 	}
@@ -337,6 +364,7 @@ func (c Config) Validate() error {
 	if c.DashboardToken != "" && c.DashboardAddr == c.HTTPAddr && !strings.HasSuffix(c.HTTPAddr, ":0") {
 		errs = append(errs, fmt.Errorf("SYMPHONY_DASHBOARD_ADDR must differ from SYMPHONY_HTTP_ADDR (both %s)", c.HTTPAddr))
 	}
+	errs = append(errs, c.validateWebhooks()...)
 	return errors.Join(errs...)
 }
 

@@ -81,7 +81,7 @@ func TestParseQueues(t *testing.T) {
 	if q["email"] != 16 || q["sms"] != 4 || q["default"] != 1 || len(q) != 3 {
 		t.Fatalf("parsed %v", q)
 	}
-	for _, bad := range []string{"", "email=0", "email=abc", "bad name=1", ","} {
+	for _, bad := range []string{"", "email=0", "email=abc", "bad name=1", ",", "email=1,email=16"} {
 		if _, err := config.ParseQueues(bad); err == nil {
 			t.Errorf("ParseQueues(%q) accepted", bad)
 		}

@@ -521,6 +521,11 @@ declare
   allowed constant text[] := array['queue', 'priority', 'delay', 'run_at', 'max_attempts', 'dedupe_key', 'subject', 'meta'];
   bad text;
   new_id bigint;
+  opt text;
+  v_priority smallint := 0;
+  v_max_attempts integer;
+  v_run_at timestamptz := now();
+  v_delay interval := interval '0';
 begin
   options := coalesce(options, '{}');
   if jsonb_typeof(options) <> 'object' then
@@ -531,13 +536,30 @@ begin
     raise exception using errcode = '22023',
       message = format('symphony: unknown dispatch option %s (options: %s)', quote_literal(bad), array_to_string(allowed, ', '));
   end if;
+  -- Typed options are converted here, so a bad value gets an error that names it.
+  if options ?| array['priority', 'max_attempts', 'run_at', 'delay'] then
+    begin
+      opt := 'priority';
+      if options ? opt then v_priority := (options ->> opt)::smallint; end if;
+      opt := 'max_attempts';
+      if options ? opt then v_max_attempts := (options ->> opt)::integer; end if;
+      opt := 'run_at';
+      if options ? opt then v_run_at := (options ->> opt)::timestamptz; end if;
+      opt := 'delay';
+      if options ? opt then v_delay := (options ->> opt)::interval; end if;
+    exception when data_exception then
+      raise exception using errcode = '22023',
+        message = format('symphony: dispatch option %s: %s', opt, sqlerrm),
+        hint = 'priority: a whole number; max_attempts: 1 to 100; run_at: a timestamp such as 2026-12-01T09:00:00Z; delay: an interval such as ''10 minutes'' or a number of seconds.';
+    end;
+  end if;
   insert into symphony.messages (kind, payload, queue, priority, max_attempts, available_at, dedupe_key, subject, meta)
   values (
     dispatch.kind, dispatch.payload,
     options ->> 'queue',
-    coalesce((options ->> 'priority')::smallint, 0),
-    (options ->> 'max_attempts')::integer,
-    coalesce((options ->> 'run_at')::timestamptz, now()) + coalesce((options ->> 'delay')::interval, interval '0'),
+    coalesce(v_priority, 0),
+    v_max_attempts,
+    coalesce(v_run_at, now()) + coalesce(v_delay, interval '0'),
     options ->> 'dedupe_key',
     options ->> 'subject',
     coalesce(options -> 'meta', '{}'))
@@ -812,7 +834,11 @@ end $$;
 revoke all on all tables in schema symphony from public;
 revoke all on all sequences in schema symphony from public;
 revoke all on all functions in schema symphony from public;
-alter default privileges in schema symphony revoke execute on functions from public;
+-- (A per-schema "alter default privileges … revoke execute … from public" has no
+-- effect: PostgreSQL's default EXECUTE for PUBLIC is global. Every migration
+-- therefore ends by revoking from PUBLIC what it created, and anon and
+-- authenticated have no USAGE on the schema; supabase/tests/access.test.sql
+-- and grants.test.sql check both.)
 
 do $$
 declare

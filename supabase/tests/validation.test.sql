@@ -2,7 +2,7 @@
 -- names the offending field; good input is completed from symphony.kinds.
 begin;
 create extension if not exists pgtap;
-select plan(137);
+select plan(139);
 
 -- Valid base payloads; each bad case changes one thing.
 create function pg_temp.email() returns jsonb language sql immutable as $$
@@ -132,6 +132,10 @@ select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": 
 select lives_ok(format('insert into symphony.messages (kind, payload) values (%L, %L::jsonb)', 'email.send',
   pg_temp.email() || '{"attachments": [{"filename": "inv.pdf", "storage": {"bucket": "invoices", "path": "2026/11/inv-42.pdf"}}]}'),
   'email: an attachment from Supabase Storage is accepted');
+select throws_like($$select symphony.dispatch('sms.send', '{"to": "+14155550100", "body": "x"}', '{"delay": "soon"}')$$,
+  '%dispatch option delay%', 'a malformed delay names the option');
+select throws_like($$select symphony.dispatch('sms.send', '{"to": "+14155550100", "body": "x"}', '{"priority": 99999}')$$,
+  '%dispatch option priority%', 'an out-of-range priority names the option');
 select * from pg_temp.rejects('email.send', pg_temp.email() || '{"attachments": {"filename": "x.pdf", "content": "aGk="}}', '"attachments"', 'email: attachments not an array');
 select * from pg_temp.rejects('email.send', '"hello"', 'payload must be a JSON object', 'email: payload is a string');
 select * from pg_temp.rejects('email.send', '[{"to": "ada@example.com"}]', 'payload must be a JSON object', 'email: payload is an array');
