@@ -18,6 +18,9 @@ const (
 	DefaultTimeout      = 30 * time.Second
 	DefaultVersion      = "dev"
 	userAgentProduct    = "symphony-messenger/"
+	// maxIdleConnsPerHost covers a sidecar's sends in flight to one provider
+	// at a high queue concurrency, so connections are reused, not churned.
+	maxIdleConnsPerHost = 256
 )
 
 // Config configures the shared provider HTTP client. The zero value is usable.
@@ -82,7 +85,12 @@ func New(cfg Config) *http.Client {
 	}
 	base := cfg.Transport
 	if base == nil {
-		base = cleanhttp.DefaultPooledTransport()
+		t := cleanhttp.DefaultPooledTransport()
+		// cleanhttp keeps GOMAXPROCS+1 idle connections per host: with dozens
+		// of sends in flight to one provider, every other request would open
+		// (and then close) a connection of its own.
+		t.MaxIdleConnsPerHost = maxIdleConnsPerHost
+		base = t
 	}
 	if cfg.Observe != nil {
 		base = &observingTransport{next: base, observe: cfg.Observe}
