@@ -50,6 +50,7 @@ type Main struct {
 	worker   *worker.Worker
 
 	dashboardAddr net.Addr // nil when the dashboard is off
+	webhookAddr   net.Addr // nil when no delivery webhook is configured
 }
 
 // Ready is closed once the HTTP address is bound and the worker runs.
@@ -182,6 +183,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopDashboard()
+	stopWebhooks, err := m.startWebhooks(cfg, pool, met, log)
+	if err != nil {
+		shutdownHTTP(srv, log)
+		return err
+	}
+	defer stopWebhooks()
 	log.Info("sidecar starting", "worker_id", cfg.WorkerID, "version", Version, "http", ln.Addr().String(),
 		"email_provider", email.Name(), "sms_provider", sms.Name(), "queues", cfg.Queues)
 

@@ -31,7 +31,12 @@ type Metrics struct {
 	QueueOldest      *prometheus.GaugeVec // queue
 	QueueStatsAge    prometheus.Gauge
 	QueueStatsErrors prometheus.Counter
-	depthQueues      []string // queues set at the last refresh (one collector goroutine)
+
+	// Delivery webhooks (sidecar/delivery).
+	DeliveryWebhooks *prometheus.CounterVec // provider, outcome
+	DeliveryEvents   *prometheus.CounterVec // provider, status, result
+
+	depthQueues []string // queues set at the last refresh (one collector goroutine)
 }
 
 // New registers the sidecar's metrics, plus Go runtime and process metrics, in
@@ -95,6 +100,7 @@ func New() *Metrics {
 	}, []string{"queue"})
 	f(m.RateLimitWaits)
 	m.registerOperations(f)
+	m.registerDelivery(f)
 	f(m.Processed)
 	f(m.HandlerSeconds)
 	f(m.Claimed)

@@ -1,0 +1,20 @@
+// Package delivery receives the providers' delivery-status webhooks and records
+// what they say: Resend (signed by Svix), SendGrid's Signed Event Webhook,
+// Postmark (HTTP Basic credentials in the webhook URL; Postmark signs nothing)
+// and Twilio's status callbacks and inbound messages (X-Twilio-Signature).
+//
+// Each request is verified before anything in it is believed: unsigned or
+// wrongly signed requests get 401 or 403, stale ones (outside the scheme's
+// timestamp tolerance) 403, malformed bodies 400, oversized ones 413. A
+// verified request becomes Events in the providers' common vocabulary (sent,
+// delayed, delivered, undelivered, bounced, complained, and SMS opt-outs and
+// opt-ins), recorded by symphony.record_delivery in one statement; 2xx is
+// answered only once they are stored, so a provider retries anything we could
+// not store. Recording is idempotent, because providers deliver at least once
+// and out of order.
+//
+// The server is meant for its own listener (SYMPHONY_WEBHOOK_ADDR), the only
+// port the sidecar exposes to the internet, so exposing it does not expose
+// /metrics or /status. A provider's route exists only when its secret is
+// configured; otherwise it answers 404.
+package delivery

@@ -1,0 +1,134 @@
+package delivery
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Resend's webhooks are sent by Svix. Svix's "Verifying Webhooks Manually"
+// (docs.svix.com/receiving/verifying-payloads/how-manual) and Resend's "Verify
+// Webhooks Requests" (resend.com/docs/webhooks/verify-webhooks-requests):
+//   - headers svix-id (the same on every retry of a message), svix-timestamp
+//     (Unix seconds) and svix-signature, a space-separated list of
+//     "v1,<base64 signature>" (several during a secret rotation);
+//   - signature = base64(HMAC-SHA256(key, "<svix-id>.<svix-timestamp>.<raw body>")),
+//     key = the base64-decoded part of the secret after "whsec_";
+//   - a timestamp more than five minutes from now either way is refused.
+func newResend(secret string, tolerance time.Duration) (*source, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil || len(key) < 16 {
+		return nil, errors.New("RESEND_WEBHOOK_SECRET is not a Resend signing secret (whsec_ followed by base64, from the webhook's page)")
+	}
+	verify := func(r *http.Request, body []byte, now time.Time) error {
+		id, ts, sigs := r.Header.Get("svix-id"), r.Header.Get("svix-timestamp"), r.Header.Get("svix-signature")
+		if id == "" || ts == "" || sigs == "" {
+			return unauthorized("svix-id, svix-timestamp and svix-signature are required")
+		}
+		if err := checkTimestamp("svix-timestamp", ts, now, tolerance); err != nil {
+			return err
+		}
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(id + "." + ts + "."))
+		mac.Write(body)
+		want := mac.Sum(nil)
+		for _, entry := range strings.Fields(sigs) {
+			version, sig, _ := strings.Cut(entry, ",")
+			if version != "v1" {
+				continue
+			}
+			if got, err := base64.StdEncoding.DecodeString(sig); err == nil && hmac.Equal(got, want) {
+				return nil
+			}
+		}
+		return badSignature("no v1 signature in svix-signature matches")
+	}
+	return &source{provider: "resend", verify: verify, parse: parseResend}, nil
+}
+
+// resendEvent is the envelope of Resend's email events
+// (resend.com/docs/dashboard/webhooks/body-parameters).
+type resendEvent struct {
+	Type      string    `json:"type"`
+	CreatedAt time.Time `json:"created_at"`
+	Data      struct {
+		EmailID string   `json:"email_id"`
+		To      []string `json:"to"`
+		Bounce  *struct {
+			Message string `json:"message"`
+			Type    string `json:"type"`    // Permanent, Transient or Undetermined
+			SubType string `json:"subType"` // e.g. General, NoEmail, Suppressed
+		} `json:"bounce"`
+		Failed *struct {
+			Reason string `json:"reason"`
+		} `json:"failed"`
+	} `json:"data"`
+}
+
+func parseResend(r *http.Request, body []byte, now time.Time) ([]Event, error) {
+	var e resendEvent
+	if err := json.Unmarshal(body, &e); err != nil {
+		return nil, malformed("not a Resend event: %v", err)
+	}
+	if e.Type == "" {
+		return nil, malformed("not a Resend event: no type")
+	}
+	status, suppress, reason := "", "", ""
+	switch e.Type {
+	case "email.sent":
+		status = Sent
+	case "email.delivered":
+		status = Delivered
+	case "email.delivery_delayed":
+		status = Delayed
+	case "email.bounced":
+		// "The recipient's mail server permanently rejected the email"; a bounce
+		// Resend classes as Transient is a soft one, and Undetermined is not
+		// certain enough to stop mailing the address.
+		status, suppress = Bounced, SuppressBounced
+		if b := e.Data.Bounce; b != nil {
+			reason = strings.TrimSpace(strings.TrimSpace(b.Type+" "+b.SubType) + ": " + b.Message)
+			reason = strings.TrimSuffix(strings.TrimPrefix(reason, ": "), ":")
+			switch b.Type {
+			case "Transient":
+				status, suppress = Delayed, ""
+			case "Undetermined":
+				suppress = ""
+			}
+		}
+	case "email.complained":
+		status, suppress = Complained, SuppressComplained
+	case "email.failed", "email.suppressed":
+		status = Undelivered
+		if e.Data.Failed != nil {
+			reason = e.Data.Failed.Reason
+		}
+	default:
+		return nil, nil // opens, clicks, contacts, domains: nothing to record
+	}
+	if e.Data.EmailID == "" {
+		return nil, malformed("%s without data.email_id", e.Type)
+	}
+	at := e.CreatedAt
+	if at.IsZero() {
+		at = now
+	}
+	// svix-id is the same on every retry of this webhook message.
+	id := r.Header.Get("svix-id")
+	to := e.Data.To
+	if len(to) == 0 {
+		to = []string{""}
+	}
+	events := make([]Event, 0, len(to))
+	for _, rcpt := range to {
+		events = append(events, Event{Provider: "resend", MessageID: e.Data.EmailID, ProviderEvent: e.Type,
+			Status: status, Recipient: rcpt, Reason: reason, At: at, Suppress: suppress,
+			Key: id + ":" + rcpt, Raw: body})
+	}
+	return events, nil
+}

@@ -1,0 +1,17 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// registerDelivery adds the delivery-webhook metrics (sidecar/delivery).
+func (m *Metrics) registerDelivery(register func(prometheus.Collector)) {
+	m.DeliveryWebhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "symphony_delivery_webhooks_total",
+		Help: "Delivery webhook requests by provider and outcome (accepted, unauthorized, bad_signature, stale, malformed, too_large, error: not stored, retried by the provider).",
+	}, []string{"provider", "outcome"})
+	m.DeliveryEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "symphony_delivery_events_total",
+		Help: "Delivery events in accepted webhooks by provider, status and result (recorded, superseded, duplicate, unknown: no message has that provider id, opt_out, opt_in).",
+	}, []string{"provider", "status", "result"})
+	register(m.DeliveryWebhooks)
+	register(m.DeliveryEvents)
+}

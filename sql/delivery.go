@@ -1,0 +1,5 @@
+package queries
+
+// RecordDelivery records the delivery events of one provider webhook request
+// (sidecar/delivery).
+var RecordDelivery = mustRead("record_delivery.sql")
