@@ -38,7 +38,7 @@ func queryInt(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int64 {
 }
 
 // message loads a message as a claim would hand it to a handler.
-func message(t *testing.T, pool *pgxpool.Pool, where string, args ...any) *queue.Message {
+func message(t testing.TB, pool *pgxpool.Pool, where string, args ...any) *queue.Message {
 	t.Helper()
 	m := &queue.Message{Attempt: 1}
 	err := pool.QueryRow(context.Background(), `select id, kind, queue, payload, max_attempts, meta, created_at

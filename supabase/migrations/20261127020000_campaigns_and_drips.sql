@@ -517,7 +517,9 @@ comment on function symphony.start_campaign(bigint, timestamptz) is
   'Start a draft campaign now or at a time (again on a scheduled one: reschedule). Returns the campaign.process message id.';
 
 -- pause_campaign stops the fan-out and holds the campaign's emails that are queued
--- but not yet claimed (pending, due never), so a pause takes effect at once.
+-- but not yet claimed, so a pause takes effect at once: they stay pending, due at
+-- 9999-12-31 (a finite date, not 'infinity', which clients such as pgx cannot
+-- read into a time). Pacing keeps that to about one and a half batches.
 -- SECURITY DEFINER: it changes messages, which callers may not update.
 create function symphony.pause_campaign(campaign_id bigint) returns boolean
 language plpgsql security definer set search_path = '' as $$
@@ -527,7 +529,7 @@ begin
   if not found then
     return false;
   end if;
-  update symphony.messages m set available_at = 'infinity'
+  update symphony.messages m set available_at = timestamptz '9999-12-31 00:00:00+00'
     from symphony.campaign_recipients r
    where r.campaign_id = pause_campaign.campaign_id and r.status = 'queued'
      and m.id = r.message_id and m.state = 'pending';
@@ -552,7 +554,7 @@ begin
   update symphony.messages m set available_at = now()
     from symphony.campaign_recipients r
    where r.campaign_id = c.id and r.status = 'queued'
-     and m.id = r.message_id and m.state = 'pending' and m.available_at = 'infinity';
+     and m.id = r.message_id and m.state = 'pending' and m.available_at = timestamptz '9999-12-31 00:00:00+00';
   get diagnostics n = row_count;
   if n > 0 then
     perform pg_notify('symphony', 'email');
@@ -660,7 +662,8 @@ begin
       select jsonb_agg(jsonb_build_object('id', r.id, 'email', r.email, 'data', r.data) order by r.id)
         from (select r.id, r.email, r.data from symphony.campaign_recipients r
                where r.campaign_id = c.id and r.status = 'pending'
-               order by r.id limit c.batch_size) r), '[]'));
+               order by r.id limit c.batch_size
+               for update) r), '[]'));
 end $$;
 
 -- campaign_enqueue is the second half: it dispatches the rendered emails
@@ -669,11 +672,17 @@ end $$;
 -- the campaign. Exactly once per recipient: only pending recipients are queued,
 -- under the campaign's lock, and each email's dedupe_key is
 -- campaign:<campaign id>:<recipient id>.
+--
+-- Every statement reaches recipients through (campaign_id, id = any(...)) on the
+-- pending index, never by joining the id list: right after a bulk insert of
+-- recipients the statistics say the campaign has none, and a join planned on
+-- that scanned every recipient once per id (1 s a batch of 500; now ~30 ms).
 create function symphony.campaign_enqueue(campaign_id bigint, message_id bigint, ids bigint[], payloads jsonb[],
   errors text[], now timestamptz default now())
 returns jsonb language plpgsql set search_path = '' as $$
 declare
   c symphony.campaigns;
+  ok bigint[];
   n_queued integer;
   n_failed integer;
   more boolean;
@@ -689,42 +698,43 @@ begin
      or coalesce(array_length(ids, 1), 0) <> coalesce(array_length(errors, 1), 0) then
     raise exception using errcode = '22023', message = 'symphony: campaign_enqueue needs as many payloads and errors as ids';
   end if;
+  -- The rendered recipients that are still pending.
+  ok := array(select r.id from symphony.campaign_recipients r
+               where r.campaign_id = c.id and r.status = 'pending'
+                 and r.id = any (array(select u.id from unnest(ids, errors) as u(id, err) where u.err is null)));
   begin
     insert into symphony.messages (kind, payload, priority, dedupe_key, subject, meta)
-    select 'email.send', u.p, c.priority, format('campaign:%s:%s', c.id, u.id), r.email,
+    select 'email.send', u.p, c.priority, format('campaign:%s:%s', c.id, u.id), u.p ->> 'to',
            jsonb_build_object('campaign_id', c.id, 'recipient_id', u.id)
-      from unnest(ids, payloads, errors) as u(id, p, err)
-      join symphony.campaign_recipients r on r.id = u.id and r.campaign_id = c.id and r.status = 'pending'
-     where u.err is null
+      from unnest(ids, payloads) as u(id, p)
+     where u.id = any (ok)
     on conflict (dedupe_key) where dedupe_key is not null do nothing;
   exception when sqlstate '22023' or sqlstate '54000' then
     -- A payload the schema refuses fails its recipient, not the batch: insert
     -- one by one (only on this rare path, to keep subtransactions out of the
     -- common one).
     for i in 1 .. coalesce(array_length(ids, 1), 0) loop
-      continue when errors[i] is not null;
+      continue when not ids[i] = any (ok);
       begin
         insert into symphony.messages (kind, payload, priority, dedupe_key, subject, meta)
-        select 'email.send', payloads[i], c.priority, format('campaign:%s:%s', c.id, ids[i]), r.email,
-               jsonb_build_object('campaign_id', c.id, 'recipient_id', ids[i])
-          from symphony.campaign_recipients r
-         where r.id = ids[i] and r.campaign_id = c.id and r.status = 'pending'
+        values ('email.send', payloads[i], c.priority, format('campaign:%s:%s', c.id, ids[i]), payloads[i] ->> 'to',
+                jsonb_build_object('campaign_id', c.id, 'recipient_id', ids[i]))
         on conflict (dedupe_key) where dedupe_key is not null do nothing;
       exception when sqlstate '22023' or sqlstate '54000' then
         errors[i] := sqlerrm;
+        ok := array_remove(ok, ids[i]);
       end;
     end loop;
   end;
   update symphony.campaign_recipients r
-     set status = 'queued', message_id = m.id, processed_at = now, error = null
-    from unnest(ids, errors) as u(id, err)
-    join symphony.messages m on m.dedupe_key = format('campaign:%s:%s', c.id, u.id)
-   where r.id = u.id and r.campaign_id = c.id and r.status = 'pending' and u.err is null;
+     set status = 'queued', processed_at = now, error = null,
+         message_id = (select m.id from symphony.messages m where m.dedupe_key = format('campaign:%s:%s', c.id, r.id))
+   where r.campaign_id = c.id and r.status = 'pending' and r.id = any (ok);
   get diagnostics n_queued = row_count;
   update symphony.campaign_recipients r
-     set status = 'failed', error = u.err, processed_at = now
-    from unnest(ids, errors) as u(id, err)
-   where r.id = u.id and r.campaign_id = c.id and r.status = 'pending' and u.err is not null;
+     set status = 'failed', error = errors[array_position(ids, r.id)], processed_at = now
+   where r.campaign_id = c.id and r.status = 'pending'
+     and r.id = any (array(select u.id from unnest(ids, errors) as u(id, err) where u.err is not null));
   get diagnostics n_failed = row_count;
   more := exists (select 1 from symphony.campaign_recipients r where r.campaign_id = c.id and r.status = 'pending');
   update symphony.campaigns
