@@ -8,4 +8,5 @@ var (
 	DripStepSent    = mustRead("drip_step_sent.sql")
 	RunSchedules    = mustRead("run_schedules.sql")
 	Suppressed      = mustRead("suppressed.sql")
+	SuppressedBatch = mustRead("suppressed_batch.sql")
 )

@@ -162,7 +162,7 @@ func receipt(r provider.Receipt, m *queue.Message, sender any) (json.RawMessage,
 func Builtins(d Deps) worker.Handlers {
 	var sup Suppressions
 	if d.DB != nil {
-		sup = SuppressionList{DB: d.DB}
+		sup = &SuppressionBatch{DB: d.DB}
 	}
 	h := worker.Handlers{
 		"email.send": Email{Sender: d.Email, Namespace: d.Namespace, Storage: d.Storage, MaxAttachmentBytes: d.MaxAttachmentBytes,

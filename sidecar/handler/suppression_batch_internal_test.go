@@ -1,0 +1,86 @@
+package handler
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
+)
+
+// Checks made at the same time are answered by fewer queries than checks, and
+// every check gets exactly the answer SuppressionList gives it alone.
+func TestSuppressionBatch_GathersConcurrentChecks(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		`select symphony.suppress('email', 'bounced@example.com', 'bounced')`,
+		`select symphony.suppress('email', 'unsub@example.com', 'unsubscribed')`,
+		`select symphony.suppress('sms', '+14155550100', 'stop')`,
+	} {
+		if _, err := db.Pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type check struct {
+		channel       string
+		addresses     []string
+		transactional bool
+	}
+	var checks []check
+	for i := range 200 {
+		switch i % 4 {
+		case 0:
+			checks = append(checks, check{"email", []string{"Bo <BOUNCED@example.com>", fmt.Sprintf("ok%d@example.com", i)}, false})
+		case 1:
+			checks = append(checks, check{"email", []string{"unsub@example.com"}, i%8 == 1})
+		case 2:
+			checks = append(checks, check{"sms", []string{"+1 (415) 555-0100"}, true})
+		default:
+			checks = append(checks, check{"email", []string{fmt.Sprintf("ok%d@example.com", i)}, false})
+		}
+	}
+	alone := SuppressionList{DB: db.Pool}
+	want := make([][]Suppressed, len(checks))
+	for i, c := range checks {
+		s, err := alone.Suppressed(ctx, c.channel, c.addresses, c.transactional)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = s
+	}
+
+	b := &SuppressionBatch{DB: db.Pool}
+	got := make([][]Suppressed, len(checks))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			s, err := b.Suppressed(ctx, c.channel, c.addresses, c.transactional)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = s
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range checks {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("check %d %+v: batched %+v, alone %+v", i, checks[i], got[i], want[i])
+		}
+	}
+	if len(want[0]) != 1 || len(want[1]) != 0 || len(want[5]) != 1 || len(want[2]) != 1 || len(want[3]) != 0 {
+		t.Fatalf("the fixture does not exercise suppression: %+v", want[:10])
+	}
+	if n := b.queries.Load(); n >= int64(len(checks))/2 {
+		t.Fatalf("%d concurrent checks took %d queries; want them gathered", len(checks), n)
+	}
+	t.Logf("%d concurrent checks, %d queries", len(checks), b.queries.Load())
+}
