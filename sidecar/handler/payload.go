@@ -103,7 +103,9 @@ func DecodeEmail(b []byte) (*provider.Email, []StorageRef, error) {
 		addrs addressList
 	}{{"to", p.To}, {"cc", p.Cc}, {"bcc", p.Bcc}, {"reply_to", p.ReplyTo}} {
 		for _, a := range list.addrs {
-			check(validAddress(a), fmt.Sprintf("%q is not an email address: %.100q", list.name, a))
+			if !validAddress(a) { // the message is formatted only for a bad address: this runs for every send
+				problems = append(problems, fmt.Sprintf("%q is not an email address: %.100q", list.name, a))
+			}
 		}
 	}
 	check(validAddress(p.From), `"from" must be an email address`)
