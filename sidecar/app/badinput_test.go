@@ -88,7 +88,7 @@ func badDispatches() []badDispatch {
 		{name: "unknown dispatch option", sql: `select symphony.dispatch($1, $2::jsonb, '{"dealy": "1 minute"}')`, kind: "email.send", payload: email(""),
 			code: "22023", names: `unknown dispatch option 'dealy'`},
 		{name: "delay that is not an interval", sql: `select symphony.dispatch($1, $2::jsonb, '{"delay": "soon"}')`, kind: "email.send", payload: email(""),
-			code: "22007", names: `"soon"`},
+			code: "22023", names: `dispatch option delay: invalid input syntax for type interval: "soon"`},
 		{name: "max_attempts out of range", sql: `select symphony.dispatch($1, $2::jsonb, '{"max_attempts": 0}')`, kind: "email.send", payload: email(""),
 			code: "23514", names: `max_attempts`},
 	}
