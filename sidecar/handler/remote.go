@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +65,8 @@ type Registry struct {
 	// up: a kind registered a moment ago may not have reached this sidecar's
 	// NOTIFY yet. It is called at most once a second.
 	OnMiss   func()
-	lastMiss atomic.Int64
+	missMu   sync.Mutex // misses wait for one reload instead of failing beside it
+	lastMiss time.Time
 }
 
 // NewRegistry returns an empty Registry; SetBuiltins and Load fill it once the
@@ -93,12 +95,16 @@ func (r *Registry) Route(kind string) (worker.Handler, bool) {
 	if h, ok := (*r.remote.Load()).Route(kind); ok {
 		return h, true
 	}
-	now := time.Now().UnixNano()
-	if last := r.lastMiss.Load(); r.OnMiss != nil && now-last > int64(time.Second) && r.lastMiss.CompareAndSwap(last, now) {
-		r.OnMiss()
-		return (*r.remote.Load()).Route(kind)
+	if r.OnMiss == nil {
+		return nil, false
 	}
-	return nil, false
+	r.missMu.Lock()
+	if time.Since(r.lastMiss) > time.Second {
+		r.OnMiss()
+		r.lastMiss = time.Now()
+	}
+	r.missMu.Unlock()
+	return (*r.remote.Load()).Route(kind)
 }
 
 // Load replaces the remote kinds. It returns one error per kind that cannot be

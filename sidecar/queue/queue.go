@@ -1,9 +1,11 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -105,6 +107,10 @@ func (s *Store) claim(ctx context.Context, q querier, queue string, limit int, l
 // Complete writes outcomes in one statement and returns the ids it wrote. An
 // outcome is skipped when its lease was lost (rescued and claimed again).
 func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, error) {
+	// Rows are locked in id order by every statement that locks several of
+	// them (here, ExtendLeases), so two of them cannot deadlock.
+	outcomes = slices.Clone(outcomes)
+	slices.SortFunc(outcomes, func(a, b Outcome) int { return cmp.Compare(a.ID, b.ID) })
 	n := len(outcomes)
 	ids := make([]int64, n)
 	attempts := make([]int32, n)
@@ -144,6 +150,8 @@ func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, erro
 
 // ExtendLeases pushes out the leases of ids this worker still holds.
 func (s *Store) ExtendLeases(ctx context.Context, ids []int64, lease time.Duration) (int64, error) {
+	ids = slices.Clone(ids)
+	slices.Sort(ids) // the same lock order as Complete
 	tag, err := s.pool.Exec(ctx, queries.ExtendLeases, ids, s.workerID, lease.Milliseconds())
 	if err != nil {
 		return 0, fmt.Errorf("error extending %d leases: %w", len(ids), err)
