@@ -21,6 +21,7 @@ var (
 	Claim        = mustRead("claim.sql")
 	Complete     = mustRead("complete.sql")
 	ExtendLeases = mustRead("extend_leases.sql")
+	Release      = mustRead("release.sql")
 	Rescue       = mustRead("rescue.sql")
 	Heartbeat    = mustRead("heartbeat.sql")
 	WorkerStop   = mustRead("worker_stop.sql")

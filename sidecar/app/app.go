@@ -122,6 +122,7 @@ func (m *Main) Run(ctx context.Context) error {
 	w := worker.New(store, handlers, worker.Config{
 		Queues:          cfg.Queues,
 		ClaimBatch:      cfg.ClaimBatch,
+		Prefetch:        cfg.Prefetch,
 		Lease:           cfg.Lease,
 		PollInterval:    cfg.PollInterval,
 		HandlerTimeout:  cfg.HandlerTimeout,

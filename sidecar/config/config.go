@@ -37,6 +37,12 @@ type Config struct {
 	Queues map[string]int
 	// ClaimBatch caps how many messages one claim takes (SYMPHONY_CLAIM_BATCH).
 	ClaimBatch int
+	// Prefetch is how many claimed messages per queue may wait in the sidecar
+	// for a free slot (SYMPHONY_PREFETCH, default 0: never more than the free
+	// slots). For fast providers: claims grow to ClaimBatch however few slots
+	// are free, at the price of messages held here while another sidecar may
+	// be idle, and of priority honoured per claim rather than per slot.
+	Prefetch int
 	// Lease is how long a claim is held before another sidecar may rescue it;
 	// leases of running messages are extended while they run (SYMPHONY_LEASE).
 	Lease time.Duration
@@ -198,6 +204,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	num("SYMPHONY_CLAIM_BATCH", &c.ClaimBatch)
+	if v := strings.TrimSpace(getenv("SYMPHONY_PREFETCH")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("SYMPHONY_PREFETCH=%q is not a whole number of 0 or more", v))
+		} else {
+			c.Prefetch = n
+		}
+	}
 	dur("SYMPHONY_LEASE", &c.Lease)
 	dur("SYMPHONY_POLL_INTERVAL", &c.PollInterval)
 	str("SYMPHONY_WAKEUP", &c.Wakeup)
@@ -350,6 +364,9 @@ func (c Config) Validate() error {
 	}
 	if c.ClaimBatch > 1000 {
 		errs = append(errs, fmt.Errorf("SYMPHONY_CLAIM_BATCH=%d is above 1000", c.ClaimBatch))
+	}
+	if c.Prefetch > 10000 {
+		errs = append(errs, fmt.Errorf("SYMPHONY_PREFETCH=%d is above 10000", c.Prefetch))
 	}
 	if c.RetryBase > c.RetryMax {
 		errs = append(errs, fmt.Errorf("SYMPHONY_RETRY_BASE (%s) must not exceed SYMPHONY_RETRY_MAX (%s)", c.RetryBase, c.RetryMax))

@@ -43,6 +43,8 @@ func TestFromEnv_ErrorsNameTheVariable(t *testing.T) {
 		{"bad duration", map[string]string{"DATABASE_URL": "postgres://h/d", "SYMPHONY_LEASE": "soon"}, []string{"SYMPHONY_LEASE=\"soon\""}},
 		{"bad number", map[string]string{"DATABASE_URL": "postgres://h/d", "SYMPHONY_CLAIM_BATCH": "-3"}, []string{"SYMPHONY_CLAIM_BATCH"}},
 		{"bad queues", map[string]string{"DATABASE_URL": "postgres://h/d", "SYMPHONY_QUEUES": "Email=x"}, []string{"SYMPHONY_QUEUES"}},
+		{"negative prefetch", map[string]string{"DATABASE_URL": "postgres://h/d", "SYMPHONY_PREFETCH": "-1"}, []string{"SYMPHONY_PREFETCH=\"-1\""}},
+		{"huge prefetch", map[string]string{"DATABASE_URL": "postgres://h/d", "SYMPHONY_PREFETCH": "20000"}, []string{"SYMPHONY_PREFETCH=20000"}},
 		{"timeout above lease", map[string]string{"DATABASE_URL": "postgres://h/d", "SYMPHONY_LEASE": "10s", "SYMPHONY_HANDLER_TIMEOUT": "20s"}, []string{"SYMPHONY_HANDLER_TIMEOUT", "SYMPHONY_LEASE"}},
 		{"bad log format", map[string]string{"DATABASE_URL": "postgres://h/d", "SYMPHONY_LOG_FORMAT": "xml"}, []string{"SYMPHONY_LOG_FORMAT"}},
 	}
@@ -92,12 +94,12 @@ func TestFromEnv_Overrides(t *testing.T) {
 	t.Parallel()
 	c, err := config.FromEnv(env(map[string]string{
 		"DATABASE_URL": "postgres://h/d", "SYMPHONY_QUEUES": "email=3", "SYMPHONY_LEASE": "2m",
-		"FLY_MACHINE_ID": "fly-1", "SYMPHONY_LOG_FORMAT": "text",
+		"FLY_MACHINE_ID": "fly-1", "SYMPHONY_LOG_FORMAT": "text", "SYMPHONY_PREFETCH": "500",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.WorkerID != "fly-1" || c.Lease != 2*time.Minute || len(c.Queues) != 1 || c.LogFormat != "text" {
+	if c.WorkerID != "fly-1" || c.Lease != 2*time.Minute || len(c.Queues) != 1 || c.LogFormat != "text" || c.Prefetch != 500 {
 		t.Fatalf("overrides: %+v", c)
 	}
 }

@@ -50,6 +50,12 @@ type Config struct {
 	Heartbeat       time.Duration // how often the worker row is refreshed (default 10s)
 	RescueInterval  time.Duration // how often expired leases are rescued (default 15s)
 	Info            queue.WorkerInfo
+	// Prefetch is how many claimed messages of a queue may wait in this
+	// sidecar for a free slot (0: claims never exceed the free slots). With
+	// fast handlers it lets a queue of modest concurrency claim in big
+	// batches; the price is that waiting messages are held (leased) here and
+	// a later, higher-priority message waits behind them.
+	Prefetch int
 }
 
 // Worker claims, handles and completes messages until its context ends.
@@ -85,7 +91,8 @@ type producer struct {
 	queue    string
 	bucket   atomic.Pointer[string] // rate-limit bucket, nil when unlimited
 	slots    int
-	lowWater int // claim when at least this many slots are free
+	capacity int // slots + prefetch: most messages held (running or waiting) at once
+	lowWater int // claim when at least this many more can be held
 	inflight atomic.Int64
 	wake     chan struct{}
 	freed    chan struct{}
@@ -113,7 +120,8 @@ func New(store *queue.Store, handlers Router, cfg Config, log *slog.Logger, m *m
 		holding:   map[int64]struct{}{},
 	}
 	for q, n := range cfg.Queues {
-		w.producers[q] = &producer{queue: q, slots: n, lowWater: max(1, min(n, cfg.ClaimBatch)/2),
+		capacity := n + max(0, cfg.Prefetch)
+		w.producers[q] = &producer{queue: q, slots: n, capacity: capacity, lowWater: max(1, min(capacity, cfg.ClaimBatch)/2),
 			wake: make(chan struct{}, 1), freed: make(chan struct{}, 1)}
 	}
 	return w
@@ -223,13 +231,22 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	defer poll.Stop()
 	more := true // work may be waiting: claim until a claim comes back short
 	failures := 0
+	// waiting holds claimed messages for which no slot was free (Prefetch).
+	// Only this goroutine touches it; a stop hands whatever is left back.
+	var waiting []queue.Message
+	defer func() { w.release(ctx, p, waiting) }()
 	for {
+		for len(waiting) > 0 && int(p.inflight.Load()) < p.slots {
+			m := waiting[0]
+			waiting = waiting[1:]
+			w.start(p, &m)
+		}
 		if more && ctx.Err() == nil {
 			// Claim only once a worthwhile number of slots is free (or none is
 			// busy). Claiming each slot as it frees would turn a busy queue into
 			// one-message transactions, each paying a commit.
-			inflight := int(p.inflight.Load())
-			if free := p.slots - inflight; free >= p.lowWater || (inflight == 0 && free > 0) {
+			held := int(p.inflight.Load()) + len(waiting)
+			if free := p.capacity - held; free >= p.lowWater || (held == 0 && free > 0) {
 				n := min(free, w.cfg.ClaimBatch)
 				msgs, wait, err := w.claim(ctx, p, n)
 				if err != nil {
@@ -248,8 +265,13 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 					continue
 				}
 				failures = 0
+				w.hold(msgs)
 				for i := range msgs {
-					w.start(p, &msgs[i])
+					if int(p.inflight.Load()) < p.slots {
+						w.start(p, &msgs[i])
+					} else {
+						waiting = append(waiting, msgs[i])
+					}
 				}
 				more = len(msgs) == n
 				if wait > 0 {
@@ -281,9 +303,6 @@ func (w *Worker) start(p *producer, m *queue.Message) {
 	p.inflight.Add(1)
 	w.m.Claimed.WithLabelValues(p.queue).Inc()
 	w.m.InFlight.WithLabelValues(p.queue).Inc()
-	w.mu.Lock()
-	w.holding[m.ID] = struct{}{}
-	w.mu.Unlock()
 	w.running.Add(1)
 	go func() {
 		defer w.running.Done()

@@ -1,0 +1,172 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
+	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/worker"
+)
+
+// gated handles every message by waiting for its gate to open, counting how
+// many run at once.
+type gated struct {
+	gate          chan struct{}
+	running, most atomic.Int32
+}
+
+func (g *gated) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
+	n := g.running.Add(1)
+	defer g.running.Add(-1)
+	for {
+		old := g.most.Load()
+		if n <= old || g.most.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	select {
+	case <-g.gate:
+		return json.RawMessage(`{}`), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func prefetchSetup(t *testing.T, n int) *pgxpool.Pool {
+	t.Helper()
+	db := pgtest.NewDB(t)
+	for _, q := range []string{
+		`update symphony.flags set enabled = true where name = 'symphony'`,
+		`insert into symphony.messages (kind, payload) select 'email.send',
+		   '{"to":"a@example.com","from":"me@example.com","subject":"hi","text":"hello"}' from generate_series(1, $1::int)`,
+	} {
+		var args []any
+		if strings.Contains(q, "$1") {
+			args = append(args, n)
+		}
+		if _, err := db.Pool.Exec(context.Background(), q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db.Pool
+}
+
+func startWorker(t *testing.T, pool *pgxpool.Pool, h worker.Handler, slots, prefetch int) (stop func()) {
+	t.Helper()
+	w := worker.New(queue.NewStore(pool, "w-prefetch"), worker.Handlers{"email.send": h}, worker.Config{
+		Queues: map[string]int{"email": slots}, ClaimBatch: 50, Prefetch: prefetch,
+		Lease: 10 * time.Second, PollInterval: 50 * time.Millisecond, HandlerTimeout: 5 * time.Second,
+		ShutdownTimeout: 5 * time.Second,
+	}, slog.New(slog.DiscardHandler), metrics.New())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("worker did not stop")
+		}
+	}
+}
+
+func counts(t *testing.T, pool *pgxpool.Pool) map[string]int {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `select state, count(*)::int from symphony.messages group by state`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		_ = rows.Scan(&s, &n)
+		out[s] = n
+	}
+	return out
+}
+
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// With prefetch, a queue claims beyond its free slots, but never runs more
+// messages at once than it has slots.
+func TestWorker_PrefetchClaimsAheadRunsOnlySlots(t *testing.T) {
+	t.Parallel()
+	pool := prefetchSetup(t, 30)
+	h := &gated{gate: make(chan struct{})}
+	stop := startWorker(t, pool, h, 2, 50)
+	defer stop()
+	waitUntil(t, "all 30 are claimed", func() bool { return counts(t, pool)["processing"] == 30 })
+	time.Sleep(100 * time.Millisecond)
+	if h.running.Load() != 2 {
+		t.Fatalf("%d running, want the 2 slots busy", h.running.Load())
+	}
+	close(h.gate)
+	waitUntil(t, "all 30 succeed", func() bool { return counts(t, pool)["succeeded"] == 30 })
+	if m := h.most.Load(); m > 2 {
+		t.Fatalf("%d ran at once with 2 slots", m)
+	}
+}
+
+// Without prefetch (the default) nothing is claimed beyond the free slots.
+func TestWorker_NoPrefetchClaimsOnlyFreeSlots(t *testing.T) {
+	t.Parallel()
+	pool := prefetchSetup(t, 30)
+	h := &gated{gate: make(chan struct{})}
+	stop := startWorker(t, pool, h, 2, 0)
+	defer stop()
+	waitUntil(t, "the 2 slots are busy", func() bool { return h.running.Load() == 2 })
+	time.Sleep(200 * time.Millisecond)
+	if c := counts(t, pool); c["processing"] != 2 {
+		t.Fatalf("states %v, want exactly 2 processing", c)
+	}
+	close(h.gate)
+	waitUntil(t, "all 30 succeed", func() bool { return counts(t, pool)["succeeded"] == 30 })
+}
+
+// A stop hands prefetched messages that never started back: pending, their
+// attempt not spent, no error recorded. The running one finishes.
+func TestWorker_StopHandsBackPrefetched(t *testing.T) {
+	t.Parallel()
+	pool := prefetchSetup(t, 10)
+	h := &gated{gate: make(chan struct{})}
+	stop := startWorker(t, pool, h, 1, 20)
+	waitUntil(t, "all 10 are claimed and one runs", func() bool {
+		return counts(t, pool)["processing"] == 10 && h.running.Load() == 1
+	})
+	go func() { time.Sleep(300 * time.Millisecond); close(h.gate) }()
+	stop()
+	var pending, clean int
+	err := pool.QueryRow(context.Background(), `select count(*) filter (where state = 'pending'),
+		count(*) filter (where state = 'pending' and attempts = 0 and errors = '[]' and locked_by is null)
+		from symphony.messages`).Scan(&pending, &clean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := counts(t, pool); c["succeeded"] != 1 || pending != 9 || clean != 9 {
+		t.Fatalf("after stop: states %v, %d pending (%d untouched); want 1 succeeded and 9 handed back untouched", c, pending, clean)
+	}
+}
