@@ -74,8 +74,15 @@ done
 scripts/db.sh psql bench -X -q -c 'select pg_stat_statements_reset()' >/dev/null 2>&1 || true
 bench=$work/symphony-bench
 
+# Symphony's settings for throughput (README, Performance): 200 concurrent sends per queue,
+# claims of 500, up to 500 claimed ahead of the free slots. The untuned run keeps claims of 100
+# and no prefetch, for comparison.
+tuned=(-queues email=200 -batch 500 -prefetch 500)
+
 step "1. Symphony end to end, log provider ($n messages)"
-run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log
+run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log "${tuned[@]}"
+run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log -queues email=200 -batch 100 \
+	-prefetch 0 -name symphony_log_untuned
 
 step "2. peers on the same work"
 river=$(scripts/db.sh url bench river_bench)
@@ -91,7 +98,7 @@ run "$work/peers" bare -db "$bare" -n "$n" -batch 100
 run "$work/peers" bare -db "$bare" -n "$bare1_n" -batch 1
 
 step "3. Symphony through a loopback HTTP provider ($http_n messages)"
-run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$http_n" -provider resend
+run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$http_n" -provider resend "${tuned[@]}"
 
 step "4. wake latency"
 run "$bench" latency -db "$sym" -bin "$work/symphony" -probes "$probes" -load "$load"

@@ -43,23 +43,24 @@ func statFields(stat string) (string, []string) {
 	return stat[:i], strings.Fields(stat[i+1:])
 }
 
-// clusterCPU is the CPU time used so far by the PostgreSQL server that pool
-// talks to: its postmaster and every process it started (backends, the WAL
-// writer, autovacuum…). Processes that exited in between are not counted.
-func clusterCPU(ctx context.Context, pool *pgxpool.Pool) time.Duration {
+// clusterCPU is the CPU time used so far by each process of the PostgreSQL
+// server that pool talks to: its postmaster and every process it started
+// (backends, the WAL writer, autovacuum…), by pid.
+func clusterCPU(ctx context.Context, pool *pgxpool.Pool) map[int]time.Duration {
+	out := map[int]time.Duration{}
 	var dir string
 	if err := pool.QueryRow(ctx, `select setting from pg_settings where name = 'data_directory'`).Scan(&dir); err != nil {
-		return 0
+		return out
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
 	if err != nil {
-		return 0
+		return out
 	}
 	pm, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
 	if err != nil {
-		return 0
+		return out
 	}
-	total := processCPU(pm)
+	out[pm] = processCPU(pm)
 	procs, _ := os.ReadDir("/proc")
 	for _, p := range procs {
 		pid, err := strconv.Atoi(p.Name())
@@ -71,8 +72,20 @@ func clusterCPU(ctx context.Context, pool *pgxpool.Pool) time.Duration {
 			continue
 		}
 		if _, f := statFields(string(stat)); len(f) > 1 && f[1] == strconv.Itoa(pm) {
-			total += processCPU(pid)
+			out[pid] = processCPU(pid)
 		}
+	}
+	return out
+}
+
+// cpuSince is the CPU the server used between two readings: what each process
+// alive at the second used since the first (all of it, for one started in
+// between). A process that exited in between is not counted, so this is a
+// floor, close when the sidecar's connections live through the run.
+func cpuSince(before, after map[int]time.Duration) time.Duration {
+	var total time.Duration
+	for pid, t := range after {
+		total += t - before[pid]
 	}
 	return total
 }

@@ -42,7 +42,9 @@ func (f fig) bestGraphile() float64 {
 }
 
 var rows = []row{
-	{"1. End to end", "Symphony, log provider", "symphony_log", "", nil},
+	{"1. End to end", "Symphony, log provider, tuned (claims of 500, prefetch 500)", "symphony_log", "", nil},
+	{"", "Symphony, log provider, claims of 100, no prefetch", "symphony_log_untuned", "", nil},
+	{"", "CPU per message: PostgreSQL / sidecar (tuned run)", "symphony_log_pg_cpu", "", nil},
 	{"2. Peers (same work, same run)", "River, default fetch settings", "river_default_w100", "", nil},
 	{"", "River, tuned (fetch cooldown 2 ms, poll 20 ms)", "river_tuned", "Symphony ≥ 1.5×", func(v float64, f fig) bool {
 		r, ok := f.ratio("symphony_log", "river_tuned")
@@ -160,11 +162,14 @@ func renderTable(f fig) string {
 		if ok {
 			value = format(v)
 		}
+		if r.name == "symphony_log_pg_cpu" {
+			value = num(f["symphony_log_pg_cpu"]) + " / " + num(f["symphony_log_sidecar_cpu"]) + " µs"
+		}
 		if r.name == "claim_buffers_0" {
 			value = strings.Join([]string{num(f["claim_buffers_0"]), num(f["claim_buffers_1M"]), num(f["claim_buffers_10M"])}, " / ") + " pages"
 		}
 		ratio := ""
-		if strings.HasPrefix(r.section, "2.") || (r.section == "" && (strings.HasPrefix(r.name, "river") || strings.HasPrefix(r.name, "graphile") || strings.HasPrefix(r.name, "bare"))) {
+		if strings.HasPrefix(r.name, "river") || strings.HasPrefix(r.name, "graphile") || strings.HasPrefix(r.name, "bare") {
 			if x, ok := f.ratio("symphony_log", r.name); ok {
 				ratio = fmt.Sprintf("%.2f×", x)
 			}

@@ -24,6 +24,7 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	via := fs.String("provider", "log", "log, or resend (a loopback fake of Resend's API)")
 	queues := fs.String("queues", "email=200", "SYMPHONY_QUEUES for the sidecar")
 	batch := fs.String("batch", "100", "SYMPHONY_CLAIM_BATCH for the sidecar")
+	prefetch := fs.String("prefetch", "0", "SYMPHONY_PREFETCH for the sidecar")
 	name := fs.String("name", "", "figure name (default symphony_<provider>)")
 	cpuprofile := fs.String("cpuprofile", "", "run the sidecar in-process and write its CPU profile here")
 	_ = fs.Parse(args)
@@ -41,7 +42,7 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err := reset(ctx, pool); err != nil {
 		return err
 	}
-	env := map[string]string{"SYMPHONY_QUEUES": *queues, "SYMPHONY_CLAIM_BATCH": *batch}
+	env := map[string]string{"SYMPHONY_QUEUES": *queues, "SYMPHONY_CLAIM_BATCH": *batch, "SYMPHONY_PREFETCH": *prefetch}
 	if *via == "resend" {
 		fake := resendfake.New(resendfake.Options{})
 		defer fake.Close()
@@ -57,16 +58,19 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 
 	var took, sidecarCPU time.Duration
 	var rss int64
+	// The server's CPU is read once the work is done but before the sidecar
+	// stops: its connections' processes exit with it, and their CPU with them.
 	pgBefore := clusterCPU(ctx, pool)
+	var pgCPU time.Duration
+	done := func() { pgCPU = cpuSince(pgBefore, clusterCPU(ctx, pool)) }
 	if *cpuprofile != "" {
-		took, err = inProcess(ctx, pool, *db, env, *n, *cpuprofile)
+		took, err = inProcess(ctx, pool, *db, env, *n, *cpuprofile, done)
 	} else {
-		took, rss, sidecarCPU, err = subprocess(ctx, pool, *bin, *db, env, *n)
+		took, rss, sidecarCPU, err = subprocess(ctx, pool, *bin, *db, env, *n, done)
 	}
 	if err != nil {
 		return err
 	}
-	pgCPU := clusterCPU(ctx, pool) - pgBefore
 	var ok int
 	if err := pool.QueryRow(ctx, `select count(*) from symphony.messages where state = 'succeeded'`).Scan(&ok); err != nil {
 		return err
@@ -79,7 +83,8 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		provider = "Resend provider against a loopback fake of its API"
 	}
 	emit(figure{Name: *name, Value: float64(*n) / took.Seconds(), Unit: "msgs/s",
-		Note: fmt.Sprintf("%d email.send messages, %s, SYMPHONY_QUEUES=%s, SYMPHONY_CLAIM_BATCH=%s", *n, provider, *queues, *batch)})
+		Note: fmt.Sprintf("%d email.send messages, %s, SYMPHONY_QUEUES=%s, SYMPHONY_CLAIM_BATCH=%s, SYMPHONY_PREFETCH=%s",
+			*n, provider, *queues, *batch, *prefetch)})
 	perMsg := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(*n) }
 	if pgCPU > 0 {
 		emit(figure{Name: *name + "_pg_cpu", Value: perMsg(pgCPU), Unit: "µs/msg",
@@ -98,7 +103,7 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 
 // subprocess times the built sidecar from the master flag turning on until
 // every preloaded message is finished.
-func subprocess(ctx context.Context, pool *pgxpool.Pool, bin, db string, env map[string]string, n int) (time.Duration, int64, time.Duration, error) {
+func subprocess(ctx context.Context, pool *pgxpool.Pool, bin, db string, env map[string]string, n int, done func()) (time.Duration, int64, time.Duration, error) {
 	sc, err := startSidecar(ctx, bin, db, env)
 	if err != nil {
 		return 0, 0, 0, err
@@ -110,12 +115,13 @@ func subprocess(ctx context.Context, pool *pgxpool.Pool, bin, db string, env map
 		return 0, 0, 0, fmt.Errorf("%w; the sidecar's log:\n%s", err, sc.tail())
 	}
 	cpu = processCPU(sc.cmd.Process.Pid) - cpu
+	done()
 	rss, err := sc.peakRSS()
 	return took, rss, cpu, err
 }
 
 // inProcess runs app.Main here instead, under the CPU profiler.
-func inProcess(ctx context.Context, pool *pgxpool.Pool, db string, env map[string]string, n int, profile string) (time.Duration, error) {
+func inProcess(ctx context.Context, pool *pgxpool.Pool, db string, env map[string]string, n int, profile string, done func()) (time.Duration, error) {
 	vars := map[string]string{"DATABASE_URL": db, "SYMPHONY_HTTP_ADDR": "127.0.0.1:0", "SYMPHONY_WORKER_ID": "bench"}
 	for k, v := range env {
 		vars[k] = v
@@ -126,12 +132,12 @@ func inProcess(ctx context.Context, pool *pgxpool.Pool, db string, env map[strin
 	}
 	m := &app.Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	rctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(rctx) }()
-	defer func() { stop(); <-done }()
+	exited := make(chan error, 1)
+	go func() { exited <- m.Run(rctx) }()
+	defer func() { stop(); <-exited }()
 	select {
 	case <-m.Ready():
-	case err := <-done:
+	case err := <-exited:
 		return 0, fmt.Errorf("the sidecar stopped before it was ready: %v", err)
 	}
 	f, err := os.Create(profile)
@@ -144,7 +150,9 @@ func inProcess(ctx context.Context, pool *pgxpool.Pool, db string, env map[strin
 	}
 	defer pprof.StopCPUProfile()
 	addr := m.Addr().String()
-	return drain(ctx, pool, n, func() (float64, error) { return processedAt(addr) })
+	took, err := drain(ctx, pool, n, func() (float64, error) { return processedAt(addr) })
+	done()
+	return took, err
 }
 
 // drain turns the master flag on (the sidecar is told at once) and waits until
@@ -159,7 +167,7 @@ func drain(ctx context.Context, pool *pgxpool.Pool, n int, processed func() (flo
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(25 * time.Millisecond):
 		}
 		p, err := processed()
 		if err != nil {
