@@ -64,6 +64,8 @@ var rows = []row{
 	{"5. Dispatch", "single-row, 8 clients, NOTIFY trigger on", "dispatch_single_notify", "", nil},
 	{"", "single-row, 8 clients, NOTIFY trigger off", "dispatch_single_nonotify", "", nil},
 	{"", "NOTIFY overhead on single-row dispatch", "notify_overhead", "≤ 10 %", func(v float64, _ fig) bool { return v <= 10 }},
+	{"", "single-row, 8 clients, NOTIFY off by setting (WAL wake-ups)", "dispatch_single_walmode", "", nil},
+	{"", "overhead with the NOTIFY off by setting", "notify_overhead_walmode", "≤ 10 %", func(v float64, _ fig) bool { return v <= 10 }},
 	{"", "bulk, INSERT … SELECT 10,000 rows per statement", "dispatch_bulk", "", nil},
 	{"6. Claim cost vs history", "claim of 100, 0 finished in history", "claim_ms_0", "", nil},
 	{"", "claim of 100, 1M finished in history", "claim_ms_1M", "flat", flat("claim_ms_1M")},
