@@ -96,6 +96,11 @@ type producer struct {
 	inflight atomic.Int64
 	wake     chan struct{}
 	freed    chan struct{}
+	// work feeds the queue's slot goroutines: one long-lived goroutine per
+	// slot, not one per message, whose stacks stay grown between messages
+	// (growing a fresh goroutine's stack through JSON decoding and a provider
+	// call was a seventh of the sidecar's CPU at high throughput).
+	work chan *queue.Message
 }
 
 // New returns a Worker over store, running handlers by message kind.
@@ -122,7 +127,7 @@ func New(store *queue.Store, handlers Router, cfg Config, log *slog.Logger, m *m
 	for q, n := range cfg.Queues {
 		capacity := n + max(0, cfg.Prefetch)
 		w.producers[q] = &producer{queue: q, slots: n, capacity: capacity, lowWater: max(1, min(capacity, cfg.ClaimBatch)/2),
-			wake: make(chan struct{}, 1), freed: make(chan struct{}, 1)}
+			wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), work: make(chan *queue.Message, n)}
 	}
 	return w
 }
@@ -181,6 +186,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	completer.Add(1)
 	go func() { defer completer.Done(); w.runCompleter() }()
 
+	var slots sync.WaitGroup
+	for _, p := range w.producers {
+		for range p.slots {
+			slots.Add(1)
+			go func() { defer slots.Done(); w.runSlot(p) }()
+		}
+	}
 	var loops sync.WaitGroup
 	for _, p := range w.producers {
 		loops.Add(1)
@@ -206,6 +218,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.cancelHard()
 		<-done // handlers return promptly once their context is cancelled
 	}
+	slots.Wait() // each producer closed its work channel as it stopped
 	close(w.outcomes)
 	completer.Wait()
 
@@ -234,7 +247,10 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	// waiting holds claimed messages for which no slot was free (Prefetch).
 	// Only this goroutine touches it; a stop hands whatever is left back.
 	var waiting []queue.Message
-	defer func() { w.release(ctx, p, waiting) }()
+	defer func() {
+		w.release(ctx, p, waiting)
+		close(p.work) // the slot goroutines finish what they have and return
+	}()
 	for {
 		for len(waiting) > 0 && int(p.inflight.Load()) < p.slots {
 			m := waiting[0]
@@ -304,14 +320,19 @@ func (w *Worker) start(p *producer, m *queue.Message) {
 	w.m.Claimed.WithLabelValues(p.queue).Inc()
 	w.m.InFlight.WithLabelValues(p.queue).Inc()
 	w.running.Add(1)
-	go func() {
-		defer w.running.Done()
+	p.work <- m // never blocks: at most slots messages are in flight, and work holds slots
+}
+
+// runSlot runs the messages of one of p's slots until p's producer stops.
+func (w *Worker) runSlot(p *producer) {
+	for m := range p.work {
 		o := w.handle(m)
 		w.outcomes <- o
 		p.inflight.Add(-1)
 		w.m.InFlight.WithLabelValues(p.queue).Dec()
 		signal(p.freed)
-	}()
+		w.running.Done()
+	}
 }
 
 const maxErrorLen = 2000
