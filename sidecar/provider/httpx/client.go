@@ -90,6 +90,7 @@ func New(cfg Config) *http.Client {
 		// of sends in flight to one provider, every other request would open
 		// (and then close) a connection of its own.
 		t.MaxIdleConnsPerHost = maxIdleConnsPerHost
+		t.MaxIdleConns = 4 * maxIdleConnsPerHost // cleanhttp's 100 in all would cap one busy host first
 		base = t
 	}
 	if cfg.Observe != nil {

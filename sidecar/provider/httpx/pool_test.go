@@ -7,16 +7,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
 )
 
 // A sidecar sends many messages to one provider at once. Connections must be
 // reused between waves of concurrent sends, not opened and closed per request
-// (cleanhttp's default keeps only GOMAXPROCS+1 idle per host).
+// (cleanhttp's default keeps only GOMAXPROCS+1 idle per host, 100 in all).
 func TestNew_ReusesConnectionsUnderConcurrency(t *testing.T) {
 	var opened atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // every request of a wave is in flight at once
 		w.WriteHeader(http.StatusOK)
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -28,7 +30,7 @@ func TestNew_ReusesConnectionsUnderConcurrency(t *testing.T) {
 	defer srv.Close()
 
 	c := httpx.New(httpx.Config{})
-	const concurrent = 64
+	const concurrent = 150 // above cleanhttp's 100 idle connections in all, too
 	wave := func() {
 		var wg sync.WaitGroup
 		for range concurrent {
