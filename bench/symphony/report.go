@@ -91,6 +91,7 @@ func runReport(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	db := fs.String("db", "", "the benchmark database, for its settings")
 	commands := fs.String("commands", "", "a file with the commands the run used")
 	smoke := fs.Bool("smoke", false, "the figures come from a smoke run (tiny sizes)")
+	notes := fs.String("notes", "bench/NOTES.md", "hand-written analysis appended after the table")
 	_ = fs.Parse(args)
 	f, err := readFigures(*in)
 	if err != nil {
@@ -119,6 +120,12 @@ func runReport(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	for _, r := range rows {
 		if v, ok := f[r.name]; ok && v.Note != "" {
 			fmt.Fprintf(&b, "- `%s`: %s\n", r.name, v.Note)
+		}
+	}
+	if *notes != "" {
+		if n, err := os.ReadFile(*notes); err == nil {
+			b.WriteString("\n")
+			b.Write(n)
 		}
 	}
 	b.WriteString("\n## Machine and settings\n\n")
