@@ -48,7 +48,7 @@ step() {
 
 # run records a benchmark command (for the report) and collects the JSON lines it prints.
 run() {
-	echo "$*" | sed "s#$repo_root/##g; s#postgresql://[^ ]*@127.0.0.1:54349/#bench:#g" >>"$commands"
+	echo "$*" | sed -E "s#$repo_root/##g; s#postgresql://[^ ]*@127.0.0.1:54349/([a-z_]+)[^ ]*#\"\$(scripts/db.sh url bench \1)\"#g" >>"$commands"
 	"$@" | tee -a "$results" >&2
 }
 

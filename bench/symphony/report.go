@@ -132,7 +132,7 @@ func runReport(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	b.WriteString(machine(ctx, *db))
 	if *commands != "" {
 		if c, err := os.ReadFile(*commands); err == nil {
-			b.WriteString("\n## Commands\n\n```\n" + string(c) + "```\n")
+			b.WriteString("\n## Commands\n\n`scripts/bench.sh` builds the sidecar and the benchmark programs, creates the databases on the bench cluster (`scripts/db.sh start bench`), applies the migrations with `psql`, then runs:\n\n```\n" + string(c) + "```\n")
 		}
 	}
 	if *out == "" {
@@ -261,7 +261,7 @@ func machine(ctx context.Context, db string) string {
 	var version string
 	_ = pool.QueryRow(ctx, `select version()`).Scan(&version)
 	fmt.Fprintf(&b, "- %s, on the same machine, over loopback TCP\n", version)
-	rows, err := pool.Query(ctx, `select name, setting || coalesce(' ' || unit, '') from pg_settings
+	rows, err := pool.Query(ctx, `select name, current_setting(name) from pg_settings
 		where name in ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers', 'work_mem',
 		               'max_wal_size', 'checkpoint_timeout', 'autovacuum', 'max_connections', 'random_page_cost', 'jit')
 		order by name`)
