@@ -71,7 +71,8 @@ for f in supabase/migrations/*.sql; do
 	# Notices and warnings (no logical wal_level for the WAL feed, say) are expected here.
 	PGOPTIONS='-c client_min_messages=error' psql "$sym" -X -q -v ON_ERROR_STOP=1 --single-transaction -f "$f" >/dev/null
 done
-scripts/db.sh psql bench -X -q -c 'select pg_stat_statements_reset()' >/dev/null 2>&1 || true
+# For profiling a run afterwards: select … from pg_stat_statements in symphony_bench.
+psql "$sym" -X -q -c 'create extension if not exists pg_stat_statements' >/dev/null
 bench=$work/symphony-bench
 
 # Symphony's settings for throughput (README, Performance): 200 concurrent sends per queue,
