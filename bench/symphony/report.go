@@ -129,7 +129,11 @@ func runReport(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		}
 	}
 	b.WriteString("\n## Machine and settings\n\n")
-	b.WriteString(machine(ctx, *db))
+	ran := time.Now()
+	if st, err := os.Stat(*in); err == nil {
+		ran = st.ModTime() // the last figure's time, not the report's
+	}
+	b.WriteString(machine(ctx, *db, ran))
 	if *commands != "" {
 		if c, err := os.ReadFile(*commands); err == nil {
 			b.WriteString("\n## Commands\n\n`scripts/bench.sh` builds the sidecar and the benchmark programs, creates the databases on the bench cluster (`scripts/db.sh start bench`), applies the migrations with `psql`, then runs:\n\n```\n" + string(c) + "```\n")
@@ -227,7 +231,7 @@ func thousands(x float64) string {
 
 // machine describes where the run happened: hardware, load, versions and the
 // PostgreSQL settings that matter for these figures.
-func machine(ctx context.Context, db string) string {
+func machine(ctx context.Context, db string, ran time.Time) string {
 	var b strings.Builder
 	cpu := "unknown"
 	if c, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -245,7 +249,7 @@ func machine(ctx context.Context, db string) string {
 	load, _ := os.ReadFile("/proc/loadavg")
 	node, _ := exec.Command("node", "--version").Output()
 	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	fmt.Fprintf(&b, "- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "- Run finished: %s\n", ran.UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "- Commit: %s\n", strings.TrimSpace(string(commit)))
 	fmt.Fprintf(&b, "- CPU: %d × %s; memory %s\n", runtime.NumCPU(), cpu, mem)
 	fmt.Fprintf(&b, "- Load average when the report was written: %s\n", strings.Join(strings.Fields(string(load))[:3], ", "))
