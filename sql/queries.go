@@ -28,6 +28,8 @@ var (
 	QueueStats   = mustRead("queue_stats.sql")
 	MasterFlag   = mustRead("master_flag.sql")
 	Installation = mustRead("installation.sql")
+	ListenerOn   = mustRead("listener_on.sql")
+	ListenerOff  = mustRead("listener_off.sql")
 	RemoteKinds  = mustRead("remote_kinds.sql")
 	QueueLimits  = mustRead("queue_limits.sql")
 	TakeTokens   = mustRead("take_tokens.sql")

@@ -27,6 +27,19 @@ func (s *Store) Heartbeat(ctx context.Context, info WorkerInfo) error {
 	return nil
 }
 
+// SetListening says whether this worker sleeps on queue until notified (on)
+// or polls it (off); dispatches into a queue NOTIFY only while someone listens.
+func (s *Store) SetListening(ctx context.Context, queue string, on bool) error {
+	q := queries.ListenerOff
+	if on {
+		q = queries.ListenerOn
+	}
+	if _, err := s.pool.Exec(ctx, q, queue, s.workerID); err != nil {
+		return fmt.Errorf("error setting how queue %s is woken: %w", queue, err)
+	}
+	return nil
+}
+
 // Stopped records a clean stop of this worker.
 func (s *Store) Stopped(ctx context.Context) error {
 	if _, err := s.pool.Exec(ctx, queries.WorkerStop, s.workerID); err != nil {

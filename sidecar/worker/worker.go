@@ -244,6 +244,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	defer poll.Stop()
 	more := true // work may be waiting: claim until a claim comes back short
 	failures := 0
+	var mode wakeMode // not listening yet: the first idle moment registers
 	// waiting holds claimed messages for which no slot was free (Prefetch).
 	// Only this goroutine touches it; a stop hands whatever is left back.
 	var waiting []queue.Message
@@ -281,6 +282,9 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 					continue
 				}
 				failures = 0
+				if len(msgs) > 0 {
+					mode.lastWork = time.Now()
+				}
 				w.hold(msgs)
 				for i := range msgs {
 					if int(p.inflight.Load()) < p.slots {
@@ -303,12 +307,31 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 				}
 			}
 		}
+		idle := !more && len(waiting) == 0 && p.inflight.Load() == 0
+		if idle && mode.quiet(time.Now()) && ctx.Err() == nil {
+			// About to sleep: ask dispatches to notify, then look once more for
+			// anything committed while they did not.
+			w.setListening(ctx, p, &mode, true)
+			if mode.listening {
+				more = true
+				continue
+			}
+		}
+		var fast <-chan time.Time
+		if !mode.listening {
+			fast = time.After(busyPoll)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-p.wake:
 			more = true
+			if mode.woken(time.Now()) {
+				w.setListening(ctx, p, &mode, false) // busy: poll instead of paying for NOTIFYs
+			}
 		case <-p.freed:
+		case <-fast:
+			more = true
 		case <-poll.C:
 			more = true
 		}
