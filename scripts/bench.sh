@@ -107,6 +107,8 @@ run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$http_n" -provider 
 
 step "4. wake latency"
 run "$bench" latency -db "$sym" -bin "$work/symphony" -probes "$probes" -load "$load"
+step "4b. wake latency through the WAL feed (SYMPHONY_WAKEUP=wal, NOTIFY off)"
+run "$bench" latency -db "$sym" -bin "$work/symphony" -probes "$probes" -load "$load" -wakeup wal
 
 step "5. dispatch"
 run "$bench" dispatch -db "$sym" -for "$dispatch_for" -bulk "$bulk"

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
@@ -24,7 +25,12 @@ func runLatency(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	bin := fs.String("bin", "bin/symphony", "the sidecar binary")
 	probes := fs.Int("probes", 300, "probe messages per phase")
 	rate := fs.Int("load", 2000, "background dispatch rate under load, messages/s")
+	wakeup := fs.String("wakeup", "notify", "how the sidecar is woken: notify, or wal (the WAL feed, with the inserts' NOTIFY off by setting)")
 	_ = fs.Parse(args)
+	prefix, env := "wake", map[string]string{}
+	if *wakeup == "wal" {
+		prefix, env["SYMPHONY_WAKEUP"] = "wal_wake", "wal"
+	}
 	pool, err := connect(ctx, *db)
 	if err != nil {
 		return err
@@ -36,24 +42,38 @@ func runLatency(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err := setMaster(ctx, pool, true); err != nil {
 		return err
 	}
+	if *wakeup == "wal" {
+		// Wake-ups come from the WAL alone: the inserts send no NOTIFY.
+		if err := setDatabase(ctx, pool, "symphony.notify_inserts", "off"); err != nil {
+			return err
+		}
+		defer func() { _ = setDatabase(context.WithoutCancel(ctx), pool, "symphony.notify_inserts", "on") }()
+		pool.Reset() // new connections pick the setting up
+	}
 	fake := resendfake.New(resendfake.Options{})
 	defer fake.Close()
-	sc, err := startSidecar(ctx, *bin, *db, map[string]string{
-		"SYMPHONY_EMAIL_PROVIDER": "resend",
-		"RESEND_API_KEY":          resendfake.DefaultAPIKey,
-		"SYMPHONY_RESEND_URL":     fake.URL(),
-	})
+	env["SYMPHONY_EMAIL_PROVIDER"] = "resend"
+	env["RESEND_API_KEY"] = resendfake.DefaultAPIKey
+	env["SYMPHONY_RESEND_URL"] = fake.URL()
+	sc, err := startSidecar(ctx, *bin, *db, env)
 	if err != nil {
 		return err
 	}
 	defer sc.stop()
 	time.Sleep(500 * time.Millisecond) // let start-up claims and the first poll pass
+	if *wakeup == "wal" {
+		time.Sleep(2 * time.Second) // the temporary slot waits for running transactions
+	}
 
 	idle, err := probe(ctx, pool, fake, *probes)
 	if err != nil {
 		return err
 	}
-	report("wake_idle", idle, "one message at a time into an idle sidecar (Resend fake)")
+	how := ""
+	if *wakeup == "wal" {
+		how = ", woken by the WAL feed with NOTIFY off"
+	}
+	report(prefix+"_idle", idle, "one message at a time into an idle sidecar (Resend fake)"+how)
 
 	lctx, stopLoad := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -67,8 +87,18 @@ func runLatency(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	report("wake_load", busy, fmt.Sprintf("probes among a background dispatch of %d msgs/s in batches every 10 ms (%d sent)", *rate, loaded))
+	report(prefix+"_load", busy, fmt.Sprintf("probes among a background dispatch of %d msgs/s in batches every 10 ms (%d sent)%s", *rate, loaded, how))
 	return nil
+}
+
+// setDatabase sets a configuration default for the benchmark database.
+func setDatabase(ctx context.Context, pool *pgxpool.Pool, name, value string) error {
+	var db string
+	if err := pool.QueryRow(ctx, `select current_database()`).Scan(&db); err != nil {
+		return err
+	}
+	_, err := pool.Exec(ctx, fmt.Sprintf(`alter database %s set %s = '%s'`, pgx.Identifier{db}.Sanitize(), name, value))
+	return err
 }
 
 func report(name string, lat []time.Duration, note string) {
