@@ -1,46 +1,26 @@
 package postmark_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider"
-	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/httpxtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/postmark"
 	"github.com/symphonymessenger/symphony/sidecar/provider/postmark/postmarkfake"
 )
 
 const testToken = "pm-secret-DO-NOT-LOG-789"
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type setup struct {
 	fake   *postmarkfake.Server
 	client *postmark.Client
-	logs   *syncBuffer
+	logs   *httpxtest.Logs
 }
 
 func newSetup(t *testing.T, timeout time.Duration, opts postmarkfake.Options, stream string) setup {
@@ -48,9 +28,7 @@ func newSetup(t *testing.T, timeout time.Duration, opts postmarkfake.Options, st
 	opts.ServerToken = testToken
 	fake := postmarkfake.New(opts)
 	t.Cleanup(fake.Close)
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hc := httpx.New(httpx.Config{Version: "test", Logger: logger, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
+	hc, logs := httpxtest.Client()
 	c, err := postmark.New(postmark.Config{ServerToken: testToken, BaseURL: fake.URL(), HTTPClient: hc,
 		Timeout: timeout, MessageStream: stream})
 	if err != nil {

@@ -4,53 +4,32 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/httpxtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend"
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
 )
 
 const testKey = "re_secret_DO_NOT_LOG_123"
 
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type setup struct {
 	fake   *resendfake.Server
 	client *resend.Client
-	logs   *syncBuffer
+	logs   *httpxtest.Logs
 }
 
 func newSetup(t *testing.T, timeout time.Duration) setup {
 	t.Helper()
 	fake := resendfake.New(resendfake.Options{APIKey: testKey})
 	t.Cleanup(fake.Close)
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hc := httpx.New(httpx.Config{Version: "test", Logger: logger, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
+	hc, logs := httpxtest.Client()
 	c, err := resend.New(resend.Config{APIKey: testKey, BaseURL: fake.URL(), HTTPClient: hc, Timeout: timeout})
 	if err != nil {
 		t.Fatalf("New: %v", err)

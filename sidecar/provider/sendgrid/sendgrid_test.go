@@ -1,55 +1,34 @@
 package sendgrid_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/httpxtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/sendgrid"
 	"github.com/symphonymessenger/symphony/sidecar/provider/sendgrid/sendgridfake"
 )
 
 const testKey = "SG.secret_DO_NOT_LOG_456"
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type setup struct {
 	fake   *sendgridfake.Server
 	client *sendgrid.Client
-	logs   *syncBuffer
+	logs   *httpxtest.Logs
 }
 
 func newSetup(t *testing.T, timeout time.Duration) setup {
 	t.Helper()
 	fake := sendgridfake.New(sendgridfake.Options{APIKey: testKey})
 	t.Cleanup(fake.Close)
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hc := httpx.New(httpx.Config{Version: "test", Logger: logger, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
+	hc, logs := httpxtest.Client()
 	c, err := sendgrid.New(sendgrid.Config{APIKey: testKey, BaseURL: fake.URL(), HTTPClient: hc, Timeout: timeout})
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -1,21 +1,18 @@
 package twilio_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider"
-	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/httpxtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/twilio"
 	"github.com/symphonymessenger/symphony/sidecar/provider/twilio/twiliofake"
 )
@@ -28,27 +25,10 @@ const (
 	apiSecret  = "tw-key-secret-DO-NOT-LOG"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type setup struct {
 	fake   *twiliofake.Server
 	client *twilio.Client
-	logs   *syncBuffer
+	logs   *httpxtest.Logs
 }
 
 // newSetup starts a fake and a client; change adjusts the client config.
@@ -57,11 +37,10 @@ func newSetup(t *testing.T, opts twiliofake.Options, change func(*twilio.Config)
 	opts.AccountSID, opts.AuthToken = accountSID, authToken
 	fake := twiliofake.New(opts)
 	t.Cleanup(fake.Close)
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	hc, logs := httpxtest.Client()
 	cfg := twilio.Config{
 		AccountSID: accountSID, AuthToken: authToken, From: "+15005550006", BaseURL: fake.URL(), Timeout: 5 * time.Second,
-		HTTPClient: httpx.New(httpx.Config{Version: "test", Logger: logger, RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond}),
+		HTTPClient: hc,
 	}
 	if change != nil {
 		change(&cfg)
