@@ -28,14 +28,14 @@ func TestMain_DispatchesNotifyOnlyWhileASidecarListens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	if _, err := conn.Exec(ctx, `listen symphony`); err != nil {
 		t.Fatal(err)
 	}
 	var notes atomic.Int64
 	lctx, stopListening := context.WithCancel(ctx)
-	defer stopListening()
+	observed := make(chan struct{})
 	go func() {
+		defer close(observed)
 		for {
 			if _, err := conn.WaitForNotification(lctx); err != nil {
 				return
@@ -43,6 +43,11 @@ func TestMain_DispatchesNotifyOnlyWhileASidecarListens(t *testing.T) {
 			notes.Add(1)
 		}
 	}()
+	t.Cleanup(func() {
+		stopListening()
+		<-observed // the connection is not safe to close while it waits
+		_ = conn.Close(context.Background())
+	})
 
 	// No sidecar: nobody listens, so a dispatch sends nothing.
 	dispatchID(t, db.Pool, "email.send", emailPayload, `{}`)
