@@ -31,6 +31,9 @@ is_installed() {
 	[[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
 }
 
+# The Supabase CLI comes from npm; a machine without Node.js gets Debian's.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
+
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
 	is_installed "$pkg" || missing+=("$pkg")
@@ -58,7 +61,7 @@ if [[ -f $cli_pkg ]]; then
 	installed_version=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$cli_pkg" | head -n 1)
 fi
 if [[ $installed_version != "$SUPABASE_CLI_VERSION" ]]; then
-	command -v npm >/dev/null 2>&1 || die "npm is needed to install the Supabase CLI; install Node.js and npm"
+	command -v npm >/dev/null 2>&1 || die "npm is needed to install the Supabase CLI and apt-get could not provide it; install Node.js and npm"
 	echo "install-deps.sh: installing supabase@$SUPABASE_CLI_VERSION into .tools/" >&2
 	npm install --prefix .tools --no-audit --no-fund --loglevel=error "supabase@$SUPABASE_CLI_VERSION" >/dev/null
 fi
