@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider"
@@ -54,22 +53,6 @@ type StorageRef struct {
 	Index  int    `json:"-"`
 	Bucket string `json:"bucket"`
 	Path   string `json:"path"`
-}
-
-// The shapes the schema enforces at dispatch, checked again here.
-var (
-	emailAddr = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_` + "`" + `{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
-	mailbox   = regexp.MustCompile(`^[^<>\r\n]*<([^<>\s]+)>\s*$`)
-	e164      = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-)
-
-// validAddress reports whether s is "a@b.c" or "Name <a@b.c>".
-func validAddress(s string) bool {
-	if m := mailbox.FindStringSubmatch(s); m != nil {
-		s = m[1]
-	}
-	local, _, _ := strings.Cut(s, "@")
-	return len(s) <= 254 && len(local) <= 64 && emailAddr.MatchString(s)
 }
 
 func decodeStrict(b []byte, v any) error {
@@ -150,7 +133,7 @@ func DecodeSMS(b []byte) (*provider.SMS, error) {
 		return nil, fmt.Errorf("invalid sms.send payload: %w", err)
 	}
 	switch {
-	case !e164.MatchString(m.To):
+	case !validE164(m.To):
 		return nil, fmt.Errorf(`invalid sms.send payload: "to" must be an E.164 phone number, got %.40q`, m.To)
 	case strings.TrimSpace(m.Body) == "":
 		return nil, errors.New(`invalid sms.send payload: "body" is required`)
