@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 )
@@ -29,22 +31,26 @@ func (a *addressList) UnmarshalJSON(b []byte) error {
 }
 
 type emailPayload struct {
-	To          addressList       `json:"to"`
-	From        string            `json:"from"`
-	Subject     string            `json:"subject"`
-	HTML        string            `json:"html"`
-	Text        string            `json:"text"`
-	Cc          addressList       `json:"cc"`
-	Bcc         addressList       `json:"bcc"`
-	ReplyTo     addressList       `json:"reply_to"`
-	Headers     map[string]string `json:"headers"`
-	Tags        map[string]string `json:"tags"`
-	Attachments []struct {
-		Filename    string      `json:"filename"`
-		Content     *string     `json:"content"`
-		ContentType string      `json:"content_type"`
-		Storage     *StorageRef `json:"storage"`
-	} `json:"attachments"`
+	To          addressList         `json:"to"`
+	From        string              `json:"from"`
+	Subject     string              `json:"subject"`
+	HTML        string              `json:"html"`
+	Text        string              `json:"text"`
+	Cc          addressList         `json:"cc"`
+	Bcc         addressList         `json:"bcc"`
+	ReplyTo     addressList         `json:"reply_to"`
+	Headers     map[string]string   `json:"headers"`
+	Tags        map[string]string   `json:"tags"`
+	Attachments []attachmentPayload `json:"attachments"`
+}
+
+// attachmentPayload is an alias of an unnamed type: encoding/json names the
+// type in its errors, which read as they always have.
+type attachmentPayload = struct {
+	Filename    string      `json:"filename"`
+	Content     *string     `json:"content"`
+	ContentType string      `json:"content_type"`
+	Storage     *StorageRef `json:"storage"`
 }
 
 // StorageRef names an attachment kept in Supabase Storage; Index is its place
@@ -71,9 +77,20 @@ func decodeStrict(b []byte, v any) error {
 // Storage come back as refs, with empty Content until fetched.
 func DecodeEmail(b []byte) (*provider.Email, []StorageRef, error) {
 	var p emailPayload
-	if err := decodeStrict(b, &p); err != nil {
-		return nil, nil, fmt.Errorf("invalid email.send payload: %w", err)
+	if !decodeEmailFast(b, &p) {
+		var slow emailPayload // apart from p, which then stays on the stack
+		if err := decodeStrict(b, &slow); err != nil {
+			return nil, nil, fmt.Errorf("invalid email.send payload: %w", err)
+		}
+		p = slow
 	}
+	return p.check()
+}
+
+// check turns a decoded payload into an Email, or into one error listing
+// every problem. It runs for every send: messages are formatted only for
+// what is wrong.
+func (p *emailPayload) check() (*provider.Email, []StorageRef, error) {
 	var problems []string
 	check := func(ok bool, msg string) {
 		if !ok {
@@ -81,12 +98,12 @@ func DecodeEmail(b []byte) (*provider.Email, []StorageRef, error) {
 		}
 	}
 	check(len(p.To) > 0, `"to" is required`)
-	for _, list := range []struct {
+	for _, list := range [...]struct {
 		name  string
 		addrs addressList
 	}{{"to", p.To}, {"cc", p.Cc}, {"bcc", p.Bcc}, {"reply_to", p.ReplyTo}} {
 		for _, a := range list.addrs {
-			if !validAddress(a) { // the message is formatted only for a bad address: this runs for every send
+			if !validAddress(a) {
 				problems = append(problems, fmt.Sprintf("%q is not an email address: %.100q", list.name, a))
 			}
 		}
@@ -95,27 +112,44 @@ func DecodeEmail(b []byte) (*provider.Email, []StorageRef, error) {
 	check(strings.TrimSpace(p.Subject) != "", `"subject" is required`)
 	check(!strings.ContainsAny(p.Subject, "\r\n"), `"subject" must not contain line breaks`)
 	check(p.HTML != "" || p.Text != "", `"html" or "text" is required: the email has no body`)
+	var badHeaders []string
 	for k, v := range p.Headers {
-		check(!strings.ContainsAny(k+v, "\r\n"), fmt.Sprintf("header %.100q must not contain line breaks", k))
+		if strings.ContainsAny(k, "\r\n") || strings.ContainsAny(v, "\r\n") {
+			badHeaders = append(badHeaders, k)
+		}
+	}
+	slices.Sort(badHeaders) // in a stable order, unlike the map's
+	for _, k := range badHeaders {
+		problems = append(problems, fmt.Sprintf("header %.100q must not contain line breaks", k))
 	}
 	e := &provider.Email{
 		From: p.From, To: p.To, Cc: p.Cc, Bcc: p.Bcc, ReplyTo: p.ReplyTo,
 		Subject: p.Subject, HTML: p.HTML, Text: p.Text, Headers: p.Headers, Tags: p.Tags,
 	}
 	var refs []StorageRef
+	if len(p.Attachments) > 0 {
+		e.Attachments = make([]provider.Attachment, 0, len(p.Attachments))
+	}
 	for i, a := range p.Attachments {
-		check(a.Filename != "" && !strings.ContainsAny(a.Filename, `/\`), fmt.Sprintf(`"attachments[%d].filename" must be a file name`, i))
-		check((a.Content == nil) != (a.Storage == nil), fmt.Sprintf(`"attachments[%d]" needs exactly one of content and storage`, i))
+		if a.Filename == "" || strings.ContainsAny(a.Filename, `/\`) {
+			problems = append(problems, fmt.Sprintf(`"attachments[%d].filename" must be a file name`, i))
+		}
+		if (a.Content == nil) == (a.Storage == nil) {
+			problems = append(problems, fmt.Sprintf(`"attachments[%d]" needs exactly one of content and storage`, i))
+		}
 		var content []byte
 		if a.Content != nil {
 			var err error
-			content, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(*a.Content), ""))
-			check(err == nil, fmt.Sprintf(`"attachments[%d].content" must be base64`, i))
+			if content, err = decodeBase64(*a.Content); err != nil {
+				problems = append(problems, fmt.Sprintf(`"attachments[%d].content" must be base64`, i))
+			}
 		}
 		if a.Storage != nil {
 			ok := a.Storage.Bucket != "" && a.Storage.Path != "" && !strings.HasPrefix(a.Storage.Path, "/") &&
 				!strings.Contains("/"+a.Storage.Path+"/", "/../")
-			check(ok, fmt.Sprintf(`"attachments[%d].storage" must name a bucket and a relative path`, i))
+			if !ok {
+				problems = append(problems, fmt.Sprintf(`"attachments[%d].storage" must name a bucket and a relative path`, i))
+			}
 			refs = append(refs, StorageRef{Index: i, Bucket: a.Storage.Bucket, Path: a.Storage.Path})
 		}
 		e.Attachments = append(e.Attachments, provider.Attachment{Filename: a.Filename, Content: content, ContentType: a.ContentType})
@@ -124,6 +158,14 @@ func DecodeEmail(b []byte) (*provider.Email, []StorageRef, error) {
 		return nil, nil, fmt.Errorf("invalid email.send payload: %s", strings.Join(problems, "; "))
 	}
 	return e, refs, nil
+}
+
+// decodeBase64 decodes standard base64 with white space anywhere in it.
+func decodeBase64(s string) ([]byte, error) {
+	if strings.IndexFunc(s, unicode.IsSpace) >= 0 {
+		s = strings.Join(strings.Fields(s), "")
+	}
+	return base64.StdEncoding.DecodeString(s)
 }
 
 // DecodeSMS decodes and checks an sms.send payload.

@@ -1,0 +1,279 @@
+package handler
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
+	"github.com/symphonymessenger/symphony/sidecar/provider"
+)
+
+// oracleDecodeEmail is DecodeEmail as it was before the hand-written
+// decoder and address matchers: encoding/json into the same types (whose
+// names its errors quote) and the regexps.
+func oracleDecodeEmail(b []byte) (*provider.Email, []StorageRef, error) {
+	var p emailPayload
+	if err := decodeStrict(b, &p); err != nil {
+		return nil, nil, fmt.Errorf("invalid email.send payload: %w", err)
+	}
+	var problems []string
+	check := func(ok bool, msg string) {
+		if !ok {
+			problems = append(problems, msg)
+		}
+	}
+	check(len(p.To) > 0, `"to" is required`)
+	for _, list := range []struct {
+		name  string
+		addrs addressList
+	}{{"to", p.To}, {"cc", p.Cc}, {"bcc", p.Bcc}, {"reply_to", p.ReplyTo}} {
+		for _, a := range list.addrs {
+			if !regexpValidAddress(a) {
+				problems = append(problems, fmt.Sprintf("%q is not an email address: %.100q", list.name, a))
+			}
+		}
+	}
+	check(regexpValidAddress(p.From), `"from" must be an email address`)
+	check(strings.TrimSpace(p.Subject) != "", `"subject" is required`)
+	check(!strings.ContainsAny(p.Subject, "\r\n"), `"subject" must not contain line breaks`)
+	check(p.HTML != "" || p.Text != "", `"html" or "text" is required: the email has no body`)
+	for k, v := range p.Headers {
+		check(!strings.ContainsAny(k+v, "\r\n"), fmt.Sprintf("header %.100q must not contain line breaks", k))
+	}
+	e := &provider.Email{
+		From: p.From, To: p.To, Cc: p.Cc, Bcc: p.Bcc, ReplyTo: p.ReplyTo,
+		Subject: p.Subject, HTML: p.HTML, Text: p.Text, Headers: p.Headers, Tags: p.Tags,
+	}
+	var refs []StorageRef
+	for i, a := range p.Attachments {
+		check(a.Filename != "" && !strings.ContainsAny(a.Filename, `/\`), fmt.Sprintf(`"attachments[%d].filename" must be a file name`, i))
+		check((a.Content == nil) != (a.Storage == nil), fmt.Sprintf(`"attachments[%d]" needs exactly one of content and storage`, i))
+		var content []byte
+		if a.Content != nil {
+			var err error
+			content, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(*a.Content), ""))
+			check(err == nil, fmt.Sprintf(`"attachments[%d].content" must be base64`, i))
+		}
+		if a.Storage != nil {
+			ok := a.Storage.Bucket != "" && a.Storage.Path != "" && !strings.HasPrefix(a.Storage.Path, "/") &&
+				!strings.Contains("/"+a.Storage.Path+"/", "/../")
+			check(ok, fmt.Sprintf(`"attachments[%d].storage" must name a bucket and a relative path`, i))
+			refs = append(refs, StorageRef{Index: i, Bucket: a.Storage.Bucket, Path: a.Storage.Path})
+		}
+		e.Attachments = append(e.Attachments, provider.Attachment{Filename: a.Filename, Content: content, ContentType: a.ContentType})
+	}
+	if len(problems) > 0 {
+		return nil, nil, fmt.Errorf("invalid email.send payload: %s", strings.Join(problems, "; "))
+	}
+	return e, refs, nil
+}
+
+// compareWithOracle fails t unless DecodeEmail and the oracle agree on b:
+// both accept it with the same Email (nil and empty slices and maps told
+// apart) and refs, or both refuse it with the same message. The one allowed
+// difference: the oracle lists several bad headers in the map's random
+// order, DecodeEmail sorts them.
+func compareWithOracle(t *testing.T, b []byte) {
+	t.Helper()
+	e, refs, err := DecodeEmail(b)
+	we, wrefs, werr := oracleDecodeEmail(b)
+	switch {
+	case (err == nil) != (werr == nil):
+		t.Fatalf("%q: DecodeEmail says %v, the oracle %v", b, err, werr)
+	case err != nil:
+		if err.Error() != werr.Error() && !sameProblems(err.Error(), werr.Error()) {
+			t.Fatalf("%q: DecodeEmail says\n\t%v\nthe oracle\n\t%v", b, err, werr)
+		}
+	case !reflect.DeepEqual(e, we) || !reflect.DeepEqual(refs, wrefs):
+		t.Fatalf("%q: DecodeEmail decodes\n\t%#v %#v\nthe oracle\n\t%#v %#v", b, e, refs, we, wrefs)
+	}
+}
+
+func sameProblems(a, b string) bool {
+	return slices.Equal(problemsHeadersSorted(a), problemsHeadersSorted(b))
+}
+
+// problemsHeadersSorted splits an error into its problems with those about
+// headers sorted, in place.
+func problemsHeadersSorted(err string) []string {
+	ps := strings.Split(strings.TrimPrefix(err, "invalid email.send payload: "), "; ")
+	var at []int
+	var headers []string
+	for i, p := range ps {
+		if strings.HasPrefix(p, "header ") {
+			at = append(at, i)
+			headers = append(headers, p)
+		}
+	}
+	slices.Sort(headers)
+	for j, i := range at {
+		ps[i] = headers[j]
+	}
+	return ps
+}
+
+// jsonbEmails are payloads as PostgreSQL prints jsonb (checked by
+// TestDecodeEmail_FastPathReadsDispatchedPayloads): the fast path must read
+// them all.
+var jsonbEmails = []string{
+	`{"to": "a@example.com", "from": "me@example.com", "text": "t", "subject": "s"}`,
+	`{"to": ["a@example.com", "Bo <b@example.com>"], "from": "Me <me@example.com>", "html": "<p>x</p>", "tags": {"campaign": "c1"}, "subject": "hi", "attachments": [{"content": "aGVsbG8=", "filename": "a.txt"}]}`,
+	`{"cc": ["Ann <ann@example.com>"], "to": "a@example.com", "bcc": ["audit@example.com"], "from": "me@example.com", "html": "<p class=\"x\">Hi,\n\tZoë 👋</p>", "text": "Hi \\ there\r\n\u0001", "headers": {"List-Unsubscribe": "<https://example.com/u>"}, "subject": "Ünïcode – “quotes”", "reply_to": "help@example.com"}`,
+	`{"to": "a@example.com", "from": "me@example.com", "text": "t", "subject": "s", "attachments": [{"storage": {"path": "2026/inv.pdf", "bucket": "invoices"}, "filename": "inv.pdf", "content_type": "application/pdf"}, {"content": "aGk=\naGk=", "filename": "b.txt"}]}`,
+	`{"cc": [], "to": [], "from": "me@example.com", "tags": {}, "text": "t", "headers": {}, "subject": "s", "attachments": []}`,
+}
+
+// Payloads off the canonical path: quirks of encoding/json the fast path
+// either reproduces or leaves to it. Each is checked against the oracle.
+var unusualEmails = []string{
+	``, ` `, `null`, `[]`, `"x"`, `{}`, `{ }`, `{"to":null}`, `{"to": null, "from": null, "subject": null, "html": null, "text": null}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","cc":null,"bcc":[null],"headers":null,"tags":{"a":null},"attachments":null}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[null,{"filename":null,"content":null,"storage":null,"content_type":null}]}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"f","storage":{}}]}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"f","storage":{"bucket":null,"path":"p"}}]}`,
+	`{"TO":"a@example.com","From":"me@example.com","subject":"s","text":"t"}`,
+	`{"to":"a@example.com","from":"me@example.com","ſubject":"s","text":"t"}`,
+	`{"t\u006f":"a@example.com","from":"me@example.com","subject":"s","text":"t"}`,
+	`{"to":"a@example.com","to":"b@example.com","from":"me@example.com","subject":"s","text":"t"}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","tags":{"a":"1"},"tags":{"b":"2"}}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","tags":{"a":"1","a":"2"}}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"f","filename":"g","content":"AA=="}]}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"}}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"}]`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"} x`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"}{}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t",}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"`,
+	` 	{ "to" : [ "a@example.com" , "b@example.com" ] ,"from":"me@example.com" ,"subject" :"s","text":"t" } ` + "\r\n",
+	`{"to":["a@example.com",],"from":"me@example.com","subject":"s","text":"t"}`,
+	`{"to":["a@example.com" "b@example.com"],"from":"me@example.com","subject":"s","text":"t"}`,
+	`{"to":["a@example.com",7],"from":"me@example.com","subject":"s","text":"t"}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":true}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","headers":{"X":1}}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","headers":{"A":"x\ny","B":"1","C\r":"z","D":"\n"}}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"f","content":"AA==","Index":1}]}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":{}}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"f","content":"A A = =\u00a0"}]}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"f","content":""}]}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"f","content":"!"},{"filename":"a/b","storage":{"bucket":"b","path":"x/../y"}}]}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"\ud83d\ude00 \ud83d \ude00 \ud83d\u0041 \uDFFF\uD800\uDC00 \u0000"}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"\/\b\f\n\r\t\"\\"}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"\'"}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"\x"}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"\u12"}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"\ud800\u12"}`,
+	"{\"to\":\"a@example.com\",\"from\":\"me@example.com\",\"subject\":\"s\",\"text\":\"raw\ttab\"}",
+	"{\"to\":\"a@example.com\",\"from\":\"me@example.com\",\"subject\":\"s\",\"text\":\"bad \xff\xfe utf8 \xed\xa0\x80 \xf0\x9f\x98\"}",
+	"{\"to\":\"a@example.com\",\"from\":\"me@example.com\",\"subject\":\"s\",\"text\":\"t\",\"tags\":{\"k\xff\":\"v\xc3\"}}",
+	"\xef\xbb\xbf{\"to\":\"a@example.com\",\"from\":\"me@example.com\",\"subject\":\"s\",\"text\":\"t\"}",
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","cc":"","bcc":"bob","reply_to":["x@y.z","nope"]}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t", "cc":nul}`,
+	`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t", "cc":nullx}`,
+}
+
+func TestDecodeEmail_MatchesOracle(t *testing.T) {
+	t.Parallel()
+	for _, s := range append(append(slices.Clone(jsonbEmails), unusualEmails...), seedEmails()...) {
+		compareWithOracle(t, []byte(s))
+	}
+}
+
+func TestDecodeEmail_FastPathReadsJSONB(t *testing.T) {
+	t.Parallel()
+	for _, s := range jsonbEmails {
+		if !decodeEmailFast([]byte(s), new(emailPayload)) {
+			t.Errorf("the fast path leaves %s to encoding/json", s)
+		}
+	}
+}
+
+func TestDecodeEmail_HeaderProblemsSorted(t *testing.T) {
+	t.Parallel()
+	_, _, err := DecodeEmail([]byte(`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t",` +
+		`"headers":{"C":"\n","A":"\r","B":"ok"}}`))
+	want := `invalid email.send payload: header "A" must not contain line breaks; header "C" must not contain line breaks`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %s", err, want)
+	}
+}
+
+// TestDecodeEmail_FastPathReadsDispatchedPayloads checks against PostgreSQL
+// that the fast path reads what the sidecar is given: payloads the schema
+// accepts, as jsonb prints them. jsonbEmails must be in that form already.
+func TestDecodeEmail_FastPathReadsDispatchedPayloads(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	for _, s := range jsonbEmails {
+		var out string
+		if err := db.Pool.QueryRow(ctx, `select $1::jsonb::text`, s).Scan(&out); err != nil {
+			t.Fatal(err)
+		}
+		if out != s {
+			t.Errorf("jsonb prints\n\t%s\nas\n\t%s", s, out)
+		}
+	}
+	for _, s := range []string{
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"}`,
+		`{"subject":"R\u00e9sum\u00e9 \ud83d\ude00","from":"Z\u00f6e <me@example.com>","to":["a@example.com","B <b@example.com>"],` +
+			`"html":"<p style=\"x\">\u2028\t\u0007</p>","text":"a\/b","reply_to":"r@example.com","bcc":"c@example.com",` +
+			`"headers":{"X-Entity-Ref-ID":"42"},"tags":{"campaign":"c-1"}}`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[` +
+			`{"filename":"a.txt","content":"aGVs\nbG8=","content_type":"text/plain"},{"filename":"b.pdf","storage":{"bucket":"docs","path":"x/b.pdf"}}]}`,
+	} {
+		var out string
+		err := db.Pool.QueryRow(ctx, `select p::text from (select $1::jsonb as p) s where symphony.validate_email_payload(p)::text = ''`, s).Scan(&out)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if !decodeEmailFast([]byte(out), new(emailPayload)) {
+			t.Errorf("the fast path leaves %s to encoding/json", out)
+		}
+		compareWithOracle(t, []byte(out))
+	}
+}
+
+// seedEmails are the fuzz seeds: the payloads above, FuzzDecodeEmail's and
+// the benchmark's.
+func seedEmails() []string {
+	seeds := []string{
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"}`,
+		`{"to":["a@example.com"],"from":"A <me@example.com>","subject":"s","html":"<b>","attachments":[{"filename":"f","content":"AA=="}]}`,
+		`{"to":null}`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"f.pdf","storage":{"bucket":"b","path":"x/y.pdf"}}]}`,
+	}
+	for _, c := range benchEmails {
+		seeds = append(seeds, c.payload)
+	}
+	return seeds
+}
+
+// FuzzDecodeEmailOracle: DecodeEmail and the encoding/json decoder it
+// replaces agree on every input.
+func FuzzDecodeEmailOracle(f *testing.F) {
+	for _, s := range append(append(slices.Clone(jsonbEmails), unusualEmails...), seedEmails()...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(compareWithOracle)
+}
+
+// BenchmarkDecodeEmailOracle is BenchmarkDecodeEmail for the decoder
+// DecodeEmail replaced: run both together for a ratio on a busy machine.
+func BenchmarkDecodeEmailOracle(b *testing.B) {
+	for _, c := range benchEmails {
+		b.Run(c.name, func(b *testing.B) {
+			payload := []byte(c.payload)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := oracleDecodeEmail(payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
