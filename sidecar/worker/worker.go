@@ -75,11 +75,19 @@ type Worker struct {
 
 	// hard is cancelled when the shutdown deadline passes: running handlers are
 	// told to stop. final is cancelled FinalWriteGrace later: outcome writes that
-	// still fail then give up (those leases expire and are rescued).
+	// still fail then give up (those leases expire and are rescued). values is
+	// Run's context without its cancellation: what attempts carry.
+	values      context.Context
 	hard        context.Context
 	cancelHard  context.CancelFunc
 	final       context.Context
 	cancelFinal context.CancelFunc
+
+	// slots are every queue's slot goroutines; the watchdog reads their
+	// attempts' deadlines. It sleeps while idle until a kick.
+	slots []*slot
+	idle  atomic.Bool
+	kick  chan struct{}
 }
 
 // FinalWriteGrace is how long after the shutdown deadline outcomes may still be
@@ -123,11 +131,16 @@ func New(store *queue.Store, handlers Router, cfg Config, log *slog.Logger, m *m
 		producers: map[string]*producer{},
 		outcomes:  make(chan queue.Outcome, 4096),
 		holding:   map[int64]struct{}{},
+		kick:      make(chan struct{}, 1),
 	}
 	for q, n := range cfg.Queues {
 		capacity := n + max(0, cfg.Prefetch)
-		w.producers[q] = &producer{queue: q, slots: n, capacity: capacity, lowWater: max(1, min(capacity, cfg.ClaimBatch)/2),
+		p := &producer{queue: q, slots: n, capacity: capacity, lowWater: max(1, min(capacity, cfg.ClaimBatch)/2),
 			wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), work: make(chan *queue.Message, n)}
+		w.producers[q] = p
+		for range n {
+			w.slots = append(w.slots, &slot{p: p})
+		}
 	}
 	return w
 }
@@ -172,7 +185,8 @@ func (w *Worker) Snapshot() []QueueState {
 // Run works until ctx ends, then stops claiming, waits up to ShutdownTimeout for
 // in-flight messages, writes every outcome it has, and returns.
 func (w *Worker) Run(ctx context.Context) error {
-	w.hard, w.cancelHard = context.WithCancel(context.WithoutCancel(ctx))
+	w.values = context.WithoutCancel(ctx)
+	w.hard, w.cancelHard = context.WithCancel(w.values)
 	defer w.cancelHard()
 	w.final, w.cancelFinal = context.WithCancel(context.WithoutCancel(ctx))
 	defer w.cancelFinal()
@@ -186,12 +200,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	completer.Add(1)
 	go func() { defer completer.Done(); w.runCompleter() }()
 
+	stopWatchdog := w.watch()
 	var slots sync.WaitGroup
-	for _, p := range w.producers {
-		for range p.slots {
-			slots.Add(1)
-			go func() { defer slots.Done(); w.runSlot(p) }()
-		}
+	for _, s := range w.slots {
+		slots.Go(func() { w.runSlot(s) })
 	}
 	var loops sync.WaitGroup
 	for _, p := range w.producers {
@@ -219,6 +231,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		<-done // handlers return promptly once their context is cancelled
 	}
 	slots.Wait() // each producer closed its work channel as it stopped
+	stopWatchdog()
 	close(w.outcomes)
 	completer.Wait()
 
@@ -346,28 +359,18 @@ func (w *Worker) start(p *producer, m *queue.Message) {
 	p.work <- m // never blocks: at most slots messages are in flight, and work holds slots
 }
 
-// runSlot runs the messages of one of p's slots until p's producer stops.
-func (w *Worker) runSlot(p *producer) {
-	for m := range p.work {
-		o := w.handle(m)
-		w.outcomes <- o
-		p.inflight.Add(-1)
-		w.m.InFlight.WithLabelValues(p.queue).Dec()
-		signal(p.freed)
-		w.running.Done()
-	}
-}
-
 const maxErrorLen = 2000
 
-func (w *Worker) handle(m *queue.Message) queue.Outcome {
+// handle runs one attempt of m in slot s, under a HandlerTimeout deadline
+// that the shutdown deadline cuts short.
+func (w *Worker) handle(s *slot, m *queue.Message) queue.Outcome {
 	h, ok := w.handlers.Route(m.Kind)
 	if !ok {
 		return w.decide(m, nil, provider.Permanent(fmt.Errorf("no handler for kind %q in this sidecar", m.Kind)), 0)
 	}
-	ctx, cancel := context.WithTimeout(w.hard, w.cfg.HandlerTimeout)
-	defer cancel()
 	start := time.Now()
+	ctx := w.begin(s, start)
+	defer w.end(s, ctx)
 	result, err := call(ctx, h, m)
 	took := time.Since(start)
 	w.m.HandlerSeconds.WithLabelValues(m.Queue, m.Kind).Observe(took.Seconds())
