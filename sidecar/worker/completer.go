@@ -61,15 +61,20 @@ func (w *Worker) flush(batch []queue.Outcome) {
 }
 
 func (w *Worker) forget(batch []queue.Outcome, written []int64) {
-	ok := make(map[int64]struct{}, len(written))
-	for _, id := range written {
-		ok[id] = struct{}{}
-	}
 	w.mu.Lock()
 	for _, o := range batch {
 		delete(w.holding, o.ID)
 	}
 	w.mu.Unlock()
+	if len(written) == len(batch) {
+		// written holds distinct ids of the batch (rows updated), so all of
+		// them: the usual case, without a set of a batch's ids to build.
+		return
+	}
+	ok := make(map[int64]struct{}, len(written))
+	for _, id := range written {
+		ok[id] = struct{}{}
+	}
 	for _, o := range batch {
 		if _, found := ok[o.ID]; !found {
 			w.m.LostLeases.Inc()

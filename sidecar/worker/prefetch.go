@@ -21,7 +21,7 @@ func (w *Worker) hold(msgs []queue.Message) {
 // stopping): pending again, their attempt not spent. If that fails their leases
 // expire and rescue returns them, noting that the provider may have been called
 // — not true, but on the safe side.
-func (w *Worker) release(ctx context.Context, p *producer, waiting []queue.Message) {
+func (w *Worker) release(ctx context.Context, p *producer, waiting []*queue.Message) {
 	if len(waiting) == 0 {
 		return
 	}

@@ -1,12 +1,21 @@
 package worker
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
+)
 
 // slot is one long-lived goroutine running a queue's messages one at a time.
 type slot struct {
 	p       *producer
 	attempt atomic.Pointer[attempt] // the one running, for the watchdog
-	_       [48]byte                // a cache line each: slots on other cores store attempt all the time
+	kinds   map[string]*kindMetrics // only the slot's goroutine touches it
+	_       [40]byte                // a cache line each: slots on other cores store attempt all the time
 }
 
 // runSlot runs the messages of one of a queue's slots until its producer stops.
@@ -16,8 +25,57 @@ func (w *Worker) runSlot(s *slot) {
 		o := w.handle(s, m)
 		w.outcomes <- o
 		p.inflight.Add(-1)
-		w.m.InFlight.WithLabelValues(p.queue).Dec()
+		p.inFlight.Dec()
 		signal(p.freed)
 		w.running.Done()
+	}
+}
+
+// kindMetrics are a slot's series for one message kind, each looked up the
+// first time it is used (an unused one is not exported, as before): a lookup
+// hashes the labels and takes a read lock every core writes to.
+type kindMetrics struct {
+	queue, kind string
+	seconds     prometheus.Observer
+	outcomes    [5]prometheus.Counter // by outcomeIndex
+}
+
+func (s *slot) metrics(m *queue.Message) *kindMetrics {
+	km := s.kinds[m.Kind]
+	if km == nil || km.queue != m.Queue {
+		km = &kindMetrics{queue: m.Queue, kind: m.Kind}
+		s.kinds[m.Kind] = km
+	}
+	return km
+}
+
+func (km *kindMetrics) observe(m *metrics.Metrics, took time.Duration) {
+	if km.seconds == nil {
+		km.seconds = m.HandlerSeconds.WithLabelValues(km.queue, km.kind)
+	}
+	km.seconds.Observe(took.Seconds())
+}
+
+func (km *kindMetrics) processed(m *metrics.Metrics, st queue.State) prometheus.Counter {
+	i, label := outcomeIndex(st)
+	if km.outcomes[i] == nil {
+		km.outcomes[i] = m.Processed.WithLabelValues(km.queue, km.kind, label)
+	}
+	return km.outcomes[i]
+}
+
+// outcomeIndex is where kindMetrics keeps the counter of st, and its outcome label.
+func outcomeIndex(st queue.State) (int, string) {
+	switch st {
+	case queue.Succeeded:
+		return 0, "succeeded"
+	case queue.Dead:
+		return 1, "dead"
+	case queue.Retry:
+		return 2, "retry"
+	case queue.Cancelled:
+		return 3, "cancelled"
+	default:
+		return 4, "deferred"
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
@@ -109,6 +111,11 @@ type producer struct {
 	// (growing a fresh goroutine's stack through JSON decoding and a provider
 	// call was a seventh of the sidecar's CPU at high throughput).
 	work chan *queue.Message
+	// claimed and inFlight are the queue's series, looked up at the first
+	// claim by the producer goroutine (the slots read inFlight only after
+	// receiving a message from it).
+	claimed  prometheus.Counter
+	inFlight prometheus.Gauge
 }
 
 // New returns a Worker over store, running handlers by message kind.
@@ -139,7 +146,7 @@ func New(store *queue.Store, handlers Router, cfg Config, log *slog.Logger, m *m
 			wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), work: make(chan *queue.Message, n)}
 		w.producers[q] = p
 		for range n {
-			w.slots = append(w.slots, &slot{p: p})
+			w.slots = append(w.slots, &slot{p: p, kinds: map[string]*kindMetrics{}})
 		}
 	}
 	return w
@@ -159,6 +166,9 @@ func (w *Worker) Wake(queue string) {
 }
 
 func signal(c chan struct{}) {
+	if len(c) > 0 {
+		return // one is pending: the receiver wakes anyway
+	}
 	select {
 	case c <- struct{}{}:
 	default:
@@ -259,8 +269,10 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	failures := 0
 	var mode wakeMode // not listening yet: the first idle moment registers
 	// waiting holds claimed messages for which no slot was free (Prefetch).
-	// Only this goroutine touches it; a stop hands whatever is left back.
-	var waiting []queue.Message
+	// Only this goroutine touches it; a stop hands whatever is left back. It
+	// points into the claims' own slices: no copy, and no allocation per
+	// message as a copy's address sent to a slot was.
+	var waiting []*queue.Message
 	defer func() {
 		w.release(ctx, p, waiting)
 		close(p.work) // the slot goroutines finish what they have and return
@@ -268,8 +280,9 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	for {
 		for len(waiting) > 0 && int(p.inflight.Load()) < p.slots {
 			m := waiting[0]
+			waiting[0] = nil
 			waiting = waiting[1:]
-			w.start(p, &m)
+			w.start(p, m)
 		}
 		if more && ctx.Err() == nil {
 			// Claim only once a worthwhile number of slots is free (or none is
@@ -303,7 +316,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 					if int(p.inflight.Load()) < p.slots {
 						w.start(p, &msgs[i])
 					} else {
-						waiting = append(waiting, msgs[i])
+						waiting = append(waiting, &msgs[i])
 					}
 				}
 				more = len(msgs) == n
@@ -352,9 +365,12 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 }
 
 func (w *Worker) start(p *producer, m *queue.Message) {
+	if p.claimed == nil {
+		p.claimed, p.inFlight = w.m.Claimed.WithLabelValues(p.queue), w.m.InFlight.WithLabelValues(p.queue)
+	}
 	p.inflight.Add(1)
-	w.m.Claimed.WithLabelValues(p.queue).Inc()
-	w.m.InFlight.WithLabelValues(p.queue).Inc()
+	p.claimed.Inc()
+	p.inFlight.Inc()
 	w.running.Add(1)
 	p.work <- m // never blocks: at most slots messages are in flight, and work holds slots
 }
@@ -364,26 +380,27 @@ const maxErrorLen = 2000
 // handle runs one attempt of m in slot s, under a HandlerTimeout deadline
 // that the shutdown deadline cuts short.
 func (w *Worker) handle(s *slot, m *queue.Message) queue.Outcome {
+	km := s.metrics(m)
 	h, ok := w.handlers.Route(m.Kind)
 	if !ok {
-		return w.decide(m, nil, provider.Permanent(fmt.Errorf("no handler for kind %q in this sidecar", m.Kind)), 0)
+		return w.decide(km, m, nil, provider.Permanent(fmt.Errorf("no handler for kind %q in this sidecar", m.Kind)), 0)
 	}
 	start := time.Now()
 	ctx := w.begin(s, start)
 	defer w.end(s, ctx)
 	result, err := call(ctx, h, m)
 	took := time.Since(start)
-	w.m.HandlerSeconds.WithLabelValues(m.Queue, m.Kind).Observe(took.Seconds())
+	km.observe(w.m, took)
 	if err != nil && w.hard.Err() != nil {
 		err = fmt.Errorf("interrupted by shutdown; the provider may have been called: %w", err)
-		return w.record(m, queue.Outcome{ID: m.ID, Attempt: m.Attempt, State: queue.Retry,
+		return w.record(km, m, queue.Outcome{ID: m.ID, Attempt: m.Attempt, State: queue.Retry,
 			Error: truncate(err.Error()), Code: "interrupted", MaybeSent: true}, took)
 	}
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		err = &provider.Error{Provider: m.Kind, MaybeSent: true, Err: err,
 			Message: fmt.Sprintf("attempt exceeded its %s deadline; the provider may have been called", w.cfg.HandlerTimeout)}
 	}
-	return w.decide(m, result, err, took)
+	return w.decide(km, m, result, err, took)
 }
 
 // call runs h, turning a panic into an error so one bad message cannot take the
@@ -398,20 +415,22 @@ func call(ctx context.Context, h Handler, m *queue.Message) (result json.RawMess
 }
 
 // decide turns an attempt's result into the outcome written back.
-func (w *Worker) decide(m *queue.Message, result json.RawMessage, err error, took time.Duration) queue.Outcome {
+func (w *Worker) decide(km *kindMetrics, m *queue.Message, result json.RawMessage, err error, took time.Duration) queue.Outcome {
 	o := queue.Outcome{ID: m.ID, Attempt: m.Attempt, MaybeSent: err != nil && provider.MaybeSent(err)}
-	var cancel *CancelError
-	var wait *DeferError
-	switch {
-	case err == nil:
+	if err == nil {
 		o.State, o.Result = queue.Succeeded, result
-	case errors.As(err, &cancel):
+		return w.record(km, m, o, took)
+	}
+	if cancel, ok := errors.AsType[*CancelError](err); ok {
 		o.State, o.Code, o.Error, o.Result, o.MaybeSent = queue.Cancelled, cancel.By, truncate(cancel.Reason), cancel.Result, false
-		return w.record(m, o, took)
-	case errors.As(err, &wait):
+		return w.record(km, m, o, took)
+	}
+	if wait, ok := errors.AsType[*DeferError](err); ok {
 		// Error only feeds the log: a deferral records no error.
 		o.State, o.RetryIn, o.Error, o.MaybeSent = queue.Deferred, wait.After, truncate(wait.Reason), false
-		return w.record(m, o, took)
+		return w.record(km, m, o, took)
+	}
+	switch {
 	case provider.IsPermanent(err):
 		o.State, o.Error, o.Code = queue.Dead, truncate(err.Error()), provider.ErrorCode(err)
 	case m.Attempt >= m.MaxAttempts:
@@ -421,16 +440,15 @@ func (w *Worker) decide(m *queue.Message, result json.RawMessage, err error, too
 		o.State, o.Error, o.Code = queue.Retry, truncate(err.Error()), provider.ErrorCode(err)
 		o.RetryIn = w.cfg.Retry.Delay(m.Attempt, provider.RetryAfter(err))
 	}
-	if err != nil {
-		w.throttleOn429(m, err)
-	}
-	return w.record(m, o, took)
+	w.throttleOn429(m, err)
+	return w.record(km, m, o, took)
 }
 
-func (w *Worker) record(m *queue.Message, o queue.Outcome, took time.Duration) queue.Outcome {
-	outcome := map[queue.State]string{queue.Succeeded: "succeeded", queue.Dead: "dead", queue.Retry: "retry",
-		queue.Cancelled: "cancelled", queue.Deferred: "deferred"}[o.State]
-	w.m.Processed.WithLabelValues(m.Queue, m.Kind, outcome).Inc()
+func (w *Worker) record(km *kindMetrics, m *queue.Message, o queue.Outcome, took time.Duration) queue.Outcome {
+	km.processed(w.m, o.State).Inc()
+	if o.State == queue.Succeeded && !w.log.Enabled(context.Background(), slog.LevelDebug) { // as Debug asks
+		return o // the common case: no attributes to build for a line not written
+	}
 	attrs := []any{"id", m.ID, "kind", m.Kind, "queue", m.Queue, "attempt", m.Attempt, "took", took}
 	switch o.State {
 	case queue.Succeeded:
