@@ -3,10 +3,12 @@ package handler
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	queries "github.com/symphonymessenger/symphony/sql"
@@ -21,20 +23,40 @@ import (
 type SuppressionBatch struct {
 	DB *pgxpool.Pool
 
-	mu      sync.Mutex
-	pending []*suppressionCheck
-	running bool // a query is in flight; whoever finishes it runs the next
+	mu sync.Mutex
+	// rounds wait for their statement, oldest first; the last one takes
+	// checks until it is full.
+	rounds  []*suppressionRound
+	running bool            // a query is in flight; whoever finishes it runs the next
+	spare   suppressionArgs // the last query's, for the next round to grow into
 
 	queries atomic.Int64 // statements run, for tests
 }
 
-type suppressionCheck struct {
-	channel       string
-	addresses     []string
-	transactional bool
-	out           []Suppressed
-	err           error
-	done          chan struct{}
+// suppressionRound is the checks one statement answers. Its arguments grow
+// as checks join, and check i's answer is out[i]: a check costs no
+// allocation or channel of its own.
+type suppressionRound struct {
+	checks int
+	args   suppressionArgs
+	out    [][]Suppressed
+	err    error
+	done   chan struct{} // closed once out and err are set
+}
+
+// suppressionArgs are a statement's arguments, one element per address.
+type suppressionArgs struct {
+	reqs     []int32 // the check the address belongs to
+	channels []string
+	inputs   []string
+	trans    []bool
+}
+
+// reset empties a for reuse, letting go of the strings it held.
+func (a suppressionArgs) reset() suppressionArgs {
+	clear(a.channels)
+	clear(a.inputs)
+	return suppressionArgs{a.reqs[:0], a.channels[:0], a.inputs[:0], a.trans[:0]}
 }
 
 // maxBatchChecks bounds one query.
@@ -45,9 +67,8 @@ func (b *SuppressionBatch) Suppressed(ctx context.Context, channel string, addre
 	if len(addresses) == 0 {
 		return nil, nil
 	}
-	c := &suppressionCheck{channel: channel, addresses: addresses, transactional: transactional, done: make(chan struct{})}
 	b.mu.Lock()
-	b.pending = append(b.pending, c)
+	r, i := b.join(channel, addresses, transactional)
 	lead := !b.running
 	b.running = true
 	b.mu.Unlock()
@@ -55,28 +76,55 @@ func (b *SuppressionBatch) Suppressed(ctx context.Context, channel string, addre
 		b.run(context.WithoutCancel(ctx))
 	}
 	select {
-	case <-c.done:
-		return c.out, c.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("error checking the suppression list: %w", ctx.Err())
+	case <-r.done: // the leader's answer is in already: no need for ctx.Done
+	default:
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("error checking the suppression list: %w", ctx.Err())
+		}
 	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return r.out[i], nil
 }
 
-// run answers one batch of pending checks, then hands the next batch, if any
-// arrived meanwhile, to a goroutine of its own: no caller waits for checks
-// other than its own batch's. ctx carries values only, never a deadline.
+// join adds a check to the open round and returns the round and the check's
+// index in it. b.mu is held.
+func (b *SuppressionBatch) join(channel string, addresses []string, transactional bool) (*suppressionRound, int) {
+	var r *suppressionRound
+	if n := len(b.rounds); n > 0 && b.rounds[n-1].checks < maxBatchChecks {
+		r = b.rounds[n-1]
+	} else {
+		r = &suppressionRound{args: b.spare, done: make(chan struct{})}
+		b.spare = suppressionArgs{}
+		b.rounds = append(b.rounds, r)
+	}
+	i := r.checks
+	r.checks++
+	q := &r.args
+	for _, a := range addresses {
+		q.reqs, q.channels, q.inputs, q.trans = append(q.reqs, int32(i)), append(q.channels, channel), append(q.inputs, a), append(q.trans, transactional)
+	}
+	return r, i
+}
+
+// run answers the oldest round, then hands the next one, if any arrived
+// meanwhile, to a goroutine of its own: no caller waits for checks other than
+// its own round's. ctx carries values only, never a deadline.
 func (b *SuppressionBatch) run(ctx context.Context) {
 	b.mu.Lock()
-	n := min(len(b.pending), maxBatchChecks)
-	batch := b.pending[:n:n]
-	b.pending = b.pending[n:]
+	r := b.rounds[0]
+	b.rounds = slices.Delete(b.rounds, 0, 1)
 	b.mu.Unlock()
 
-	b.query(ctx, batch)
+	b.query(ctx, r)
 	b.queries.Add(1)
 
 	b.mu.Lock()
-	more := len(b.pending) > 0
+	b.spare = r.args.reset()
+	more := len(b.rounds) > 0
 	b.running = more
 	b.mu.Unlock()
 	if more {
@@ -84,22 +132,16 @@ func (b *SuppressionBatch) run(ctx context.Context) {
 	}
 }
 
-// query runs one statement for batch and answers every check in it. It is
+// query runs one statement for round r and answers every check in it. It is
 // bounded by its own timeout, not by any one caller's context: the checks of
 // other messages ride on it.
-func (b *SuppressionBatch) query(ctx context.Context, batch []*suppressionCheck) {
-	var reqs []int32
-	var channels, inputs []string
-	var trans []bool
-	for i, c := range batch {
-		for _, a := range c.addresses {
-			reqs, channels, inputs, trans = append(reqs, int32(i)), append(channels, c.channel), append(inputs, a), append(trans, c.transactional)
-		}
-	}
+func (b *SuppressionBatch) query(ctx context.Context, r *suppressionRound) {
+	r.out = make([][]Suppressed, r.checks)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	err := func() error {
-		rows, err := b.DB.Query(ctx, queries.SuppressedBatch, reqs, channels, inputs, trans)
+		q := r.args
+		rows, err := b.DB.Query(ctx, queries.SuppressedBatch, int4s(q.reqs), texts(q.channels), texts(q.inputs), q.trans)
 		if err != nil {
 			return err
 		}
@@ -110,14 +152,39 @@ func (b *SuppressionBatch) query(ctx context.Context, batch []*suppressionCheck)
 			if err := rows.Scan(&i, &s.Address, &s.Reason); err != nil {
 				return err
 			}
-			batch[i].out = append(batch[i].out, s)
+			r.out[i] = append(r.out[i], s)
 		}
 		return rows.Err()
 	}()
-	for _, c := range batch {
-		if err != nil {
-			c.out, c.err = nil, fmt.Errorf("error checking the suppression list: %w", err)
-		}
-		close(c.done)
+	if err != nil {
+		r.out, r.err = nil, fmt.Errorf("error checking the suppression list: %w", err)
 	}
+	close(r.done)
+}
+
+// texts and int4s are array arguments pgx encodes without copying each
+// element to the heap, as it does for the elements of a []string or an
+// []int32 (each boxed as an interface): two allocations per address checked.
+// Their elements reach pgx as one-pointer structs, which box for free.
+type (
+	texts   []string
+	int4s   []int32
+	textRef struct{ s *string }
+	int4Ref struct{ n *int32 }
+)
+
+func dims(n int) []pgtype.ArrayDimension {
+	return []pgtype.ArrayDimension{{Length: int32(n), LowerBound: 1}}
+}
+
+func (a texts) Dimensions() []pgtype.ArrayDimension { return dims(len(a)) }
+func (a texts) Index(i int) any                     { return textRef{&a[i]} }
+func (a texts) IndexType() any                      { return textRef{} }
+func (a int4s) Dimensions() []pgtype.ArrayDimension { return dims(len(a)) }
+func (a int4s) Index(i int) any                     { return int4Ref{&a[i]} }
+func (a int4s) IndexType() any                      { return int4Ref{} }
+
+func (r textRef) TextValue() (pgtype.Text, error) { return pgtype.Text{String: *r.s, Valid: true}, nil }
+func (r int4Ref) Int64Value() (pgtype.Int8, error) {
+	return pgtype.Int8{Int64: int64(*r.n), Valid: true}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -83,4 +84,66 @@ func TestSuppressionBatch_GathersConcurrentChecks(t *testing.T) {
 		t.Fatalf("%d concurrent checks took %d queries; want them gathered", len(checks), n)
 	}
 	t.Logf("%d concurrent checks, %d queries", len(checks), b.queries.Load())
+}
+
+// More checks at once than one statement takes are split into rounds of at
+// most maxBatchChecks, and each check still gets its own addresses' answer.
+func TestSuppressionBatch_SplitsRoundsAtMaxChecks(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	if _, err := db.Pool.Exec(ctx, `select symphony.suppress('email', 'bounced@example.com', 'bounced')`); err != nil {
+		t.Fatal(err)
+	}
+	b := &SuppressionBatch{DB: db.Pool}
+	const n = 3*maxBatchChecks + 1
+	got := make([][]Suppressed, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			addrs := []string{fmt.Sprintf("ok%d@example.com", i)}
+			if i%3 == 0 {
+				addrs = append(addrs, fmt.Sprintf("Check %d <bounced@example.com>", i))
+			}
+			<-start
+			s, err := b.Suppressed(ctx, "email", addrs, false)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = s
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, s := range got {
+		var want []Suppressed
+		if i%3 == 0 {
+			want = []Suppressed{{Address: fmt.Sprintf("Check %d <bounced@example.com>", i), Reason: "bounced"}}
+		}
+		if !slices.Equal(s, want) {
+			t.Fatalf("check %d: %+v, want %+v", i, s, want)
+		}
+	}
+	if q := b.queries.Load(); q < 4 {
+		t.Fatalf("%d checks in %d queries; want rounds of at most %d", n, q, maxBatchChecks)
+	}
+}
+
+// When the statement fails, every check of its round gets the error.
+func TestSuppressionBatch_ErrorReachesEveryCheck(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	b := &SuppressionBatch{DB: db.Pool}
+	db.Pool.Close()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			s, err := b.Suppressed(context.Background(), "email", []string{"a@example.com"}, false)
+			if err == nil || s != nil || !strings.Contains(err.Error(), "error checking the suppression list") {
+				t.Errorf("closed pool: %v, %v; want the error", s, err)
+			}
+		})
+	}
+	wg.Wait()
 }
