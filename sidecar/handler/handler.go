@@ -39,7 +39,10 @@ func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, e
 	}
 	var sup []Suppressed
 	if h.Suppressions != nil {
-		all := slices.Concat(e.To, e.Cc, e.Bcc)
+		all := e.To
+		if len(e.Cc)+len(e.Bcc) > 0 {
+			all = slices.Concat(e.To, e.Cc, e.Bcc)
+		}
 		if sup, err = h.Suppressions.Suppressed(ctx, "email", all, transactional(m.Meta)); err != nil {
 			return nil, err
 		}
@@ -148,12 +151,51 @@ func receipt(r provider.Receipt, m *queue.Message, sender any) (json.RawMessage,
 	if m.MaybeSentBefore && !provider.RetriesAreIdempotent(sender) {
 		r.PossibleDuplicate = true
 	}
+	if b, ok := appendReceipt(make([]byte, 0, 80+len(r.Provider)+len(r.MessageID)+len(r.Status)), r); ok {
+		return b, nil
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		// The call succeeded: failing now would send again. Keep what we know.
 		return json.RawMessage(fmt.Sprintf(`{"provider":%q,"provider_message_id":%q}`, r.Provider, r.MessageID)), nil
 	}
 	return b, nil
+}
+
+// appendReceipt appends r as json.Marshal writes it, without reflection, when
+// that is simple: no Extra, and strings of printable ASCII that JSON does not
+// escape (json.Marshal escapes <, > and & too). ok is false otherwise.
+func appendReceipt(b []byte, r provider.Receipt) (_ []byte, ok bool) {
+	if len(r.Extra) > 0 || !plainJSON(r.Provider) || !plainJSON(r.MessageID) || !plainJSON(r.Status) {
+		return b, false
+	}
+	b = append(b, `{"provider":"`...)
+	b = append(b, r.Provider...)
+	b = append(b, '"')
+	if r.MessageID != "" {
+		b = append(b, `,"provider_message_id":"`...)
+		b = append(b, r.MessageID...)
+		b = append(b, '"')
+	}
+	if r.Status != "" {
+		b = append(b, `,"status":"`...)
+		b = append(b, r.Status...)
+		b = append(b, '"')
+	}
+	if r.PossibleDuplicate {
+		b = append(b, `,"possible_duplicate":true`...)
+	}
+	return append(b, '}'), true
+}
+
+// plainJSON reports whether json.Marshal writes s as it is, between quotes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // Builtins returns the handlers of the built-in kinds. With a database, the

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -49,6 +50,9 @@ const CancelledBySuppression = "suppression"
 
 // transactional reports whether a message's meta says {"transactional": true}.
 func transactional(meta json.RawMessage) bool {
+	if !bytes.Contains(meta, []byte("true")) {
+		return false // no JSON true anywhere (most meta): no need to decode it
+	}
 	var m struct {
 		Transactional bool `json:"transactional"`
 	}
