@@ -22,11 +22,17 @@ type slot struct {
 func (w *Worker) runSlot(s *slot) {
 	p := s.p
 	for m := range p.work {
+		p.inflight.Add(1)
+		p.inFlight.Inc()
 		o := w.handle(s, m)
 		w.outcomes <- o
 		p.inflight.Add(-1)
 		p.inFlight.Dec()
-		signal(p.freed)
+		// Wake the producer only once there is room for a worthwhile claim
+		// (or nothing is left), not at every message.
+		if held := p.held.Add(-1); p.capacity-int(held) >= p.lowWater || held == 0 {
+			signal(p.freed)
+		}
 		w.running.Done()
 	}
 }

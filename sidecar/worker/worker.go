@@ -103,13 +103,20 @@ type producer struct {
 	slots    int
 	capacity int // slots + prefetch: most messages held (running or waiting) at once
 	lowWater int // claim when at least this many more can be held
+	// held counts the claimed messages not finished yet: waiting in work or
+	// running. Only the producer adds (at a claim), so a claim never takes
+	// more than work has room for. inflight counts the running ones.
+	held     atomic.Int64
 	inflight atomic.Int64
 	wake     chan struct{}
 	freed    chan struct{}
 	// work feeds the queue's slot goroutines: one long-lived goroutine per
 	// slot, not one per message, whose stacks stay grown between messages
 	// (growing a fresh goroutine's stack through JSON decoding and a provider
-	// call was a seventh of the sidecar's CPU at high throughput).
+	// call was a seventh of the sidecar's CPU at high throughput). It buffers
+	// every message held, so the slots take prefetched work by themselves
+	// while the producer is busy claiming the next batch: when the producer
+	// handed each message over, the slots stood idle during every claim.
 	work chan *queue.Message
 	// claimed and inFlight are the queue's series, looked up at the first
 	// claim by the producer goroutine (the slots read inFlight only after
@@ -143,7 +150,7 @@ func New(store *queue.Store, handlers Router, cfg Config, log *slog.Logger, m *m
 	for q, n := range cfg.Queues {
 		capacity := n + max(0, cfg.Prefetch)
 		p := &producer{queue: q, slots: n, capacity: capacity, lowWater: max(1, min(capacity, cfg.ClaimBatch)/2),
-			wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), work: make(chan *queue.Message, n)}
+			wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), work: make(chan *queue.Message, capacity)}
 		w.producers[q] = p
 		for range n {
 			w.slots = append(w.slots, &slot{p: p, kinds: map[string]*kindMetrics{}})
@@ -268,27 +275,33 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	more := true // work may be waiting: claim until a claim comes back short
 	failures := 0
 	var mode wakeMode // not listening yet: the first idle moment registers
-	// waiting holds claimed messages for which no slot was free (Prefetch).
-	// Only this goroutine touches it; a stop hands whatever is left back. It
-	// points into the claims' own slices: no copy, and no allocation per
-	// message as a copy's address sent to a slot was.
-	var waiting []*queue.Message
 	defer func() {
-		w.release(ctx, p, waiting)
+		// Whatever no slot has started is handed back, not run: a stop lets
+		// running messages finish, nothing more. A slot may still take one in
+		// the meantime; each message goes to exactly one of the two.
+		var unstarted []*queue.Message
+	drain:
+		for {
+			select {
+			case m := <-p.work:
+				unstarted = append(unstarted, m)
+			default:
+				break drain
+			}
+		}
+		w.release(ctx, p, unstarted)
+		p.held.Add(-int64(len(unstarted)))
+		for range unstarted {
+			w.running.Done()
+		}
 		close(p.work) // the slot goroutines finish what they have and return
 	}()
 	for {
-		for len(waiting) > 0 && int(p.inflight.Load()) < p.slots {
-			m := waiting[0]
-			waiting[0] = nil
-			waiting = waiting[1:]
-			w.start(p, m)
-		}
 		if more && ctx.Err() == nil {
 			// Claim only once a worthwhile number of slots is free (or none is
 			// busy). Claiming each slot as it frees would turn a busy queue into
 			// one-message transactions, each paying a commit.
-			held := int(p.inflight.Load()) + len(waiting)
+			held := int(p.held.Load())
 			if free := p.capacity - held; free >= p.lowWater || (held == 0 && free > 0) {
 				n := min(free, w.cfg.ClaimBatch)
 				msgs, wait, err := w.claim(ctx, p, n)
@@ -310,14 +323,8 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 				failures = 0
 				if len(msgs) > 0 {
 					mode.lastWork = time.Now()
-				}
-				w.hold(msgs)
-				for i := range msgs {
-					if int(p.inflight.Load()) < p.slots {
-						w.start(p, &msgs[i])
-					} else {
-						waiting = append(waiting, &msgs[i])
-					}
+					w.hold(msgs)
+					w.queueUp(p, msgs)
 				}
 				more = len(msgs) == n
 				if wait > 0 {
@@ -333,7 +340,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 				}
 			}
 		}
-		idle := !more && len(waiting) == 0 && p.inflight.Load() == 0
+		idle := !more && p.held.Load() == 0
 		if idle && mode.quiet(time.Now()) && ctx.Err() == nil {
 			// About to sleep: ask dispatches to notify, then look once more for
 			// anything committed while they did not.
@@ -364,15 +371,18 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	}
 }
 
-func (w *Worker) start(p *producer, m *queue.Message) {
+// queueUp puts claimed messages where the queue's slots take them. It never
+// blocks: the claim took at most capacity - held, and work holds capacity.
+func (w *Worker) queueUp(p *producer, msgs []queue.Message) {
 	if p.claimed == nil {
 		p.claimed, p.inFlight = w.m.Claimed.WithLabelValues(p.queue), w.m.InFlight.WithLabelValues(p.queue)
 	}
-	p.inflight.Add(1)
-	p.claimed.Inc()
-	p.inFlight.Inc()
-	w.running.Add(1)
-	p.work <- m // never blocks: at most slots messages are in flight, and work holds slots
+	p.held.Add(int64(len(msgs)))
+	p.claimed.Add(float64(len(msgs)))
+	w.running.Add(len(msgs))
+	for i := range msgs {
+		p.work <- &msgs[i]
+	}
 }
 
 const maxErrorLen = 2000
