@@ -25,6 +25,7 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	queues := fs.String("queues", "email=200", "SYMPHONY_QUEUES for the sidecar")
 	batch := fs.String("batch", "100", "SYMPHONY_CLAIM_BATCH for the sidecar")
 	prefetch := fs.String("prefetch", "0", "SYMPHONY_PREFETCH for the sidecar")
+	gogc := fs.String("gogc", "", "GOGC for the sidecar (default: the Go runtime's, 100)")
 	name := fs.String("name", "", "figure name (default symphony_<provider>)")
 	cpuprofile := fs.String("cpuprofile", "", "run the sidecar in-process and write its CPU profile here")
 	_ = fs.Parse(args)
@@ -43,6 +44,11 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	env := map[string]string{"SYMPHONY_QUEUES": *queues, "SYMPHONY_CLAIM_BATCH": *batch, "SYMPHONY_PREFETCH": *prefetch}
+	settings := fmt.Sprintf("SYMPHONY_QUEUES=%s, SYMPHONY_CLAIM_BATCH=%s, SYMPHONY_PREFETCH=%s", *queues, *batch, *prefetch)
+	if *gogc != "" {
+		env["GOGC"] = *gogc
+		settings += ", GOGC=" + *gogc
+	}
 	if *via == "resend" {
 		fake := resendfake.New(resendfake.Options{})
 		defer fake.Close()
@@ -83,8 +89,7 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		provider = "Resend provider against a loopback fake of its API"
 	}
 	emit(figure{Name: *name, Value: float64(*n) / took.Seconds(), Unit: "msgs/s",
-		Note: fmt.Sprintf("%d email.send messages, %s, SYMPHONY_QUEUES=%s, SYMPHONY_CLAIM_BATCH=%s, SYMPHONY_PREFETCH=%s",
-			*n, provider, *queues, *batch, *prefetch)})
+		Note: fmt.Sprintf("%d email.send messages, %s, %s", *n, provider, settings)})
 	perMsg := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(*n) }
 	if pgCPU > 0 {
 		emit(figure{Name: *name + "_pg_cpu", Value: perMsg(pgCPU), Unit: "µs/msg",
