@@ -95,7 +95,8 @@ step "2. peers on the same work"
 river=$(scripts/db.sh url bench river_bench)
 run "$work/peers" river -db "$river" -n "$river_default_n" -workers 100 -label river_default_w100
 for w in "${river_tuned_workers[@]}"; do
-	run "$work/peers" river -db "$river" -n "$n" -workers "$w" -tuned
+	# River is Go too: its tuned runs get the same GOGC as Symphony's.
+	run env GOGC=200 "$work/peers" river -db "$river" -n "$n" -workers "$w" -tuned
 done
 graphile=$(scripts/db.sh url bench graphile_bench)
 run node bench/graphile/run.js "$graphile" "$n" as-loaded

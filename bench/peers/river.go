@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -86,6 +87,9 @@ func runRiver(ctx context.Context, url string, n, workers int, tuned bool, name 
 	defer cancel()
 	_ = client.Stop(stopCtx)
 	note := fmt.Sprintf("River v0.51.2, %d no-op jobs, MaxWorkers %d, ", n, workers)
+	if g := os.Getenv("GOGC"); g != "" {
+		note += "GOGC=" + g + ", "
+	}
 	if tuned {
 		note += "fetch cooldown 2 ms, fetch poll 20 ms"
 	} else {
