@@ -8,6 +8,12 @@ import (
 )
 
 func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	return connectWith(ctx, url, nil)
+}
+
+// connectWith is connect with settings (name → value) given to every session
+// of the pool when it starts.
+func connectWith(ctx context.Context, url string, settings map[string]string) (*pgxpool.Pool, error) {
 	if url == "" {
 		return nil, fmt.Errorf("-db is required (a database with the Symphony migrations applied)")
 	}
@@ -16,6 +22,9 @@ func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, err
 	}
 	cfg.MaxConns = 16 // eight dispatching clients, a loader and probes at once
+	for k, v := range settings {
+		cfg.ConnConfig.RuntimeParams[k] = v
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -24,9 +23,13 @@ const singleRow = `insert into symphony.messages (kind, payload) values ('email.
 func runDispatch(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	db := fs.String("db", "", "database URL with the Symphony schema")
 	clients := fs.Int("clients", 8, "concurrent single-row dispatchers")
-	dur := fs.Duration("for", 10*time.Second, "how long each single-row phase runs")
+	dur := fs.Duration("for", 10*time.Second, "how long each single-row setting runs in all")
+	rounds := fs.Int("rounds", 5, "the settings take turns this many times, each for -for / -rounds")
 	bulk := fs.Int("bulk", 200000, "messages in the bulk phase (statements of 10,000 rows)")
 	_ = fs.Parse(args)
+	if *rounds < 1 {
+		return fmt.Errorf("-rounds must be at least 1, not %d", *rounds)
+	}
 	pool, err := connect(ctx, *db)
 	if err != nil {
 		return err
@@ -35,40 +38,46 @@ func runDispatch(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err := reset(ctx, pool); err != nil {
 		return err
 	}
-	with, err := singles(ctx, pool, *clients, *dur)
-	if err != nil {
-		return err
-	}
-	if _, err := pool.Exec(ctx, `insert into symphony.listeners (queue, worker_id) values ('email', 'bench-idle-sidecar')`); err != nil {
-		return err
-	}
-	listened, err := singles(ctx, pool, *clients, *dur)
-	if _, err2 := pool.Exec(context.WithoutCancel(ctx), `delete from symphony.listeners where worker_id = 'bench-idle-sidecar'`); err == nil {
-		err = err2
-	}
-	if err != nil {
-		return err
-	}
-	// The NOTIFY trigger off, in this benchmark database only.
-	if _, err := pool.Exec(ctx, `alter table symphony.messages disable trigger messages_notify`); err != nil {
-		return err
-	}
-	without, err := singles(ctx, pool, *clients, *dur)
-	if _, err2 := pool.Exec(context.WithoutCancel(ctx), `alter table symphony.messages enable trigger messages_notify`); err == nil {
-		err = err2
-	}
-	if err != nil {
-		return err
-	}
 	// The deployable way to drop the NOTIFY: sidecars woken by the WAL feed
-	// (SYMPHONY_WAKEUP=wal) and the inserts' NOTIFY turned off by setting.
-	walMode, err := withSetting(ctx, *db, "symphony.notify_inserts", "off", func(p *pgxpool.Pool) (float64, error) {
-		return singles(ctx, p, *clients, *dur)
-	})
+	// (SYMPHONY_WAKEUP=wal) and the inserts' NOTIFY turned off by setting, here
+	// for every session of a second pool.
+	walPool, err := connectWith(ctx, *db, map[string]string{"symphony.notify_inserts": "off"})
 	if err != nil {
 		return err
 	}
-	note := fmt.Sprintf("%d clients, one autocommit INSERT of one email.send per transaction, %s", *clients, *dur)
+	defer walPool.Close()
+	exec := func(sql string) func() error {
+		return func() error { _, err := pool.Exec(context.WithoutCancel(ctx), sql); return err }
+	}
+	// The settings take turns, a short phase each, so that a slower stretch of
+	// a shared machine, and the table growing, fall on all of them alike: run
+	// one after the other, whichever came last paid for both.
+	phases := []*dispatchPhase{
+		{name: "notify", pool: pool},
+		{name: "listened", pool: pool,
+			setup:    exec(`insert into symphony.listeners (queue, worker_id) values ('email', 'bench-idle-sidecar')`),
+			teardown: exec(`delete from symphony.listeners where worker_id = 'bench-idle-sidecar'`)},
+		// The NOTIFY trigger off, in this benchmark database only.
+		{name: "nonotify", pool: pool,
+			setup:    exec(`alter table symphony.messages disable trigger messages_notify`),
+			teardown: exec(`alter table symphony.messages enable trigger messages_notify`)},
+		{name: "walmode", pool: walPool},
+	}
+	each := *dur / time.Duration(*rounds)
+	for range *rounds {
+		for _, ph := range phases {
+			if err := ph.run(ctx, *clients, each); err != nil {
+				return fmt.Errorf("dispatch phase %s: %w", ph.name, err)
+			}
+		}
+	}
+	rate := map[string]float64{}
+	for _, ph := range phases {
+		rate[ph.name] = float64(ph.n) / ph.took.Seconds()
+	}
+	with, listened, without, walMode := rate["notify"], rate["listened"], rate["nonotify"], rate["walmode"]
+	note := fmt.Sprintf("%d clients, one autocommit INSERT of one email.send per transaction, %s in %d turns of %s taken in turn with the other settings",
+		*clients, *dur, *rounds, each)
 	emit(figure{Name: "dispatch_single_notify", Value: with, Unit: "msgs/s", Note: note + ", NOTIFY trigger on"})
 	emit(figure{Name: "dispatch_single_nonotify", Value: without, Unit: "msgs/s", Note: note + ", NOTIFY trigger disabled"})
 	emit(figure{Name: "notify_overhead", Value: 100 * (1 - with/without), Unit: "%", Note: "single-row dispatch throughput lost to the NOTIFY trigger, no sidecar sleeping on the queue (busy sidecars poll)"})
@@ -92,13 +101,44 @@ func runDispatch(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	return reset(ctx, pool)
 }
 
-// singles runs clients loops of single-row inserts for d and returns rows/s.
-func singles(ctx context.Context, pool *pgxpool.Pool, clients int, d time.Duration) (float64, error) {
+// dispatchPhase is one setting of the single-row dispatch benchmark, with
+// what its turns have counted so far.
+type dispatchPhase struct {
+	name            string
+	pool            *pgxpool.Pool
+	setup, teardown func() error
+	n               int64
+	took            time.Duration
+}
+
+// run gives the phase one turn of d: its setting on, clients loops of
+// single-row inserts, its setting off.
+func (ph *dispatchPhase) run(ctx context.Context, clients int, d time.Duration) error {
+	if ph.setup != nil {
+		if err := ph.setup(); err != nil {
+			return err
+		}
+	}
+	n, took, err := singles(ctx, ph.pool, clients, d)
+	if ph.teardown != nil {
+		if err2 := ph.teardown(); err == nil {
+			err = err2
+		}
+	}
+	ph.n += n
+	ph.took += took
+	return err
+}
+
+// singles runs clients loops of single-row inserts for d and returns how many
+// rows they inserted in how long.
+func singles(ctx context.Context, pool *pgxpool.Pool, clients int, d time.Duration) (int64, time.Duration, error) {
 	var n atomic.Int64
 	var firstErr error
 	var once sync.Once
 	stop := time.Now().Add(d)
 	var wg sync.WaitGroup
+	began := time.Now()
 	for range clients {
 		wg.Add(1)
 		go func() {
@@ -112,32 +152,6 @@ func singles(ctx context.Context, pool *pgxpool.Pool, clients int, d time.Durati
 			}
 		}()
 	}
-	began := time.Now()
 	wg.Wait()
-	return float64(n.Load()) / time.Since(began).Seconds(), firstErr
-}
-
-// withSetting runs f over a fresh pool whose sessions have name = value (set
-// for the database, then reset).
-func withSetting(ctx context.Context, url, name, value string, f func(*pgxpool.Pool) (float64, error)) (float64, error) {
-	admin, err := connect(ctx, url)
-	if err != nil {
-		return 0, err
-	}
-	defer admin.Close()
-	var db string
-	if err := admin.QueryRow(ctx, `select current_database()`).Scan(&db); err != nil {
-		return 0, err
-	}
-	ident := pgx.Identifier{db}.Sanitize()
-	if _, err := admin.Exec(ctx, fmt.Sprintf(`alter database %s set %s = '%s'`, ident, name, value)); err != nil {
-		return 0, err
-	}
-	defer admin.Exec(context.WithoutCancel(ctx), fmt.Sprintf(`alter database %s reset %s`, ident, name))
-	pool, err := connect(ctx, url)
-	if err != nil {
-		return 0, err
-	}
-	defer pool.Close()
-	return f(pool)
+	return n.Load(), time.Since(began), firstErr
 }
