@@ -17,6 +17,12 @@ import (
 type addressList []string
 
 func (a *addressList) UnmarshalJSON(b []byte) error {
+	// null is no list, as the schema's check at dispatch reads it ("cc": null
+	// passed there and then killed the message here).
+	if string(b) == "null" {
+		*a = nil
+		return nil
+	}
 	var one string
 	if err := json.Unmarshal(b, &one); err == nil {
 		*a = addressList{one}

@@ -17,9 +17,9 @@ package handler
 //   - null is decoded as encoding/json does: a no-op for a string ("" here,
 //     as no key repeats), nil for a map, a slice, content or storage, the
 //     zero value for an attachment, "" for an element of an address list or
-//     a map value, and [""] for an address list itself (addressList's
-//     UnmarshalJSON decodes null as the empty string). The schema refuses
-//     most of these and the checks after decoding refuse "".
+//     a map value, and no list for an address list itself (as addressList's
+//     UnmarshalJSON and the schema read it). The schema refuses most of the
+//     others and the checks after decoding refuse "".
 //   - escapes, surrogates and invalid UTF-8 as encoding/json (see str).
 //   - numbers, booleans and values of the wrong type fall back, as does
 //     anything but whitespace after the object (decodeStrict lets a stray
@@ -94,7 +94,7 @@ func (d *jsonScanner) optString(dst *string) bool {
 func (d *jsonScanner) addresses(dst *addressList) bool {
 	switch d.peek() {
 	case 'n':
-		*dst = addressList{""}
+		*dst = nil // no list, as addressList.UnmarshalJSON and the schema read it
 		return d.null()
 	case '"':
 		s, ok := d.str()

@@ -22,6 +22,30 @@ func TestDecodeEmail_Valid(t *testing.T) {
 	}
 }
 
+// An optional address list given as null is no list, as the schema's check at
+// dispatch reads it: such a payload was accepted there and then died here. The
+// second payload repeats a key, which the hand-written decoder leaves to
+// encoding/json, so both decoders are covered.
+func TestDecodeEmail_NullAddressListsAreAbsent(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		`{"cc": null, "to": "a@example.com", "bcc": null, "from": "me@example.com", "text": "t", "subject": "s", "reply_to": null}`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","cc":null,"cc":null,"bcc":null,"reply_to":null}`,
+	} {
+		e, _, err := DecodeEmail([]byte(in))
+		if err != nil {
+			t.Fatalf("DecodeEmail(%s): %v", in, err)
+		}
+		if e.Cc != nil || e.Bcc != nil || e.ReplyTo != nil || len(e.To) != 1 {
+			t.Fatalf("DecodeEmail(%s) = cc %q, bcc %q, reply_to %q, to %q", in, e.Cc, e.Bcc, e.ReplyTo, e.To)
+		}
+	}
+	if _, _, err := DecodeEmail([]byte(`{"to": null, "from": "me@example.com", "text": "t", "subject": "s"}`)); err == nil ||
+		!strings.Contains(err.Error(), `"to" is required`) {
+		t.Fatalf(`"to": null: %v, want "to" is required`, err)
+	}
+}
+
 func TestDecodeEmail_Invalid(t *testing.T) {
 	t.Parallel()
 	cases := map[string]string{
