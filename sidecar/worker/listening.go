@@ -28,6 +28,9 @@ const (
 	busyWindow = 100 * time.Millisecond
 	busyPoll   = 5 * time.Millisecond
 	quietAfter = 250 * time.Millisecond
+	// wakeRecheck is how long after a wake-up that found nothing the queue is
+	// claimed from once more (see runProducer).
+	wakeRecheck = 10 * time.Millisecond
 )
 
 // woken counts a wake-up and reports whether the queue is now busy enough to

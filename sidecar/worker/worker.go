@@ -275,6 +275,14 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	more := true // work may be waiting: claim until a claim comes back short
 	failures := 0
 	var mode wakeMode // not listening yet: the first idle moment registers
+	// woken: the next claim answers a wake-up. One that finds nothing is tried
+	// again wakeRecheck later (recheck): the WAL feed can report an insert
+	// from its commit record a moment before the row becomes visible to other
+	// transactions, and with only the fallback poll left that moment would
+	// cost a second. A NOTIFY arrives after the commit is visible; for it the
+	// second look is one spare claim.
+	woken := false
+	var recheck <-chan time.Time
 	defer func() {
 		// Whatever no slot has started is handed back, not run: a stop lets
 		// running messages finish, nothing more. A slot may still take one in
@@ -325,7 +333,10 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 					mode.lastWork = time.Now()
 					w.hold(msgs)
 					w.queueUp(p, msgs)
+				} else if woken {
+					recheck = time.After(wakeRecheck)
 				}
+				woken = false
 				more = len(msgs) == n
 				if wait > 0 {
 					// The queue's rate limit is spent: try again when a token is due.
@@ -358,13 +369,15 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 		case <-ctx.Done():
 			return
 		case <-p.wake:
-			more = true
+			more, woken = true, true
 			if mode.woken(time.Now()) {
 				w.setListening(ctx, p, &mode, false) // busy: poll instead of paying for NOTIFYs
 			}
 		case <-p.freed:
 		case <-fast:
 			more = true
+		case <-recheck:
+			more, recheck = true, nil
 		case <-poll.C:
 			more = true
 		}

@@ -1,0 +1,74 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/worker"
+)
+
+type counting struct{ n atomic.Int32 }
+
+func (c *counting) Handle(context.Context, *queue.Message) (json.RawMessage, error) {
+	c.n.Add(1)
+	return json.RawMessage(`{}`), nil
+}
+
+// A wake-up can come a moment before the row it reports is visible: the WAL
+// feed decodes an insert from its commit record before the inserting
+// transaction has finished committing. The claim it triggers then finds
+// nothing, and with the fallback poll an hour away the message would wait for
+// the next wake-up. The queue looks once more shortly after such a wake-up.
+func TestWorker_WakeThatFindsNothingLooksAgain(t *testing.T) {
+	t.Parallel()
+	pool := prefetchSetup(t, 0)
+	h := &counting{}
+	w := worker.New(queue.NewStore(pool, "w-wake"), worker.Handlers{"email.send": h}, worker.Config{
+		Queues: map[string]int{"email": 1}, ClaimBatch: 10,
+		Lease: 10 * time.Second, PollInterval: time.Hour, HandlerTimeout: 5 * time.Second,
+		ShutdownTimeout: 5 * time.Second,
+	}, slog.New(slog.DiscardHandler), metrics.New())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	// Idle: the queue sleeps, registered as listening, until woken.
+	waitUntil(t, "the queue sleeps", func() bool {
+		var n int
+		_ = pool.QueryRow(ctx, `select count(*) from symphony.listeners where queue = 'email'`).Scan(&n)
+		return n == 1
+	})
+
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	for _, q := range []string{
+		`set local symphony.notify_inserts = 'off'`, // this test's wake-up is the only one
+		`insert into symphony.messages (kind, payload) values ('email.send',
+		   '{"to":"a@example.com","from":"me@example.com","subject":"hi","text":"hello"}')`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Wake("email") // the claim it causes runs before the commit below
+	time.Sleep(3 * time.Millisecond)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for h.n.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the message committed just after a wake-up was not sent within 2 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
