@@ -98,16 +98,17 @@ for w in "${river_tuned_workers[@]}"; do
 	# River is Go too: its tuned runs get the same GOGC as Symphony's.
 	run env GOGC=200 "$work/peers" river -db "$river" -n "$n" -workers "$w" -tuned
 done
+# The peers' figures are their best of several runs, and Symphony's tuned figure is the best
+# of three: the first above and two taken between the peers' runs, so that a slower or faster
+# stretch of the shared machine falls on both sides alike.
+run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log "${tuned[@]}" -name symphony_log_again
 graphile=$(scripts/db.sh url bench graphile_bench)
 run node bench/graphile/run.js "$graphile" "$n" as-loaded
+run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log "${tuned[@]}" -name symphony_log_again2
 run node bench/graphile/run.js "$graphile" "$n" analyzed
 bare=$(scripts/db.sh url bench bare_bench)
 run "$work/peers" bare -db "$bare" -n "$n" -batch 100
 run "$work/peers" bare -db "$bare" -n "$bare1_n" -batch 1
-
-# The peers' figures are their best of several runs; Symphony's tuned figure is the better of
-# this run and the first, so both sides get more than one try at the same machine.
-run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log "${tuned[@]}" -name symphony_log_again
 
 step "3. Symphony through a loopback HTTP provider ($http_n messages)"
 run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$http_n" -provider resend "${http[@]}"

@@ -103,14 +103,35 @@ func runReport(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Symphony's tuned figure and its HTTP figure are each the better of two
-	// runs, taken apart in time (the peers get several tries too).
+	// Symphony's tuned figure is the best of its three runs and its HTTP
+	// figure the better of two, taken apart in time (the peers get several
+	// tries too).
 	for _, base := range []string{"symphony_log", "symphony_resend"} {
-		if again, ok := f[base+"_again"]; ok && again.Value > f[base].Value {
+		runs := 1
+		for _, again := range []string{base + "_again", base + "_again2"} {
+			v, ok := f[again]
+			if !ok {
+				continue
+			}
+			runs++
+			if v.Value <= f[base].Value {
+				continue
+			}
 			for _, k := range []string{"", "_pg_cpu", "_sidecar_cpu", "_rss"} {
-				if v, ok := f[base+"_again"+k]; ok {
+				if v, ok := f[again+k]; ok {
 					v.Name = base + k
-					v.Note += " (the better of two runs)"
+					f[base+k] = v
+				}
+			}
+		}
+		if runs > 1 {
+			for _, k := range []string{"", "_pg_cpu", "_sidecar_cpu", "_rss"} {
+				if v, ok := f[base+k]; ok {
+					if k == "" {
+						v.Note += fmt.Sprintf(" (the best of %d runs)", runs)
+					} else {
+						v.Note += fmt.Sprintf(" (in the fastest of %d runs)", runs)
+					}
 					f[base+k] = v
 				}
 			}
