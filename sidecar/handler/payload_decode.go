@@ -26,11 +26,44 @@ package handler
 //     "}" or "]" through: json.Decoder.More says there is nothing more).
 func decodeEmailFast(b []byte, p *emailPayload) bool {
 	d := jsonScanner{s: string(b)}
+	return d.object(func(key string) (uint16, bool) {
+		switch key {
+		case "to":
+			return 1 << 0, d.addresses(&p.To)
+		case "from":
+			return 1 << 1, d.optString(&p.From)
+		case "subject":
+			return 1 << 2, d.optString(&p.Subject)
+		case "html":
+			return 1 << 3, d.optString(&p.HTML)
+		case "text":
+			return 1 << 4, d.optString(&p.Text)
+		case "cc":
+			return 1 << 5, d.addresses(&p.Cc)
+		case "bcc":
+			return 1 << 6, d.addresses(&p.Bcc)
+		case "reply_to":
+			return 1 << 7, d.addresses(&p.ReplyTo)
+		case "headers":
+			return 1 << 8, d.stringMap(&p.Headers)
+		case "tags":
+			return 1 << 9, d.stringMap(&p.Tags)
+		case "attachments":
+			return 1 << 10, d.attachments(&p.Attachments)
+		}
+		return 0, false
+	}) && d.end()
+}
+
+// object reads an object whose every key field knows: field reads the key's
+// value and names the key by a bit of its own, so that a repeated key (or any
+// key field does not know: bit 0) falls back.
+func (d *jsonScanner) object(field func(key string) (bit uint16, ok bool)) bool {
 	if !d.consume('{') {
 		return false
 	}
 	if d.consume('}') {
-		return d.end()
+		return true
 	}
 	var seen uint16
 	for {
@@ -38,34 +71,8 @@ func decodeEmailFast(b []byte, p *emailPayload) bool {
 		if !ok || !d.consume(':') {
 			return false
 		}
-		var bit uint16
-		switch key {
-		case "to":
-			bit, ok = 1<<0, d.addresses(&p.To)
-		case "from":
-			bit, ok = 1<<1, d.optString(&p.From)
-		case "subject":
-			bit, ok = 1<<2, d.optString(&p.Subject)
-		case "html":
-			bit, ok = 1<<3, d.optString(&p.HTML)
-		case "text":
-			bit, ok = 1<<4, d.optString(&p.Text)
-		case "cc":
-			bit, ok = 1<<5, d.addresses(&p.Cc)
-		case "bcc":
-			bit, ok = 1<<6, d.addresses(&p.Bcc)
-		case "reply_to":
-			bit, ok = 1<<7, d.addresses(&p.ReplyTo)
-		case "headers":
-			bit, ok = 1<<8, d.stringMap(&p.Headers)
-		case "tags":
-			bit, ok = 1<<9, d.stringMap(&p.Tags)
-		case "attachments":
-			bit, ok = 1<<10, d.attachments(&p.Attachments)
-		default:
-			return false
-		}
-		if !ok || seen&bit != 0 {
+		bit, ok := field(key)
+		if !ok || bit == 0 || seen&bit != 0 {
 			return false
 		}
 		seen |= bit
@@ -74,7 +81,7 @@ func decodeEmailFast(b []byte, p *emailPayload) bool {
 			return false
 		}
 		if !more {
-			return d.end()
+			return true
 		}
 	}
 }
@@ -193,87 +200,39 @@ func (d *jsonScanner) attachments(dst *[]attachmentPayload) bool {
 
 // attachment reads one {filename, content, content_type, storage} object.
 func (d *jsonScanner) attachment(a *attachmentPayload) bool {
-	if !d.consume('{') {
-		return false
-	}
-	if d.consume('}') {
-		return true
-	}
-	var seen uint8
-	for {
-		key, ok := d.str()
-		if !ok || !d.consume(':') {
-			return false
-		}
-		var bit uint8
+	return d.object(func(key string) (uint16, bool) {
 		switch key {
 		case "filename":
-			bit, ok = 1<<0, d.optString(&a.Filename)
+			return 1 << 0, d.optString(&a.Filename)
 		case "content_type":
-			bit, ok = 1<<1, d.optString(&a.ContentType)
+			return 1 << 1, d.optString(&a.ContentType)
 		case "content":
-			bit = 1 << 2
-			if !d.null() {
-				var s string
-				s, ok = d.str()
-				a.Content = &s
+			if d.null() {
+				return 1 << 2, true
 			}
+			s, ok := d.str()
+			a.Content = &s
+			return 1 << 2, ok
 		case "storage":
-			bit = 1 << 3
-			if !d.null() {
-				a.Storage = new(StorageRef)
-				ok = d.storage(a.Storage)
+			if d.null() {
+				return 1 << 3, true
 			}
-		default:
-			return false
+			a.Storage = new(StorageRef)
+			return 1 << 3, d.storage(a.Storage)
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		more, ok := d.more('}')
-		if !ok {
-			return false
-		}
-		if !more {
-			return true
-		}
-	}
+		return 0, false
+	})
 }
 
 // storage reads a {bucket, path} object.
-func (d *jsonScanner) storage(s *StorageRef) bool {
-	if !d.consume('{') {
-		return false
-	}
-	if d.consume('}') {
-		return true
-	}
-	var seen uint8
-	for {
-		key, ok := d.str()
-		if !ok || !d.consume(':') {
-			return false
-		}
-		var bit uint8
+func (d *jsonScanner) storage(st *StorageRef) bool {
+	return d.object(func(key string) (uint16, bool) {
 		switch key {
 		case "bucket":
-			bit, ok = 1<<0, d.optString(&s.Bucket)
+			return 1 << 0, d.optString(&st.Bucket)
 		case "path":
-			bit, ok = 1<<1, d.optString(&s.Path)
-		default:
-			return false
+			return 1 << 1, d.optString(&st.Path)
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		more, ok := d.more('}')
-		if !ok {
-			return false
-		}
-		if !more {
-			return true
-		}
-	}
+		return 0, false
+	})
 }
