@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -46,6 +48,9 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	env := map[string]string{"SYMPHONY_QUEUES": *queues, "SYMPHONY_CLAIM_BATCH": *batch, "SYMPHONY_PREFETCH": *prefetch}
 	settings := fmt.Sprintf("SYMPHONY_QUEUES=%s, SYMPHONY_CLAIM_BATCH=%s, SYMPHONY_PREFETCH=%s", *queues, *batch, *prefetch)
 	if *gogc != "" {
+		if _, err := gcPercent(*gogc); err != nil {
+			return err
+		}
 		env["GOGC"] = *gogc
 		settings += ", GOGC=" + *gogc
 	}
@@ -127,6 +132,14 @@ func subprocess(ctx context.Context, pool *pgxpool.Pool, bin, db string, env map
 
 // inProcess runs app.Main here instead, under the CPU profiler.
 func inProcess(ctx context.Context, pool *pgxpool.Pool, db string, env map[string]string, n int, profile string, done func()) (time.Duration, error) {
+	if g, ok := env["GOGC"]; ok {
+		// The runtime read GOGC when this process started; -gogc applies here too.
+		v, err := gcPercent(g)
+		if err != nil {
+			return 0, err
+		}
+		defer debug.SetGCPercent(debug.SetGCPercent(v))
+	}
 	vars := map[string]string{"DATABASE_URL": db, "SYMPHONY_HTTP_ADDR": "127.0.0.1:0", "SYMPHONY_WORKER_ID": "bench"}
 	for k, v := range env {
 		vars[k] = v
@@ -191,4 +204,16 @@ func drain(ctx context.Context, pool *pgxpool.Pool, n int, processed func() (flo
 			return 0, errors.New("messages still unfinished after 15 minutes")
 		}
 	}
+}
+
+// gcPercent reads a GOGC value as the runtime does: a percentage, or off.
+func gcPercent(s string) (int, error) {
+	if s == "off" {
+		return -1, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("-gogc must be a percentage or off, not %q", s)
+	}
+	return v, nil
 }
