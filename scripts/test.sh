@@ -7,8 +7,10 @@
 # Everything runs against the private, throwaway `test` cluster (scripts/db.sh, port 54329),
 # which is re-created on every run so edited migrations apply to a clean database.
 # SYMPHONY_TEST_RACE=1 adds -race to go test. Without go test flags, every fuzz target then
-# runs for SYMPHONY_TEST_FUZZTIME (default 3s; scripts/fuzz.sh). Exits non-zero on the first
-# failing stage.
+# runs for SYMPHONY_TEST_FUZZTIME (default 2000x: 2,000 inputs each; scripts/fuzz.sh). A count,
+# not a duration: Go 1.26's fuzzing coordinator can fail a target with a bare "context deadline
+# exceeded" when a -fuzztime duration runs out mid-input (go.dev/issue/75804, fixed in 1.27).
+# Exits non-zero on the first failing stage.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -73,6 +75,6 @@ SYMPHONY_TEST_DATABASE_URL=$url go test -count=1 "${race[@]}" "$@" ./...
 
 # go test replays the fuzz targets' seeds; a full run also fuzzes each briefly for new inputs.
 if (($# == 0)); then
-	step "fuzz (${SYMPHONY_TEST_FUZZTIME:-3s} per target)"
-	scripts/fuzz.sh --time "${SYMPHONY_TEST_FUZZTIME:-3s}"
+	step "fuzz (${SYMPHONY_TEST_FUZZTIME:-2000x} per target)"
+	scripts/fuzz.sh --time "${SYMPHONY_TEST_FUZZTIME:-2000x}"
 fi
