@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,26 +24,37 @@ type Email struct {
 	Storage storage.Fetcher
 	// MaxAttachmentBytes bounds the attachments of one email, all together.
 	MaxAttachmentBytes int64
-	// Suppressions, when set, is checked right before the provider call:
+	// Suppressions, when set, is checked at most preparedMaxAge before the
+	// provider call (at claim time, see Prepare, or right before the call):
 	// suppressed recipients are dropped, and a message left with none in "to"
 	// is cancelled.
 	Suppressions Suppressions
 }
 
 // Handle decodes the payload and sends it; the provider's receipt is the result.
+// What Prepare worked out at claim time is used if it is there (and its
+// suppression check recent enough).
 func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
-	e, refs, err := DecodeEmail(m.Payload)
-	if err != nil {
-		return nil, provider.Permanent(err)
+	var e *provider.Email
+	var refs []StorageRef
+	p, _ := m.Prepared.(*emailPrepared)
+	if p != nil {
+		e, refs = p.email, p.refs
+	} else {
+		var err error
+		if e, refs, err = DecodeEmail(m.Payload); err != nil {
+			return nil, provider.Permanent(err)
+		}
 	}
 	var sup []Suppressed
 	if h.Suppressions != nil {
-		all := e.To
-		if len(e.Cc)+len(e.Bcc) > 0 {
-			all = slices.Concat(e.To, e.Cc, e.Bcc)
-		}
-		if sup, err = h.Suppressions.Suppressed(ctx, "email", all, transactional(m.Meta)); err != nil {
-			return nil, err
+		if p != nil && p.usable() {
+			sup = p.sup
+		} else {
+			var err error
+			if sup, err = h.Suppressions.Suppressed(ctx, "email", recipients(e), transactional(m.Meta)); err != nil {
+				return nil, err
+			}
 		}
 		if len(sup) > 0 {
 			e.To, e.Cc, e.Bcc = without(e.To, sup), without(e.Cc, sup), without(e.Bcc, sup)
@@ -73,8 +83,8 @@ func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, e
 type SMS struct {
 	Sender    provider.SMSSender
 	Namespace string // the installation id, part of idempotency keys
-	// Suppressions, when set, is checked right before the provider call; a
-	// suppressed number cancels the message.
+	// Suppressions, when set, is checked as for Email; a suppressed number
+	// cancels the message.
 	Suppressions Suppressions
 	// Now is the clock quiet hours are read against (time.Now when nil).
 	Now func() time.Time
@@ -83,15 +93,27 @@ type SMS struct {
 // Handle decodes the payload and sends it; the provider's receipt is the result.
 // A suppressed number cancels it; outside its quiet-hours window
 // (meta.quiet_hours) it is deferred to the window's opening.
+// What Prepare worked out at claim time is used as in Email.Handle.
 func (h SMS) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
-	s, err := DecodeSMS(m.Payload)
-	if err != nil {
-		return nil, provider.Permanent(err)
+	var s *provider.SMS
+	p, _ := m.Prepared.(*smsPrepared)
+	if p != nil {
+		s = p.sms
+	} else {
+		var err error
+		if s, err = DecodeSMS(m.Payload); err != nil {
+			return nil, provider.Permanent(err)
+		}
 	}
 	if h.Suppressions != nil {
-		sup, err := h.Suppressions.Suppressed(ctx, "sms", []string{s.To}, transactional(m.Meta))
-		if err != nil {
-			return nil, err
+		var sup []Suppressed
+		if p != nil && p.usable() {
+			sup = p.sup
+		} else {
+			var err error
+			if sup, err = h.Suppressions.Suppressed(ctx, "sms", []string{s.To}, transactional(m.Meta)); err != nil {
+				return nil, err
+			}
 		}
 		if len(sup) > 0 {
 			return nil, worker.Cancel(CancelledBySuppression, fmt.Sprintf("suppressed: %s (%s)", s.To, sup[0].Reason), suppressedResult(sup))

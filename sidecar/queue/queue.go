@@ -29,6 +29,11 @@ type Message struct {
 	// MaybeSentBefore: an earlier attempt may have reached the provider (its
 	// call failed ambiguously, or its sidecar died mid-call).
 	MaybeSentBefore bool
+	// Prepared is what the kind's handler worked out for this message when it
+	// was claimed, together with the rest of its claim (worker.Preparer): its
+	// decoded payload, its suppression check. Nil when nothing was prepared;
+	// only that handler reads it.
+	Prepared any
 }
 
 // State is where an attempt leaves its message.

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/queue"
@@ -43,4 +44,50 @@ func (w *Worker) release(ctx context.Context, p *producer, waiting []*queue.Mess
 	}
 	w.mu.Unlock()
 	w.log.Info("handed back prefetched messages that had not started", "queue", p.queue, "count", n)
+}
+
+// prepareMin is the smallest claim handed to Preparers. Preparing costs the
+// producer a statement before it hands the claim out; for a few messages
+// that is a wait for nothing (their own checks, made in their slots side by
+// side, gather into one statement just as well) and it slowed a queue of
+// few slots fed a stream of single messages.
+const prepareMin = 32
+
+// prepare hands each kind's share of a fresh claim of at least prepareMin
+// messages to its handler, if the handler is a Preparer, before any slot can
+// take one of the messages (so Prepared is written before it is read). A
+// failure is logged and costs only the batching: each message's Handle then
+// does the work itself.
+func (w *Worker) prepare(ctx context.Context, p *producer, msgs []queue.Message) {
+	if len(msgs) < prepareMin {
+		return
+	}
+	var done []string // kinds already handed over: a claim holds one or a few
+	for i := range msgs {
+		kind := msgs[i].Kind
+		if slices.Contains(done, kind) {
+			continue
+		}
+		done = append(done, kind)
+		h, ok := w.handlers.Route(kind)
+		if !ok {
+			continue
+		}
+		pr, ok := h.(Preparer)
+		if !ok {
+			continue
+		}
+		share := p.prepBuf[:0]
+		for j := i; j < len(msgs); j++ {
+			if msgs[j].Kind == kind {
+				share = append(share, &msgs[j])
+			}
+		}
+		if err := pr.Prepare(ctx, share); err != nil && ctx.Err() == nil {
+			w.log.Warn("could not prepare claimed messages together; each is prepared on its own",
+				"queue", p.queue, "kind", kind, "messages", len(share), "error", err)
+		}
+		clear(share) // the buffer outlives the claim: let go of its messages
+		p.prepBuf = share[:0]
+	}
 }

@@ -3,8 +3,10 @@ package worker_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -168,5 +170,69 @@ func TestWorker_StopHandsBackPrefetched(t *testing.T) {
 	}
 	if c := counts(t, pool); c["succeeded"] != 1 || pending != 9 || clean != 9 {
 		t.Fatalf("after stop: states %v, %d pending (%d untouched); want 1 succeeded and 9 handed back untouched", c, pending, clean)
+	}
+}
+
+// preparing marks each message it is handed in Prepare and checks, in Handle,
+// that the mark is there: a claim reaches Prepare before any slot takes one of
+// its messages.
+type preparing struct {
+	mu             sync.Mutex
+	handed         map[int64]bool
+	smallest       int
+	batches        int
+	prepared, late atomic.Int32
+	fail           bool
+}
+
+func (p *preparing) Prepare(_ context.Context, msgs []*queue.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batches++
+	if p.smallest == 0 || len(msgs) < p.smallest {
+		p.smallest = len(msgs)
+	}
+	for _, m := range msgs {
+		p.handed[m.ID] = true
+		m.Prepared = p
+	}
+	if p.fail {
+		return errors.New("prepared nothing useful")
+	}
+	return nil
+}
+
+func (p *preparing) Handle(_ context.Context, m *queue.Message) (json.RawMessage, error) {
+	p.mu.Lock()
+	handed := p.handed[m.ID]
+	p.mu.Unlock()
+	switch {
+	case m.Prepared == p:
+		p.prepared.Add(1)
+	case handed:
+		p.late.Add(1) // handed to Prepare, but its slot got it first
+	}
+	return json.RawMessage(`{}`), nil
+}
+
+// A Preparer gets a big claim's messages all at once, before any of them is
+// handled; small claims go straight to the slots; a failing Prepare does not
+// stop the claim's messages.
+func TestWorker_PreparerSeesBigClaimsBeforeTheirMessagesRun(t *testing.T) {
+	t.Parallel()
+	for _, fail := range []bool{false, true} {
+		pool := prefetchSetup(t, 300)
+		h := &preparing{fail: fail, handed: map[int64]bool{}}
+		stop := startWorker(t, pool, h, 4, 50) // the first claim takes 50
+		waitUntil(t, "every message succeeded", func() bool { return counts(t, pool)["succeeded"] == 300 })
+		stop()
+		if h.late.Load() != 0 || h.prepared.Load() != int32(len(h.handed)) {
+			t.Fatalf("fail=%v: %d messages handed to Prepare, %d handled prepared, %d before Prepare saw them",
+				fail, len(h.handed), h.prepared.Load(), h.late.Load())
+		}
+		if h.batches == 0 || h.smallest < 32 {
+			t.Fatalf("fail=%v: %d calls to Prepare, the smallest with %d messages; want claims of at least 32",
+				fail, h.batches, h.smallest)
+		}
 	}
 }

@@ -26,6 +26,19 @@ type Handler interface {
 	Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error)
 }
 
+// Preparer is a Handler that does part of its work for a whole claim at once,
+// before the claimed messages reach its slots: a handler that checks each
+// recipient against the suppression list checks a claim of 500 in one query,
+// instead of one query per handful of messages that happen to be running
+// together. Prepare may leave its findings in each message's Prepared; it
+// must not decide any message's outcome. What it could not work out (an error
+// here, a payload it could not read) Handle works out as if Prepare had not
+// run, so an error only costs the batching.
+type Preparer interface {
+	Handler
+	Prepare(ctx context.Context, msgs []*queue.Message) error
+}
+
 // Router finds the handler of a message kind.
 type Router interface {
 	Route(kind string) (Handler, bool)
@@ -123,6 +136,7 @@ type producer struct {
 	// receiving a message from it).
 	claimed  prometheus.Counter
 	inFlight prometheus.Gauge
+	prepBuf  []*queue.Message // the producer's, for handing a claim to a Preparer
 }
 
 // New returns a Worker over store, running handlers by message kind.
@@ -332,6 +346,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 				if len(msgs) > 0 {
 					mode.lastWork = time.Now()
 					w.hold(msgs)
+					w.prepare(ctx, p, msgs)
 					w.queueUp(p, msgs)
 				} else if woken {
 					recheck = time.After(wakeRecheck)
