@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/symphonymessenger/symphony/sidecar/internal/pgarray"
 	queries "github.com/symphonymessenger/symphony/sql"
 )
 
@@ -141,7 +141,7 @@ func (b *SuppressionBatch) query(ctx context.Context, r *suppressionRound) {
 	defer cancel()
 	err := func() error {
 		q := r.args
-		rows, err := b.DB.Query(ctx, queries.SuppressedBatch, int4s(q.reqs), texts(q.channels), texts(q.inputs), q.trans)
+		rows, err := b.DB.Query(ctx, queries.SuppressedBatch, pgarray.Int4s(q.reqs), pgarray.Texts(q.channels), pgarray.Texts(q.inputs), q.trans)
 		if err != nil {
 			return err
 		}
@@ -160,31 +160,4 @@ func (b *SuppressionBatch) query(ctx context.Context, r *suppressionRound) {
 		r.out, r.err = nil, fmt.Errorf("error checking the suppression list: %w", err)
 	}
 	close(r.done)
-}
-
-// texts and int4s are array arguments pgx encodes without copying each
-// element to the heap, as it does for the elements of a []string or an
-// []int32 (each boxed as an interface): two allocations per address checked.
-// Their elements reach pgx as one-pointer structs, which box for free.
-type (
-	texts   []string
-	int4s   []int32
-	textRef struct{ s *string }
-	int4Ref struct{ n *int32 }
-)
-
-func dims(n int) []pgtype.ArrayDimension {
-	return []pgtype.ArrayDimension{{Length: int32(n), LowerBound: 1}}
-}
-
-func (a texts) Dimensions() []pgtype.ArrayDimension { return dims(len(a)) }
-func (a texts) Index(i int) any                     { return textRef{&a[i]} }
-func (a texts) IndexType() any                      { return textRef{} }
-func (a int4s) Dimensions() []pgtype.ArrayDimension { return dims(len(a)) }
-func (a int4s) Index(i int) any                     { return int4Ref{&a[i]} }
-func (a int4s) IndexType() any                      { return int4Ref{} }
-
-func (r textRef) TextValue() (pgtype.Text, error) { return pgtype.Text{String: *r.s, Valid: true}, nil }
-func (r int4Ref) Int64Value() (pgtype.Int8, error) {
-	return pgtype.Int8{Int64: int64(*r.n), Valid: true}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/symphonymessenger/symphony/sidecar/internal/pgarray"
 	queries "github.com/symphonymessenger/symphony/sql"
 )
 
@@ -148,7 +149,7 @@ func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, erro
 		}
 		retry[i] = o.RetryIn.Milliseconds()
 	}
-	rows, err := s.pool.Query(ctx, queries.Complete, ids, attempts, states, results, errs, codes, retry, s.workerID, maybe)
+	rows, err := s.pool.Query(ctx, queries.Complete, pgarray.Int8s(ids), attempts, pgarray.Texts(states), results, errs, codes, retry, s.workerID, maybe)
 	if err != nil {
 		return nil, fmt.Errorf("error completing %d messages: %w", n, err)
 	}
@@ -163,7 +164,7 @@ func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, erro
 func (s *Store) ExtendLeases(ctx context.Context, ids []int64, lease time.Duration) (int64, error) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids) // the same lock order as Complete
-	tag, err := s.pool.Exec(ctx, queries.ExtendLeases, ids, s.workerID, lease.Milliseconds())
+	tag, err := s.pool.Exec(ctx, queries.ExtendLeases, pgarray.Int8s(ids), s.workerID, lease.Milliseconds())
 	if err != nil {
 		return 0, fmt.Errorf("error extending %d leases: %w", len(ids), err)
 	}
