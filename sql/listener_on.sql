@@ -1,2 +1,2 @@
 -- Worker $2 sleeps on queue $1 until notified: dispatches into it now NOTIFY.
-insert into symphony.listeners (queue, worker_id) values ($1, $2) on conflict do nothing
+select symphony.listen($1, $2)

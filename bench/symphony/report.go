@@ -72,6 +72,7 @@ var rows = []row{
 	{"", "overhead when every dispatch notifies (worst case)", "notify_overhead_listened", "", nil},
 	{"", "single-row, 8 clients, NOTIFY off by setting (WAL wake-ups)", "dispatch_single_walmode", "", nil},
 	{"", "overhead with the NOTIFY off by setting", "notify_overhead_walmode", "≤ 10 %", func(v float64, _ fig) bool { return v <= 10 }},
+	{"", "noise floor: the trigger-off setting measured twice, the gap between the two", "dispatch_aa_spread", "", nil},
 	{"", "bulk, INSERT … SELECT 10,000 rows per statement", "dispatch_bulk", "", nil},
 	{"6. Claim cost vs history", "claim of 100, 0 finished in history", "claim_ms_0", "", nil},
 	{"", "claim of 100, 1M finished in history", "claim_ms_1M", "flat", flat("claim_ms_1M")},
