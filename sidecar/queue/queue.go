@@ -124,6 +124,9 @@ func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, erro
 	// them (here, ExtendLeases), so two of them cannot deadlock.
 	slices.SortFunc(outcomes, func(a, b Outcome) int { return cmp.Compare(a.ID, b.ID) })
 	n := len(outcomes)
+	if allPlainSuccesses(outcomes) {
+		return s.completeSucceeded(ctx, outcomes)
+	}
 	ids := make([]int64, n)
 	attempts := make([]int32, n)
 	states := make([]string, n)
@@ -150,6 +153,41 @@ func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, erro
 		retry[i] = o.RetryIn.Milliseconds()
 	}
 	rows, err := s.pool.Query(ctx, queries.Complete, pgarray.Int8s(ids), attempts, pgarray.Texts(states), results, errs, codes, retry, s.workerID, maybe)
+	if err != nil {
+		return nil, fmt.Errorf("error completing %d messages: %w", n, err)
+	}
+	written, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("error completing %d messages: %w", n, err)
+	}
+	return written, nil
+}
+
+// allPlainSuccesses reports whether every outcome succeeded without an error
+// text to record: what CompleteSucceeded writes.
+func allPlainSuccesses(outcomes []Outcome) bool {
+	for i := range outcomes {
+		if outcomes[i].State != Succeeded || outcomes[i].Error != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// completeSucceeded is Complete for a batch of plain successes (sorted).
+func (s *Store) completeSucceeded(ctx context.Context, outcomes []Outcome) ([]int64, error) {
+	n := len(outcomes)
+	ids := make([]int64, n)
+	attempts := make([]int32, n)
+	results := make([]*string, n)
+	for i, o := range outcomes {
+		ids[i], attempts[i] = o.ID, int32(o.Attempt)
+		if o.Result != nil {
+			r := string(o.Result)
+			results[i] = &r
+		}
+	}
+	rows, err := s.pool.Query(ctx, queries.CompleteSucceeded, pgarray.Int8s(ids), attempts, results, s.workerID)
 	if err != nil {
 		return nil, fmt.Errorf("error completing %d messages: %w", n, err)
 	}
