@@ -209,13 +209,14 @@ func (s *Store) ExtendLeases(ctx context.Context, ids []int64, lease time.Durati
 	return tag.RowsAffected(), nil
 }
 
-// RescueExpired returns messages whose lease expired to pending (or dead).
-func (s *Store) RescueExpired(ctx context.Context) (int, error) {
-	var n int
-	if err := s.pool.QueryRow(ctx, queries.Rescue).Scan(&n); err != nil {
-		return 0, fmt.Errorf("error rescuing expired leases: %w", err)
+// RescueExpired returns messages whose lease expired to pending (or dead),
+// and pauses campaigns whose campaign.process chain ended; it returns how many
+// of each.
+func (s *Store) RescueExpired(ctx context.Context) (rescued, pausedCampaigns int, err error) {
+	if err := s.pool.QueryRow(ctx, queries.Rescue).Scan(&rescued, &pausedCampaigns); err != nil {
+		return 0, 0, fmt.Errorf("error rescuing expired leases: %w", err)
 	}
-	return n, nil
+	return rescued, pausedCampaigns, nil
 }
 
 // InstallationID returns this database's installation id.

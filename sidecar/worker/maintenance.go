@@ -48,12 +48,16 @@ func (w *Worker) extendLeases(ctx context.Context) {
 }
 
 func (w *Worker) rescue(ctx context.Context) {
-	n, err := w.store.RescueExpired(ctx)
+	n, paused, err := w.store.RescueExpired(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.log.Warn("rescuing expired leases failed", "error", err)
 		}
 		return
+	}
+	if paused > 0 {
+		w.log.Warn("paused campaigns whose processing chain ended; see symphony.campaigns.paused_reason, then resume_campaign",
+			"count", paused)
 	}
 	if n > 0 {
 		w.m.Rescued.Add(float64(n))
