@@ -54,7 +54,7 @@ if ! has_secret RESEND_API_KEY && ! has_secret SENDGRID_API_KEY && ! has_secret 
 	note "no provider credentials among the secrets: the sidecar will use the log providers and send nothing"
 fi
 if has_secret SYMPHONY_DASHBOARD_TOKEN; then
-	note "SYMPHONY_DASHBOARD_TOKEN is set: the dashboard listens on :8081 (publish it with the [http_service] block in fly.toml)"
+	note "SYMPHONY_DASHBOARD_TOKEN is set: the dashboard listens on :8081 (fly proxy 8081 reaches it; fly.toml's dashboard block publishes it on :8443)"
 fi
 
 # Migrations: every file in supabase/migrations must be applied before the new

@@ -164,36 +164,21 @@ func TestFlyToml_WorkerConfiguration(t *testing.T) {
 }
 
 // The commented dashboard block, uncommented as the README says, is valid and
-// publishes the dashboard's port only, over HTTPS, with auto-stop off.
+// publishes the dashboard's port only, over TLS only (port 8443, away from the
+// webhooks' 443 and 80), with auto-stop off.
 func TestFlyToml_DashboardServiceBlock(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "fly.toml"))
-	if err != nil {
-		t.Fatal(err)
+	c := flyBlocks(t, "dashboard")
+	if len(c.Services) != 1 {
+		t.Fatalf("the dashboard block has %d [[services]], want 1", len(c.Services))
 	}
-	text := string(b)
-	begin, end := strings.Index(text, "# --- dashboard: begin\n"), strings.Index(text, "# --- dashboard: end")
-	if begin < 0 || end < begin {
-		t.Fatal("fly.toml has no commented dashboard block")
-	}
-	block := text[begin+len("# --- dashboard: begin\n") : end]
-	uncommented := regexp.MustCompile(`(?m)^# ?`).ReplaceAllString(block, "")
-	c := parseFly(t, text[:begin]+uncommented)
-	s := c.HTTPService
-	if s == nil {
-		t.Fatal("the dashboard block has no [http_service]")
-	}
+	s := c.Services[0]
 	if s.InternalPort != port(t, c.Env["SYMPHONY_DASHBOARD_ADDR"]) || s.InternalPort == port(t, c.Env["SYMPHONY_HTTP_ADDR"]) {
 		t.Errorf("internal_port %d: want the dashboard's port (SYMPHONY_DASHBOARD_ADDR), never /metrics' and /status'", s.InternalPort)
 	}
-	if !s.ForceHTTPS {
-		t.Error("force_https is off: the token would cross the internet in clear")
-	}
-	if s.AutoStopMachines != "off" && s.AutoStopMachines != false {
-		t.Errorf("auto_stop_machines = %v: Fly would stop idle workers", s.AutoStopMachines)
-	}
-	if s.AutoStartMachines || s.MinMachinesRunning < 1 {
-		t.Errorf("auto_start_machines %v, min_machines_running %d: machines must just keep running", s.AutoStartMachines, s.MinMachinesRunning)
+	checkKeepsRunning(t, s)
+	if len(s.Ports) != 1 || s.Ports[0].Port != 8443 || strings.Join(s.Ports[0].Handlers, ",") != "tls,http" {
+		t.Errorf("ports %+v: want 8443 alone, with the tls and http handlers (no plain-HTTP port: the token would cross the internet in clear)", s.Ports)
 	}
 }
 
