@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func newDB(tb testing.TB, template, dir string) *DB {
 		// database alive.
 		ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 		defer cancel()
-		if err := adminExec(ctx, cluster, "drop database if exists "+ident+" with (force)"); err != nil {
+		if err := dropDatabase(ctx, cluster, name); err != nil {
 			tb.Errorf("pgtest: error dropping database %s: %v", name, err)
 		}
 	})
@@ -118,4 +119,32 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
 	return hex.EncodeToString(b)
+}
+
+// dropDatabase drops database name, whatever is still connected to it. FORCE
+// ends ordinary sessions but not a replication slot in use: a sidecar's WAL feed
+// holds a temporary slot, which the server drops only once the feed's
+// walsender has exited, a moment after the test closed the connection. Such
+// walsenders are ended too, and the drop is retried until their slots are gone.
+func dropDatabase(ctx context.Context, cluster, name string) error {
+	drop := "drop database if exists " + pgx.Identifier{name}.Sanitize() + " with (force)"
+	for {
+		err := adminExec(ctx, cluster, drop)
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" {
+			return err
+		}
+		conn, cerr := pgx.Connect(ctx, cluster)
+		if cerr != nil {
+			return errors.Join(err, cerr)
+		}
+		_, _ = conn.Exec(ctx, `select pg_terminate_backend(active_pid) from pg_replication_slots
+			where database = $1 and active_pid is not null`, name)
+		_ = conn.Close(ctx)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func TestNewDB_Isolated(t *testing.T) {
@@ -55,6 +57,35 @@ func TestNewDB_DroppedOnCleanup(t *testing.T) {
 	t.Run("UseDatabase", func(t *testing.T) {
 		name = NewDB(t).Name
 	})
+	if n := countDatabases(t, name); n != 0 {
+		t.Fatalf("database %s still exists after its test ended", name)
+	}
+}
+
+// A database whose test left a logical replication slot in use (a sidecar's
+// WAL feed, still streaming) is dropped all the same.
+func TestNewDB_DroppedWhileAReplicationSlotIsInUse(t *testing.T) {
+	t.Parallel()
+	var name string
+	var repl *pgconn.PgConn
+	t.Run("UseDatabase", func(t *testing.T) {
+		db := NewDB(t)
+		name = db.Name
+		cfg, err := pgconn.ParseConfig(db.ConnString)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RuntimeParams["replication"] = "database"
+		if repl, err = pgconn.ConnectConfig(t.Context(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pglogrepl.CreateReplicationSlot(t.Context(), repl, "pgtest_slot", "pgoutput",
+			pglogrepl.CreateReplicationSlotOptions{Temporary: true}); err != nil {
+			t.Fatal(err)
+		}
+		// The connection stays open: the slot is in use when the test ends.
+	})
+	defer repl.Close(context.Background())
 	if n := countDatabases(t, name); n != 0 {
 		t.Fatalf("database %s still exists after its test ended", name)
 	}
