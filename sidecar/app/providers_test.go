@@ -213,7 +213,9 @@ func TestProviders_RateLimitSharedAcrossSidecars(t *testing.T) {
 	}
 	span := reqs[len(reqs)-1].At.Sub(reqs[0].At)
 	t.Logf("%d sends through two sidecars at %d/s (burst %d) took %s", n, perSecond, burst, span)
-	if min := time.Duration(float64(n-burst-1) / perSecond * float64(time.Second)); span < min {
+	// The same 100 ms of slack: the first request may reach the fake later
+	// after its token than the last one does (3.196 s against 3.2 s was seen).
+	if min := time.Duration((float64(n-burst-1)/perSecond - 0.1) * float64(time.Second)); span < min {
 		t.Fatalf("took %s, faster than the limit allows (%s)", span, min)
 	}
 }
