@@ -68,7 +68,7 @@ func startWorker(t *testing.T, pool *pgxpool.Pool, h worker.Handler, slots, pref
 		Queues: map[string]int{"email": slots}, ClaimBatch: 50, Prefetch: prefetch,
 		Lease: 10 * time.Second, PollInterval: 50 * time.Millisecond, HandlerTimeout: 5 * time.Second,
 		ShutdownTimeout: 5 * time.Second,
-	}, slog.New(slog.DiscardHandler), metrics.New())
+	}, slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})), metrics.New())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -83,6 +83,16 @@ func startWorker(t *testing.T, pool *pgxpool.Pool, h worker.Handler, slots, pref
 			t.Fatal("worker did not stop")
 		}
 	}
+}
+
+// testLog writes the worker's warnings into the test's output, so a failure
+// comes with what the worker saw.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Helper()
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }
 
 func counts(t *testing.T, pool *pgxpool.Pool) map[string]int {
