@@ -39,6 +39,10 @@ func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, e
 	var refs []StorageRef
 	p, _ := m.Prepared.(*emailPrepared)
 	if p != nil {
+		// Not kept on the message past this attempt: the claim's other
+		// messages keep the message alive, and with it the attachments
+		// fetched below.
+		m.Prepared = nil
 		e, refs = p.email, p.refs
 	} else {
 		var err error
@@ -98,6 +102,7 @@ func (h SMS) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, err
 	var s *provider.SMS
 	p, _ := m.Prepared.(*smsPrepared)
 	if p != nil {
+		m.Prepared = nil // as in Email.Handle
 		s = p.sms
 	} else {
 		var err error

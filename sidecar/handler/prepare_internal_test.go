@@ -73,6 +73,9 @@ func TestEmail_PrepareChecksAClaimInOneStatement(t *testing.T) {
 	var sent, cancelled, invalid int
 	for i, m := range msgs {
 		_, err := h.Handle(ctx, m)
+		if m.Prepared != nil {
+			t.Fatalf("message %d still holds what was prepared for it (and any attachments) after its attempt", i)
+		}
 		var c *worker.CancelError
 		switch {
 		case err == nil:
