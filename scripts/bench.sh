@@ -3,7 +3,7 @@
 # and a bare claim loop measured side by side in the same run, on the private `bench` cluster
 # (scripts/db.sh, port 54349, PostgreSQL's default durability settings).
 #
-#   scripts/bench.sh            the full run (about 15 minutes): writes docs/benchmarks.md
+#   scripts/bench.sh            the full run (5-6 minutes on 2 cores): writes docs/benchmarks.md
 #   scripts/bench.sh --smoke    tiny sizes (well under a minute): checks that every benchmark
 #                               runs and prints; writes .tmp/bench/benchmarks-smoke.md
 #
@@ -39,6 +39,10 @@ fi
 work=.tmp/bench
 mkdir -p "$work"
 results=$work/results.jsonl commands=$work/commands.txt
+if [[ -n $smoke ]]; then
+	# Kept apart, so a smoke run (scripts/test.sh makes one) leaves a full run's figures be.
+	results=$work/results-smoke.jsonl commands=$work/commands-smoke.txt
+fi
 : >"$results"
 : >"$commands"
 

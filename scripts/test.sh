@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test: the migrations (through the Supabase CLI and through plain psql), the pgTAP
-# tests in supabase/tests, `go test ./...` and a short fuzzing run.
+# tests in supabase/tests, `go test ./...`, a short fuzzing run and a smoke run of the
+# benchmarks (every one runs and prints; no speed is asserted).
 #
 #   scripts/test.sh [go test flags...]      e.g. scripts/test.sh -run TestQueue_ -v
 #
@@ -77,4 +78,13 @@ SYMPHONY_TEST_DATABASE_URL=$url go test -count=1 "${race[@]}" "$@" ./...
 if (($# == 0)); then
 	step "fuzz (${SYMPHONY_TEST_FUZZTIME:-2000x} per target)"
 	scripts/fuzz.sh --time "${SYMPHONY_TEST_FUZZTIME:-2000x}"
+fi
+
+# A full run also checks that every benchmark still runs and prints its figure, at tiny
+# sizes on the benchmark cluster (scripts/bench.sh --smoke). It asserts no speed: the
+# figures of a smoke run mean nothing, and scripts/bench.sh alone measures.
+if (($# == 0)); then
+	step "benchmarks, smoke run (scripts/bench.sh --smoke)"
+	scripts/bench.sh --smoke >/dev/null
+	echo "    every benchmark ran; the table is in .tmp/bench/benchmarks-smoke.md" >&2
 fi
