@@ -335,3 +335,42 @@ func TestStore_RescuePausesStalledCampaigns(t *testing.T) {
 		t.Fatalf("campaign %s, %q", status, reason)
 	}
 }
+
+// Reading the queues' load (the sidecar's /status) does not grow with the
+// finished messages kept.
+func TestStore_StatsIgnoreHistory(t *testing.T) {
+	t.Parallel()
+	pool, ctx := setup(t)
+	mustExec(t, pool, `alter table symphony.messages disable trigger user`)
+	mustExec(t, pool, `insert into symphony.messages (kind, queue, payload, state, attempts, max_attempts, finished_at)
+		select 'email.send', 'email', '{}', 'succeeded', 1, 5, now() - g * interval '1 second' from generate_series(1, 100000) g`)
+	mustExec(t, pool, `alter table symphony.messages enable trigger user`)
+	dispatch(t, pool, 3)
+	mustExec(t, pool, `vacuum analyze symphony.messages`)
+	var plan string
+	if err := pool.QueryRow(ctx, `explain (analyze, buffers, format json) `+queries.QueueStats).Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	var nodes []struct {
+		Plan struct {
+			SharedHit  int `json:"Shared Hit Blocks"`
+			SharedRead int `json:"Shared Read Blocks"`
+		} `json:"Plan"`
+	}
+	if err := json.Unmarshal([]byte(plan), &nodes); err != nil || len(nodes) != 1 {
+		t.Fatalf("plan %s: %v", plan, err)
+	}
+	var pages int
+	if err := pool.QueryRow(ctx, `select relpages from pg_class where oid = 'symphony.messages'::regclass`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	read := nodes[0].Plan.SharedHit + nodes[0].Plan.SharedRead
+	t.Logf("queue stats over 3 pending and 100,000 finished: %d pages read, the table has %d", read, pages)
+	if read > 100 || read*10 > pages {
+		t.Fatalf("queue stats read %d pages of a %d-page table holding 3 unfinished messages", read, pages)
+	}
+	stats, err := queue.NewStore(pool, "w1").Stats(ctx)
+	if err != nil || len(stats) != 1 || stats[0].Due != 3 {
+		t.Fatalf("stats %+v, %v", stats, err)
+	}
+}
