@@ -31,6 +31,13 @@ const (
 	// wakeRecheck is how long after a wake-up that found nothing the queue is
 	// claimed from once more (see runProducer).
 	wakeRecheck = 10 * time.Millisecond
+	// listenRecheck is how long after starting to listen the queue is claimed
+	// from once more. A dispatch decides whether to NOTIFY when it inserts, not
+	// when it commits: one that inserted while nobody listened and commits
+	// just after the look that follows registration would otherwise wait for
+	// the fallback poll (SYMPHONY_POLL_INTERVAL, 1 s). A transaction that stays
+	// open longer after its insert still waits for the poll.
+	listenRecheck = 50 * time.Millisecond
 )
 
 // woken counts a wake-up and reports whether the queue is now busy enough to

@@ -72,3 +72,57 @@ func TestWorker_WakeThatFindsNothingLooksAgain(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A dispatch decides whether to NOTIFY when it inserts. One that inserted
+// while no sidecar listened, and commits just after the queue started to
+// listen and took its first look, is found by a second look shortly after,
+// not by the fallback poll (an hour away here).
+func TestWorker_LooksAgainShortlyAfterStartingToListen(t *testing.T) {
+	t.Parallel()
+	pool := prefetchSetup(t, 0)
+	ctx := context.Background()
+	// Inserted while nobody listens: this transaction will send no NOTIFY.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `insert into symphony.messages (kind, payload) values ('email.send',
+		'{"to":"a@example.com","from":"me@example.com","subject":"hi","text":"hello"}')`); err != nil {
+		t.Fatal(err)
+	}
+	h := &counting{}
+	w := worker.New(queue.NewStore(pool, "w-listen"), worker.Handlers{"email.send": h}, worker.Config{
+		Queues: map[string]int{"email": 1}, ClaimBatch: 10,
+		Lease: 10 * time.Second, PollInterval: time.Hour, HandlerTimeout: 5 * time.Second,
+		ShutdownTimeout: 5 * time.Second,
+	}, slog.New(slog.DiscardHandler), metrics.New())
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+	// Commit as soon as the queue listens (its first look has found nothing:
+	// the row was not committed yet).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		_ = pool.QueryRow(ctx, `select count(*) from symphony.listeners where queue = 'email'`).Scan(&n)
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the queue never started to listen")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(2 * time.Second)
+	for h.n.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a message committed just after the queue started to listen was not sent within 2 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

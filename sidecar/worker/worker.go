@@ -369,10 +369,13 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 		idle := !more && p.held.Load() == 0
 		if idle && mode.quiet(time.Now()) && ctx.Err() == nil {
 			// About to sleep: ask dispatches to notify, then look once more for
-			// anything committed while they did not.
+			// anything committed while they did not, and again listenRecheck
+			// later for a dispatch that decided not to notify before we
+			// listened but committed after that first look.
 			w.setListening(ctx, p, &mode, true)
 			if mode.listening {
 				more = true
+				recheck = time.After(listenRecheck)
 				continue
 			}
 		}
