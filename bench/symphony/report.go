@@ -105,7 +105,7 @@ func runReport(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	// Symphony's tuned figure is the best of its three runs and its HTTP
-	// figure the better of two, taken apart in time (the peers get several
+	// figure the best of three, taken apart in time (the peers get several
 	// tries too).
 	for _, base := range []string{"symphony_log", "symphony_resend"} {
 		runs := 1
