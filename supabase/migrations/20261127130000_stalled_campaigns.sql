@@ -10,11 +10,12 @@
 -- them (as symphony.pause_campaign does: their emails not yet claimed wait),
 -- recording why in paused_reason. Once the cause is fixed,
 -- symphony.resume_campaign() starts a new chain where the campaign stopped.
--- The tick and every sidecar's rescue round run it.
+-- Every sidecar's rescue round (sql/rescue.sql) runs it: a campaign is only ever
+-- processed by a sidecar, so with none running there is nothing to pause.
 
 alter table symphony.campaigns add column paused_reason text;
 comment on column symphony.campaigns.paused_reason is
-  'Why Symphony paused the campaign by itself (its campaign.process chain ended); null when it runs or an operator paused it. Cleared by symphony.resume_campaign.';
+  'Why Symphony paused the campaign by itself (its campaign.process chain ended); null when it runs or an operator paused it. Cleared whenever the campaign leaves paused (resumed, cancelled).';
 
 create function symphony.pause_stalled_campaigns() returns integer
 language plpgsql security definer set search_path = '' as $$
@@ -45,60 +46,28 @@ begin
   return n;
 end $$;
 comment on function symphony.pause_stalled_campaigns() is
-  'Pause every scheduled or running campaign whose campaign.process chain ended (its message dead, cancelled or gone), recording why in paused_reason; returns how many. Run by the tick and by the sidecars.';
+  'Pause every scheduled or running campaign whose campaign.process chain ended (its message dead, cancelled or gone), recording why in paused_reason; returns how many. Run by every sidecar''s rescue round.';
 
-create or replace function symphony.resume_campaign(campaign_id bigint) returns boolean
-language plpgsql security definer set search_path = '' as $$
-declare
-  c symphony.campaigns;
-  n integer;
-begin
-  update symphony.campaigns
-     set status = case when started_at is null then 'scheduled' else 'running' end, paused_at = null,
-         paused_reason = null
-   where id = campaign_id and status = 'paused'
-  returning * into c;
-  if not found then
-    return false;
-  end if;
-  update symphony.messages m set available_at = now()
-    from symphony.campaign_recipients r
-   where r.campaign_id = c.id and r.status = 'queued'
-     and m.id = r.message_id and m.state = 'pending' and m.available_at = timestamptz '9999-12-31 00:00:00+00';
-  get diagnostics n = row_count;
-  if n > 0 then
-    perform pg_notify('symphony', 'email');
-  end if;
-  perform symphony._campaign_chain(c, greatest(now(), coalesce(c.scheduled_at, now())));
-  return true;
-end $$;
-
-create or replace function symphony.tick() returns integer
+-- paused_reason holds only while the campaign is paused: whatever moves it on
+-- (resume_campaign, cancel_campaign, an operator) drops the reason with it.
+create function symphony.campaigns_clear_paused_reason() returns trigger
 language plpgsql set search_path = '' as $$
-declare
-  rescued integer := symphony.rescue_expired();
 begin
-  delete from symphony.listeners l
-   where not exists (select 1 from symphony.workers w
-                      where w.id = l.worker_id and w.stopped_at is null
-                        and w.heartbeat_at > now() - interval '2 minutes');
-  perform symphony.sync_listening();
-  perform symphony.pause_stalled_campaigns();
-  if rescued = 0 and exists (
-       select 1 from symphony.messages where state = 'pending' and available_at <= now()) then
-    perform pg_notify('symphony', '*');
-  end if;
-  return rescued;
+  new.paused_reason := null;
+  return new;
 end $$;
+create trigger campaigns_clear_paused_reason before update of status on symphony.campaigns
+  for each row when (new.status <> 'paused' and new.paused_reason is not null)
+  execute function symphony.campaigns_clear_paused_reason();
 
-revoke all on function symphony.pause_stalled_campaigns() from public;
+revoke all on function symphony.pause_stalled_campaigns(), symphony.campaigns_clear_paused_reason() from public;
 do $$
 declare
   r text;
 begin
   foreach r in array array['anon', 'authenticated'] loop
     if exists (select 1 from pg_roles where rolname = r) then
-      execute format('revoke all on function symphony.pause_stalled_campaigns() from %I', r);
+      execute format('revoke all on function symphony.pause_stalled_campaigns(), symphony.campaigns_clear_paused_reason() from %I', r);
     end if;
   end loop;
 end $$;

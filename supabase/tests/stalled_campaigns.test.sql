@@ -1,9 +1,9 @@
 -- A campaign whose campaign.process chain ended (its message dead, cancelled
--- or gone) is paused with the reason, by symphony.pause_stalled_campaigns (the
--- tick and the sidecars run it), and resume_campaign starts a new chain.
+-- or gone) is paused with the reason, by symphony.pause_stalled_campaigns (every
+-- sidecar's rescue round runs it), and resume_campaign starts a new chain.
 begin;
 create extension if not exists pgtap;
-select plan(14);
+select plan(16);
 
 create function pg_temp.campaign(name text) returns bigint language plpgsql as $$
 declare
@@ -55,10 +55,11 @@ select isnt(pg_temp.chain(:dead), :dead_chain::bigint, 'resuming starts a new ch
 select is((select state from symphony.messages where id = pg_temp.chain(:dead)), 'pending', 'whose message is pending');
 select is(symphony.pause_stalled_campaigns(), 0, 'the resumed campaign is not paused again');
 
--- The tick runs it too.
-select pg_temp.kill(pg_temp.chain(:fine), 'boom');
-select symphony.tick();
-select is((select status from symphony.campaigns where id = :fine), 'paused', 'the tick pauses a stalled campaign');
+-- The reason goes with the pause, however the campaign leaves it.
+select ok(symphony.cancel_campaign(:cancelled), 'a paused campaign can be cancelled');
+select is((select paused_reason from symphony.campaigns where id = :cancelled), null, 'cancelling clears paused_reason');
+select is((select paused_reason from symphony.campaigns where id = :gone) is not null, true,
+  'a campaign still paused keeps its reason');
 
 select * from finish();
 rollback;
