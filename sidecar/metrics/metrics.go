@@ -16,6 +16,7 @@ type Metrics struct {
 	CompleteErrors    prometheus.Counter
 	LostLeases        prometheus.Counter
 	Rescued           prometheus.Counter
+	CampaignsPaused   prometheus.Counter
 	InFlight          *prometheus.GaugeVec // queue
 	ListenerConnected prometheus.Gauge
 	Notifications     prometheus.Counter
@@ -81,6 +82,10 @@ func New() *Metrics {
 			Name: "symphony_leases_rescued_total",
 			Help: "Expired leases this sidecar returned to pending or dead.",
 		}),
+		CampaignsPaused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "symphony_campaigns_paused_total",
+			Help: "Campaigns this sidecar paused because their campaign.process chain ended (see symphony.campaigns.paused_reason).",
+		}),
 		InFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "symphony_in_flight",
 			Help: "Messages this sidecar is working on, by queue.",
@@ -109,6 +114,7 @@ func New() *Metrics {
 	f(m.CompleteErrors)
 	f(m.LostLeases)
 	f(m.Rescued)
+	f(m.CampaignsPaused)
 	f(m.InFlight)
 	f(m.ListenerConnected)
 	f(m.Notifications)

@@ -56,6 +56,7 @@ func (w *Worker) rescue(ctx context.Context) {
 		return
 	}
 	if paused > 0 {
+		w.m.CampaignsPaused.Add(float64(paused))
 		w.log.Warn("paused campaigns whose processing chain ended; see symphony.campaigns.paused_reason, then resume_campaign",
 			"count", paused)
 	}
