@@ -124,59 +124,6 @@ func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, erro
 	// them (here, ExtendLeases), so two of them cannot deadlock.
 	slices.SortFunc(outcomes, func(a, b Outcome) int { return cmp.Compare(a.ID, b.ID) })
 	n := len(outcomes)
-	if allPlainSuccesses(outcomes) {
-		return s.completeSucceeded(ctx, outcomes)
-	}
-	ids := make([]int64, n)
-	attempts := make([]int32, n)
-	states := make([]string, n)
-	results := make([]*string, n)
-	errs := make([]*string, n)
-	codes := make([]*string, n)
-	retry := make([]int64, n)
-	maybe := make([]bool, n)
-	for i, o := range outcomes {
-		maybe[i] = o.MaybeSent
-		ids[i], attempts[i], states[i] = o.ID, int32(o.Attempt), string(o.State)
-		if o.Result != nil {
-			r := string(o.Result)
-			results[i] = &r
-		}
-		if o.Error != "" {
-			e := o.Error
-			errs[i] = &e
-		}
-		if o.Code != "" {
-			c := o.Code
-			codes[i] = &c
-		}
-		retry[i] = o.RetryIn.Milliseconds()
-	}
-	rows, err := s.pool.Query(ctx, queries.Complete, pgarray.Int8s(ids), attempts, pgarray.Texts(states), results, errs, codes, retry, s.workerID, maybe)
-	if err != nil {
-		return nil, fmt.Errorf("error completing %d messages: %w", n, err)
-	}
-	written, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("error completing %d messages: %w", n, err)
-	}
-	return written, nil
-}
-
-// allPlainSuccesses reports whether every outcome succeeded without an error
-// text to record: what CompleteSucceeded writes.
-func allPlainSuccesses(outcomes []Outcome) bool {
-	for i := range outcomes {
-		if outcomes[i].State != Succeeded || outcomes[i].Error != "" {
-			return false
-		}
-	}
-	return true
-}
-
-// completeSucceeded is Complete for a batch of plain successes (sorted).
-func (s *Store) completeSucceeded(ctx context.Context, outcomes []Outcome) ([]int64, error) {
-	n := len(outcomes)
 	ids := make([]int64, n)
 	attempts := make([]int32, n)
 	results := make([]*string, n)
@@ -187,7 +134,44 @@ func (s *Store) completeSucceeded(ctx context.Context, outcomes []Outcome) ([]in
 			results[i] = &r
 		}
 	}
-	rows, err := s.pool.Query(ctx, queries.CompleteSucceeded, pgarray.Int8s(ids), attempts, results, s.workerID)
+	if allPlainSuccesses(outcomes) {
+		// The common batch, by a statement with no per-row CASE (complete_succeeded.sql).
+		return s.complete(ctx, n, queries.CompleteSucceeded, pgarray.Int8s(ids), attempts, results, s.workerID)
+	}
+	states := make([]string, n)
+	errs := make([]*string, n)
+	codes := make([]*string, n)
+	retry := make([]int64, n)
+	maybe := make([]bool, n)
+	for i, o := range outcomes {
+		states[i], maybe[i], retry[i] = string(o.State), o.MaybeSent, o.RetryIn.Milliseconds()
+		if o.Error != "" {
+			e := o.Error
+			errs[i] = &e
+		}
+		if o.Code != "" {
+			c := o.Code
+			codes[i] = &c
+		}
+	}
+	return s.complete(ctx, n, queries.Complete, pgarray.Int8s(ids), attempts, pgarray.Texts(states), results, errs, codes, retry, s.workerID, maybe)
+}
+
+// allPlainSuccesses reports whether every outcome succeeded without an error
+// text to record: what complete_succeeded.sql writes.
+func allPlainSuccesses(outcomes []Outcome) bool {
+	for i := range outcomes {
+		if outcomes[i].State != Succeeded || outcomes[i].Error != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// complete runs one of the completion statements for n outcomes and returns
+// the ids it wrote.
+func (s *Store) complete(ctx context.Context, n int, sql string, args ...any) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("error completing %d messages: %w", n, err)
 	}
