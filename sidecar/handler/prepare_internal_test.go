@@ -18,7 +18,9 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
 
-func prepareDB(t *testing.T) *pgxpool.Pool {
+// prepareFixture is a database with three suppressed addresses, a suppression
+// batch on it and an outbox that captures what is sent.
+func prepareFixture(t *testing.T) (*pgxpool.Pool, *SuppressionBatch, *outbox.Outbox) {
 	t.Helper()
 	db := pgtest.NewDB(t)
 	for _, q := range []string{
@@ -30,7 +32,7 @@ func prepareDB(t *testing.T) *pgxpool.Pool {
 			t.Fatal(err)
 		}
 	}
-	return db.Pool
+	return db.Pool, &SuppressionBatch{DB: db.Pool}, outbox.New(1000, slog.New(slog.DiscardHandler))
 }
 
 func emailMessage(id int64, to string, meta string) *queue.Message {
@@ -44,10 +46,8 @@ func emailMessage(id int64, to string, meta string) *queue.Message {
 // undecodable payload still fails as invalid.
 func TestEmail_PrepareChecksAClaimInOneStatement(t *testing.T) {
 	t.Parallel()
-	pool := prepareDB(t)
+	_, b, box := prepareFixture(t)
 	ctx := context.Background()
-	b := &SuppressionBatch{DB: pool}
-	box := outbox.New(1000, slog.New(slog.DiscardHandler))
 	h := Email{Sender: box, Suppressions: b}
 	var msgs []*queue.Message
 	for i := range int64(300) {
@@ -109,10 +109,8 @@ func TestEmail_PrepareChecksAClaimInOneStatement(t *testing.T) {
 // is made again: an opt-out recorded meanwhile still stops the message.
 func TestEmail_StalePreparedCheckIsMadeAgain(t *testing.T) {
 	t.Parallel()
-	pool := prepareDB(t)
+	pool, b, box := prepareFixture(t)
 	ctx := context.Background()
-	b := &SuppressionBatch{DB: pool}
-	box := outbox.New(10, slog.New(slog.DiscardHandler))
 	h := Email{Sender: box, Suppressions: b}
 	m := emailMessage(1, "late@example.com", `{}`)
 	if err := h.Prepare(ctx, []*queue.Message{m}); err != nil {
@@ -141,10 +139,8 @@ func TestEmail_StalePreparedCheckIsMadeAgain(t *testing.T) {
 // retried, never sent unchecked.
 func TestPrepare_FailedCheckIsNotTakenAsClear(t *testing.T) {
 	t.Parallel()
-	pool := prepareDB(t)
+	pool, b, box := prepareFixture(t)
 	ctx := context.Background()
-	b := &SuppressionBatch{DB: pool}
-	box := outbox.New(10, slog.New(slog.DiscardHandler))
 	email := Email{Sender: box, Suppressions: b}
 	sms := SMS{Sender: box, Suppressions: b}
 	em := emailMessage(1, "ok@example.com", `{}`)
@@ -173,10 +169,8 @@ func TestPrepare_FailedCheckIsNotTakenAsClear(t *testing.T) {
 // cancels its message.
 func TestSMS_PrepareChecksAClaimInOneStatement(t *testing.T) {
 	t.Parallel()
-	pool := prepareDB(t)
+	_, b, box := prepareFixture(t)
 	ctx := context.Background()
-	b := &SuppressionBatch{DB: pool}
-	box := outbox.New(100, slog.New(slog.DiscardHandler))
 	h := SMS{Sender: box, Suppressions: b}
 	var msgs []*queue.Message
 	for i := range int64(40) {

@@ -2,15 +2,11 @@ package worker_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
-	"github.com/symphonymessenger/symphony/sidecar/queue"
-	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
 
 // The rescue round pauses a campaign whose chain died, and counts it in
@@ -33,15 +29,7 @@ func TestWorker_RescueRoundPausesStalledCampaigns(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.New()
-	w := worker.New(queue.NewStore(pool, "w-rescue"), worker.Handlers{"email.send": &counting{}}, worker.Config{
-		Queues: map[string]int{"email": 1}, ClaimBatch: 10,
-		Lease: 10 * time.Second, PollInterval: time.Hour, HandlerTimeout: 5 * time.Second,
-		ShutdownTimeout: 5 * time.Second,
-	}, slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelError})), m)
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(rctx) }()
-	defer func() { cancel(); <-done }()
+	runOneSlot(t, pool, "w-rescue", &counting{}, m)
 	waitUntil(t, "the campaign is paused", func() bool {
 		var status string
 		_ = pool.QueryRow(ctx, `select status from symphony.campaigns where id = $1`, cid).Scan(&status)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
@@ -28,16 +30,9 @@ func (c *counting) Handle(context.Context, *queue.Message) (json.RawMessage, err
 func TestWorker_WakeThatFindsNothingLooksAgain(t *testing.T) {
 	t.Parallel()
 	pool := prefetchSetup(t, 0)
+	ctx := context.Background()
 	h := &counting{}
-	w := worker.New(queue.NewStore(pool, "w-wake"), worker.Handlers{"email.send": h}, worker.Config{
-		Queues: map[string]int{"email": 1}, ClaimBatch: 10,
-		Lease: 10 * time.Second, PollInterval: time.Hour, HandlerTimeout: 5 * time.Second,
-		ShutdownTimeout: 5 * time.Second,
-	}, slog.New(slog.DiscardHandler), metrics.New())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	w := runOneSlot(t, pool, "w-wake", h, metrics.New())
 	// Idle: the queue sleeps, registered as listening, until woken.
 	waitUntil(t, "the queue sleeps", func() bool {
 		var n int
@@ -92,15 +87,7 @@ func TestWorker_LooksAgainShortlyAfterStartingToListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &counting{}
-	w := worker.New(queue.NewStore(pool, "w-listen"), worker.Handlers{"email.send": h}, worker.Config{
-		Queues: map[string]int{"email": 1}, ClaimBatch: 10,
-		Lease: 10 * time.Second, PollInterval: time.Hour, HandlerTimeout: 5 * time.Second,
-		ShutdownTimeout: 5 * time.Second,
-	}, slog.New(slog.DiscardHandler), metrics.New())
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(rctx) }()
-	defer func() { cancel(); <-done }()
+	runOneSlot(t, pool, "w-listen", h, metrics.New())
 	// Commit as soon as the queue listens (its first look has found nothing:
 	// the row was not committed yet).
 	deadline := time.Now().Add(10 * time.Second)
@@ -125,4 +112,21 @@ func TestWorker_LooksAgainShortlyAfterStartingToListen(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// runOneSlot runs worker id with one slot on queue email, claims of 10 and
+// the fallback poll an hour away (so that only what a test does wakes it),
+// until the test ends.
+func runOneSlot(t *testing.T, pool *pgxpool.Pool, id string, h worker.Handler, m *metrics.Metrics) *worker.Worker {
+	t.Helper()
+	w := worker.New(queue.NewStore(pool, id), worker.Handlers{"email.send": h}, worker.Config{
+		Queues: map[string]int{"email": 1}, ClaimBatch: 10,
+		Lease: 10 * time.Second, PollInterval: time.Hour, HandlerTimeout: 5 * time.Second,
+		ShutdownTimeout: 5 * time.Second,
+	}, slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})), m)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return w
 }
