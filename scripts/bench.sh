@@ -55,7 +55,7 @@ step() {
 # on (the full-page images after one cost a 200k-message run about 15 % more WAL and CPU).
 run() {
 	scripts/db.sh psql bench -X -q -c checkpoint
-	echo "$*" | sed -E "s#$repo_root/##g; s#postgresql://[^ ]*@127.0.0.1:54349/([a-z_]+)[^ ]*#\"\$(scripts/db.sh url bench \1)\"#g" >>"$commands"
+	echo "$*" | sed -E "s#$repo_root/##g; s#postgresql://[^ ]*@127.0.0.1:[0-9]+/([a-z_]+)[^ ]*#\"\$(scripts/db.sh url bench \1)\"#g" >>"$commands"
 	"$@" | tee -a "$results" >&2
 }
 

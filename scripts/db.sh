@@ -12,6 +12,7 @@
 #          crashes it on purpose, so what survives a restart must really be on disk
 #   bench  port 54349, default durability settings (fsync on), as the published reference
 #          figures use; pg_stat_statements preloaded for profiling (scripts/bench.sh)
+# SYMPHONY_DB_PORT_SHIFT=N adds N to each port (with its own TMPDIR, a second checkout's clusters).
 #
 # start   initialise the cluster if needed, start it, create Supabase's standard roles,
 #         print the URL. Idempotent: if it is already running it only prints the URL.
@@ -55,6 +56,11 @@ test) port=54329 ;;
 chaos) port=54339 ;;
 bench) port=54349 ;;
 esac
+# SYMPHONY_DB_PORT_SHIFT moves every cluster's port by that much, so two checkouts can run their
+# clusters side by side (with different TMPDIRs, which hold the data directories and locks).
+shift_by=${SYMPHONY_DB_PORT_SHIFT:-0}
+[[ $shift_by =~ ^[0-9]+$ ]] || die "SYMPHONY_DB_PORT_SHIFT must be a whole number, not '$shift_by'"
+port=$((port + shift_by))
 
 datadir=${TMPDIR:-/tmp}/symphony-pg-$name
 # The lock file sits beside the data directory because reset deletes the directory.
