@@ -67,7 +67,24 @@ type resendEvent struct {
 		Failed *struct {
 			Reason string `json:"reason"`
 		} `json:"failed"`
+		// email.suppressed: Resend did not send because the address is on its
+		// suppression list.
+		Suppressed *struct {
+			Message string `json:"message"`
+			Reason  string `json:"reason"` // previous_bounce or previous_complaint
+			Type    string `json:"type"`   // Suppressed or OnAccountSuppressionList
+		} `json:"suppressed"`
 	} `json:"data"`
+}
+
+// explain joins a classification and a message as "<kind>: <message>",
+// leaving out whichever is empty.
+func explain(kind, message string) string {
+	kind, message = strings.TrimSpace(kind), strings.TrimSpace(message)
+	if kind == "" || message == "" {
+		return kind + message
+	}
+	return kind + ": " + message
 }
 
 func parseResend(r *http.Request, body []byte, now time.Time) ([]Event, error) {
@@ -92,8 +109,7 @@ func parseResend(r *http.Request, body []byte, now time.Time) ([]Event, error) {
 		// certain enough to stop mailing the address.
 		status, suppress = Bounced, SuppressBounced
 		if b := e.Data.Bounce; b != nil {
-			reason = strings.TrimSpace(strings.TrimSpace(b.Type+" "+b.SubType) + ": " + b.Message)
-			reason = strings.TrimSuffix(strings.TrimPrefix(reason, ": "), ":")
+			reason = explain(b.Type+" "+b.SubType, b.Message)
 			switch b.Type {
 			case "Transient":
 				status, suppress = Delayed, ""
@@ -103,10 +119,23 @@ func parseResend(r *http.Request, body []byte, now time.Time) ([]Event, error) {
 		}
 	case "email.complained":
 		status, suppress = Complained, SuppressComplained
-	case "email.failed", "email.suppressed":
+	case "email.failed":
 		status = Undelivered
 		if e.Data.Failed != nil {
 			reason = e.Data.Failed.Reason
+		}
+	case "email.suppressed":
+		// Resend keeps the address off because it bounced or complained
+		// before; our list follows Resend's, as it follows SendGrid's drops.
+		status = Undelivered
+		if sp := e.Data.Suppressed; sp != nil {
+			reason = explain(sp.Type+" "+sp.Reason, sp.Message)
+			switch sp.Reason {
+			case "previous_bounce":
+				suppress = SuppressBounced
+			case "previous_complaint":
+				suppress = SuppressComplained
+			}
 		}
 	default:
 		return nil, nil // opens, clicks, contacts, domains: nothing to record
