@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -21,11 +22,14 @@ import (
 // sees neither the scheme nor the public host, so the URL is PublicURL followed
 // by the path and query received. Twilio signs no timestamp; replays are
 // harmless because recording is idempotent.
+//
+// The URL in the console may spell out the scheme's default port
+// (https://host:443/…) or not, and Twilio signs it as written; like Twilio's
+// own validators, a signature over either form is accepted.
 func newTwilio(authToken, publicURL string) (status, inbound *source, err error) {
-	base := strings.TrimRight(publicURL, "/")
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.RawQuery != "" || u.Fragment != "" {
-		return nil, nil, errors.New("SYMPHONY_PUBLIC_URL must be the absolute http(s) URL providers reach the webhooks at, without query, e.g. https://my-sidecar.fly.dev")
+	bases, err := twilioBases(publicURL)
+	if err != nil {
+		return nil, nil, err
 	}
 	verify := func(r *http.Request, body []byte, _ time.Time) error {
 		sig := r.Header.Get("X-Twilio-Signature")
@@ -36,13 +40,35 @@ func newTwilio(authToken, publicURL string) (status, inbound *source, err error)
 		if err != nil {
 			return malformed("not a form-encoded body: %v", err)
 		}
-		if !hmac.Equal([]byte(sig), []byte(twilioSignature(authToken, base+r.URL.RequestURI(), form))) {
-			return badSignature("X-Twilio-Signature does not match (is SYMPHONY_PUBLIC_URL the URL Twilio calls?)")
+		for _, base := range bases {
+			if hmac.Equal([]byte(sig), []byte(twilioSignature(authToken, base+r.URL.RequestURI(), form))) {
+				return nil
+			}
 		}
-		return nil
+		return badSignature("X-Twilio-Signature does not match (is SYMPHONY_PUBLIC_URL the URL Twilio calls?)")
 	}
 	return &source{provider: "twilio", verify: verify, parse: parseTwilioStatus},
 		&source{provider: "twilio", verify: verify, parse: parseTwilioInbound, answer: emptyTwiML}, nil
+}
+
+// twilioBases is the public root without and with the scheme's default port
+// (443 for https, 80 for http), or as given when it names another port.
+func twilioBases(publicURL string) ([]string, error) {
+	u, err := url.Parse(strings.TrimRight(publicURL, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("SYMPHONY_PUBLIC_URL must be the absolute http(s) URL providers reach the webhooks at, without query, e.g. https://my-sidecar.fly.dev")
+	}
+	defaultPort := map[string]string{"https": "443", "http": "80"}[u.Scheme]
+	if p := u.Port(); p != "" && p != defaultPort {
+		return []string{u.String()}, nil
+	}
+	bare, explicit := *u, *u
+	bare.Host = u.Hostname()
+	if strings.Contains(bare.Host, ":") {
+		bare.Host = "[" + bare.Host + "]" // an IPv6 literal
+	}
+	explicit.Host = net.JoinHostPort(u.Hostname(), defaultPort)
+	return []string{bare.String(), explicit.String()}, nil
 }
 
 func twilioSignature(token, fullURL string, form url.Values) string {
