@@ -20,8 +20,9 @@ import (
 // sorted by name, as name followed by value, with no delimiters)), where URL is
 // the full URL Twilio requested, query included. Behind Fly's proxy the sidecar
 // sees neither the scheme nor the public host, so the URL is PublicURL followed
-// by the path and query received. Twilio signs no timestamp; replays are
-// harmless because recording is idempotent.
+// by the path and query received. Twilio signs no timestamp, so a signed
+// request can be posted again at any time: recording is idempotent, and
+// opt-outs and opt-ins apply in event order, once (symphony.opt_events).
 //
 // The URL in the console may spell out the scheme's default port
 // (https://host:443/…) or not, and Twilio signs it as written; like Twilio's
@@ -130,6 +131,11 @@ var (
 // Advanced Opt-Out, Twilio says OptOutType (STOP, START, HELP); otherwise the
 // body is matched against Twilio's default keywords, which Twilio enforces
 // whatever we do. Other messages are not ours to handle.
+//
+// The request carries no time and MessageSid is not ordered, so the event is
+// dated when first received (Twilio posts it as the message arrives) and known
+// by its MessageSid: symphony.apply_opt_event ignores a copy of it and lets no
+// older event override a newer one.
 func parseTwilioInbound(_ *http.Request, body []byte, now time.Time) ([]Event, error) {
 	form, _ := url.ParseQuery(string(body))
 	from, sid := form.Get("From"), form.Get("MessageSid")
