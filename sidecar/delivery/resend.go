@@ -25,7 +25,18 @@ func newResend(secret string, tolerance time.Duration) (*source, error) {
 	if err != nil || len(key) < 16 {
 		return nil, errors.New("RESEND_WEBHOOK_SECRET is not a Resend signing secret (whsec_ followed by base64, from the webhook's page)")
 	}
-	verify := func(r *http.Request, body []byte, now time.Time) error {
+	// v1 signatures in svix-signature, decoded; none is a request to refuse.
+	signatures := func(r *http.Request) [][]byte {
+		var sigs [][]byte
+		for _, entry := range strings.Fields(r.Header.Get("svix-signature")) {
+			version, sig, _ := strings.Cut(entry, ",")
+			if got, err := base64.StdEncoding.DecodeString(sig); version == "v1" && err == nil && len(got) == sha256.Size {
+				sigs = append(sigs, got)
+			}
+		}
+		return sigs
+	}
+	headers := func(r *http.Request, now time.Time) error {
 		id, ts, sigs := r.Header.Get("svix-id"), r.Header.Get("svix-timestamp"), r.Header.Get("svix-signature")
 		if id == "" || ts == "" || sigs == "" {
 			return unauthorized("svix-id, svix-timestamp and svix-signature are required")
@@ -33,23 +44,32 @@ func newResend(secret string, tolerance time.Duration) (*source, error) {
 		if err := checkTimestamp("svix-timestamp", ts, now, tolerance); err != nil {
 			return err
 		}
+		if len(signatures(r)) == 0 {
+			return badSignature("svix-signature has no v1 signature")
+		}
+		return nil
+	}
+	verify := func(r *http.Request, body []byte, now time.Time) error {
+		if err := headers(r, now); err != nil {
+			return err
+		}
 		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte(id + "." + ts + "."))
+		mac.Write([]byte(r.Header.Get("svix-id") + "." + r.Header.Get("svix-timestamp") + "."))
 		mac.Write(body)
 		want := mac.Sum(nil)
-		for _, entry := range strings.Fields(sigs) {
-			version, sig, _ := strings.Cut(entry, ",")
-			if version != "v1" {
-				continue
-			}
-			if got, err := base64.StdEncoding.DecodeString(sig); err == nil && hmac.Equal(got, want) {
+		for _, got := range signatures(r) {
+			if hmac.Equal(got, want) {
 				return nil
 			}
 		}
 		return badSignature("no v1 signature in svix-signature matches")
 	}
-	return &source{provider: "resend", verify: verify, parse: parseResend}, nil
+	return &source{provider: "resend", maxBody: resendMaxBody, headers: headers, verify: verify, parse: parseResend}, nil
 }
+
+// resendMaxBody bounds a Resend event: one email's event, whose largest parts
+// are its recipients (at most 50), subject, tags and headers.
+const resendMaxBody = 256 << 10
 
 // resendEvent is the envelope of Resend's email events
 // (resend.com/docs/dashboard/webhooks/body-parameters).

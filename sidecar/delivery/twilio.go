@@ -32,11 +32,21 @@ func newTwilio(authToken, publicURL string) (status, inbound *source, err error)
 	if err != nil {
 		return nil, nil, err
 	}
-	verify := func(r *http.Request, body []byte, _ time.Time) error {
+	headers := func(r *http.Request, _ time.Time) error {
 		sig := r.Header.Get("X-Twilio-Signature")
 		if sig == "" {
 			return unauthorized("X-Twilio-Signature is required")
 		}
+		if mac, err := base64.StdEncoding.DecodeString(sig); err != nil || len(mac) != sha1.Size {
+			return badSignature("X-Twilio-Signature is not a base64 HMAC-SHA1")
+		}
+		return nil
+	}
+	verify := func(r *http.Request, body []byte, now time.Time) error {
+		if err := headers(r, now); err != nil {
+			return err
+		}
+		sig := r.Header.Get("X-Twilio-Signature")
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
 			return malformed("not a form-encoded body: %v", err)
@@ -48,9 +58,14 @@ func newTwilio(authToken, publicURL string) (status, inbound *source, err error)
 		}
 		return badSignature("X-Twilio-Signature does not match (is SYMPHONY_PUBLIC_URL the URL Twilio calls?)")
 	}
-	return &source{provider: "twilio", verify: verify, parse: parseTwilioStatus},
-		&source{provider: "twilio", verify: verify, parse: parseTwilioInbound, answer: emptyTwiML}, nil
+	return &source{provider: "twilio", maxBody: twilioMaxBody, headers: headers, verify: verify, parse: parseTwilioStatus},
+		&source{provider: "twilio", maxBody: twilioMaxBody, headers: headers, verify: verify, parse: parseTwilioInbound, answer: emptyTwiML}, nil
 }
+
+// twilioMaxBody bounds a Twilio webhook: a form of a few dozen parameters,
+// the largest an incoming message's text (at most 1,600 characters) and its
+// media URLs (at most ten).
+const twilioMaxBody = 64 << 10
 
 // twilioBases is the public root without and with the scheme's default port
 // (443 for https, 80 for http), or as given when it names another port.
