@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/symphonymessenger/symphony/sidecar/httpserver"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 )
 
@@ -84,7 +84,7 @@ type Server struct {
 	mux       *http.ServeMux
 	enabled   []string
 	recording chan struct{}
-	reading   chan struct{}
+	reading   httpserver.Slots
 }
 
 // New checks cfg and returns the server. An error names the variable at fault,
@@ -103,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Tolerance = DefaultTolerance
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), recording: make(chan struct{}, maxRecording),
-		reading: make(chan struct{}, MaxReading)}
+		reading: httpserver.NewSlots(MaxReading)}
 	var errs []error
 	add := func(path string, src *source, err error) {
 		if err != nil {
@@ -197,14 +197,12 @@ func (s *Server) handle(src *source) http.Handler {
 			s.reject(w, r, src, err)
 			return
 		}
-		select {
-		case s.reading <- struct{}{}:
-			defer func() { <-s.reading }()
-		default:
+		if !s.reading.TryTake() {
 			w.Header().Set("Retry-After", "5")
 			s.reject(w, r, src, &rejection{http.StatusServiceUnavailable, "busy", "too many webhook requests at once; retry later"})
 			return
 		}
+		defer s.reading.Give()
 		body, err := readBody(w, r, src.maxBody)
 		if err != nil {
 			s.reject(w, r, src, err)
@@ -247,21 +245,17 @@ func (s *Server) handle(src *source) http.Handler {
 	})
 }
 
-// readBody reads a body of at most limit bytes, allocating once when its
-// length is declared.
+// readBody reads a body of at most limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead) // room to see the end without growing
-	}
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, tooLarge(limit)
-		}
+	body, err := httpserver.ReadBody(w, r, limit)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, tooLarge(limit)
+	case err != nil:
 		return nil, malformed("reading the body: %v", err)
 	}
-	return buf.Bytes(), nil
+	return body, nil
 }
 
 func tooLarge(limit int64) error {

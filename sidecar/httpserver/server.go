@@ -19,17 +19,17 @@ type Server struct {
 	lim     Limits
 	hs      *http.Server
 	conns   *tracker
-	active  chan struct{}
-	reading chan struct{} // nil: handlers read their bodies
+	active  Slots
+	reading Slots // nil: handlers read their bodies
 	met     *metrics.Metrics
 }
 
 // New returns a server for h under lim. name labels its metrics; met may be
 // nil.
 func New(name string, h http.Handler, lim Limits, log *slog.Logger, met *metrics.Metrics) *Server {
-	s := &Server{name: name, lim: lim, active: make(chan struct{}, max(lim.MaxActive, 1)), met: met}
+	s := &Server{name: name, lim: lim, active: NewSlots(lim.MaxActive), met: met}
 	if lim.BodyReaders > 0 {
-		s.reading = make(chan struct{}, lim.BodyReaders)
+		s.reading = NewSlots(lim.BodyReaders)
 	}
 	s.conns = &tracker{max: max(lim.MaxConns, 1), conns: map[*conn]struct{}{}, changed: s.open, dropped: s.drop}
 	s.hs = &http.Server{
@@ -71,14 +71,11 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				return
 			}
 		}
-		select {
-		case s.active <- struct{}{}:
-			defer func() { <-s.active }()
-		default:
-			w.Header().Set("Retry-After", "1")
-			s.refuse(w, "busy", http.StatusServiceUnavailable, "too many requests at once; retry shortly")
+		if !s.active.TryTake() {
+			s.busy(w)
 			return
 		}
+		defer s.active.Give()
 		if c, ok := r.Context().Value(connKey{}).(*conn); ok {
 			c.setBusy(true)
 			defer c.setBusy(false)
@@ -90,19 +87,13 @@ func (s *Server) guard(next http.Handler) http.Handler {
 // readBody reads r's body into memory, taking one of the reading slots, and
 // answers the request itself when it cannot.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) bool {
-	select {
-	case s.reading <- struct{}{}:
-		defer func() { <-s.reading }()
-	default:
-		w.Header().Set("Retry-After", "1")
-		s.refuse(w, "busy", http.StatusServiceUnavailable, "too many requests at once; retry shortly")
+	if !s.reading.TryTake() {
+		s.busy(w)
 		return false
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead) // room to see the end without growing
-	}
-	if _, err := buf.ReadFrom(r.Body); err != nil {
+	defer s.reading.Give()
+	body, err := ReadBody(w, r, s.lim.MaxBody)
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			s.refuse(w, "body", http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", s.lim.MaxBody))
@@ -111,8 +102,13 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) bool {
 		}
 		return false
 	}
-	r.Body = io.NopCloser(&buf)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	return true
+}
+
+func (s *Server) busy(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	s.refuse(w, "busy", http.StatusServiceUnavailable, "too many requests at once; retry shortly")
 }
 
 // refuse answers without reading the body, and closes the connection after
