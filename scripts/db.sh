@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Manage a private PostgreSQL 15 cluster with pg_cron for development and tests.
 #
-#   scripts/db.sh start|stop|reset|status|url|log|psql|push [dev|test|chaos|bench] [args...]
+#   scripts/db.sh start|stop|reset|status|url|log|psql|push [dev|test|chaos|bench|supabase] [args...]
 #   e.g. scripts/db.sh psql dev -c 'select * from symphony.flags'
 #
-# Four named clusters, so a running dev sidecar, a test run, the chaos suite and the benchmarks
-# never share data:
+# Five named clusters, so a running dev sidecar, a test run, the chaos suite, the benchmarks and
+# the Supabase-shaped check never share data:
 #   dev    port 54322, default durability settings
 #   test   port 54329, durability off (fast, disposable), max_connections=300 for parallel tests
 #   chaos  port 54339, default durability settings: the chaos suite (scripts/chaos.sh) stops and
 #          crashes it on purpose, so what survives a restart must really be on disk
 #   bench  port 54349, default durability settings (fsync on), as the published reference
 #          figures use; pg_stat_statements preloaded for profiling (scripts/bench.sh)
+#   supabase port 54359, shaped like a Supabase project: the bootstrap superuser is
+#          supabase_admin, `postgres` is an ordinary role with Supabase's attributes, pg_cron is
+#          installed by the admin with Supabase's grants, and anon, authenticated and
+#          service_role get Supabase's default privileges on public (docs/supabase.md)
 # SYMPHONY_DB_PORT_SHIFT=N adds N to each port (with its own TMPDIR, a second checkout's clusters).
 #
 # start   initialise the cluster if needed, start it, create Supabase's standard roles,
@@ -45,7 +49,7 @@ cmd=${1:-}
 [[ -n $cmd ]] || usage
 shift
 name=dev
-if [[ ${1:-} == dev || ${1:-} == test || ${1:-} == chaos || ${1:-} == bench ]]; then
+if [[ ${1:-} == dev || ${1:-} == test || ${1:-} == chaos || ${1:-} == bench || ${1:-} == supabase ]]; then
 	name=$1
 	shift
 fi
@@ -55,6 +59,7 @@ dev) port=54322 ;;
 test) port=54329 ;;
 chaos) port=54339 ;;
 bench) port=54349 ;;
+supabase) port=54359 ;;
 esac
 # SYMPHONY_DB_PORT_SHIFT moves every cluster's port by that much, so two checkouts can run their
 # clusters side by side (with different TMPDIRs, which hold the data directories and locks).
@@ -70,6 +75,9 @@ url_for() {
 	echo "postgresql://postgres:postgres@127.0.0.1:$port/$1?sslmode=disable"
 }
 url=$(url_for postgres)
+# The role initdb makes the superuser: postgres, except on the Supabase-shaped cluster.
+superuser=postgres
+[[ $name == supabase ]] && superuser=supabase_admin
 
 # Server binaries: $PG_BIN if set, else Debian's PostgreSQL 15 layout, else whatever is on PATH.
 if [[ -z ${PG_BIN:-} ]]; then
@@ -123,7 +131,7 @@ init_cluster() {
 	chmod 700 "$datadir"
 	echo "db.sh: initialising $name cluster in $datadir" >&2
 	# --no-sync: a crash during initdb just means running it again.
-	out=$(as_pg "$PG_BIN/initdb" -D "$datadir" -U postgres --auth=trust \
+	out=$(as_pg "$PG_BIN/initdb" -D "$datadir" -U "$superuser" --auth=trust \
 		--encoding=UTF8 --locale=C.UTF-8 --no-sync 2>&1) || {
 		echo "$out" >&2
 		die "initdb failed for the $name cluster"
@@ -201,6 +209,78 @@ bootstrap_roles() {
 	SQL
 }
 
+# The Supabase-shaped cluster: what a Supabase project's database looks like to the migrations
+# and to an app, from Supabase's own init scripts (github.com/supabase/postgres). Run as
+# supabase_admin; idempotent, like bootstrap_roles.
+bootstrap_supabase() {
+	"$PG_BIN/psql" "postgresql://supabase_admin@127.0.0.1:$port/postgres?sslmode=disable" \
+		-X -q -v ON_ERROR_STOP=1 >/dev/null <<-'SQL'
+		set client_min_messages = warning;
+		do $$
+		begin
+		  -- postgres owns the project's objects but is not a superuser.
+		  if not exists (select from pg_roles where rolname = 'postgres') then
+		    create role postgres;
+		  end if;
+		  if not exists (select from pg_roles where rolname = 'anon') then
+		    create role anon nologin;
+		  end if;
+		  if not exists (select from pg_roles where rolname = 'authenticated') then
+		    create role authenticated nologin;
+		  end if;
+		  if not exists (select from pg_roles where rolname = 'service_role') then
+		    create role service_role nologin bypassrls;
+		  end if;
+		  if not exists (select from pg_roles where rolname = 'authenticator') then
+		    create role authenticator login noinherit;
+		  end if;
+		end
+		$$;
+		alter role postgres nosuperuser login createdb createrole replication bypassrls password 'postgres';
+		alter role anon inherit;
+		alter role authenticated inherit;
+		alter role service_role inherit;
+		alter role anon set statement_timeout = '3s';
+		alter role authenticated set statement_timeout = '8s';
+		grant anon, authenticated, service_role to authenticator;
+		grant anon, authenticated, service_role to postgres;
+		grant pg_read_all_data, pg_signal_backend to postgres;
+		grant all on database postgres to postgres;
+		grant usage, create on schema public to postgres;
+		grant usage on schema public to anon, authenticated, service_role;
+
+		create schema if not exists extensions;
+		grant all on schema extensions to postgres;
+		grant usage on schema extensions to anon, authenticated, service_role;
+		alter role postgres set search_path = "$user", public, extensions;
+
+		-- What anon, authenticated and service_role get on anything created in public:
+		-- everything, whether postgres (migrations, Studio) or supabase_admin made it.
+		alter default privileges for role postgres in schema public
+		  grant all on tables to anon, authenticated, service_role;
+		alter default privileges for role postgres in schema public
+		  grant all on functions to anon, authenticated, service_role;
+		alter default privileges for role postgres in schema public
+		  grant all on sequences to anon, authenticated, service_role;
+		alter default privileges for role supabase_admin in schema public
+		  grant all on tables to postgres, anon, authenticated, service_role;
+		alter default privileges for role supabase_admin in schema public
+		  grant all on functions to postgres, anon, authenticated, service_role;
+		alter default privileges for role supabase_admin in schema public
+		  grant all on sequences to postgres, anon, authenticated, service_role;
+
+		-- pg_cron is enabled by the platform, not by postgres, which gets everything in
+		-- schema cron except writing cron.job (cron.schedule does that for it).
+		create extension if not exists pg_cron;
+		grant usage on schema cron to postgres with grant option;
+		grant all on all tables in schema cron to postgres with grant option;
+		grant all on all functions in schema cron to postgres with grant option;
+		grant all on all sequences in schema cron to postgres with grant option;
+		revoke all on table cron.job from postgres;
+		grant select on table cron.job to postgres with grant option;
+	SQL
+}
+
 # Is anything accepting connections on our port?
 port_listening() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
@@ -245,7 +325,11 @@ start() {
 		print_log_tail
 		die "the $name cluster did not start (see the log above)"
 	fi
-	bootstrap_roles || {
+	if [[ $name == supabase ]]; then
+		bootstrap_supabase
+	else
+		bootstrap_roles
+	fi || {
 		print_log_tail
 		die "could not create the Supabase roles in the $name cluster"
 	}
