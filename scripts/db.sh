@@ -269,9 +269,24 @@ bootstrap_supabase() {
 		alter default privileges for role supabase_admin in schema public
 		  grant all on sequences to postgres, anon, authenticated, service_role;
 
+		-- Supabase Auth's helpers, which RLS policies call: the request's JWT, read from the
+		-- settings PostgREST makes.
+		create schema if not exists auth;
+		grant usage on schema auth to postgres, anon, authenticated, service_role;
+		create or replace function auth.jwt() returns jsonb language sql stable as $$
+		  select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb
+		$$;
+		create or replace function auth.uid() returns uuid language sql stable as $$
+		  select nullif(auth.jwt() ->> 'sub', '')::uuid
+		$$;
+		create or replace function auth.role() returns text language sql stable as $$
+		  select nullif(auth.jwt() ->> 'role', '')
+		$$;
+		grant execute on all functions in schema auth to postgres, anon, authenticated, service_role;
+
 		-- pg_cron is enabled by the platform, not by postgres, which gets everything in
 		-- schema cron except writing cron.job (cron.schedule does that for it).
-		create extension if not exists pg_cron;
+		create extension if not exists pg_cron with schema pg_catalog;
 		grant usage on schema cron to postgres with grant option;
 		grant all on all tables in schema cron to postgres with grant option;
 		grant all on all functions in schema cron to postgres with grant option;
