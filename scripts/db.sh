@@ -293,6 +293,15 @@ bootstrap_supabase() {
 		grant all on all sequences in schema cron to postgres with grant option;
 		revoke all on table cron.job from postgres;
 		grant select on table cron.job to postgres with grant option;
+
+		-- pgTAP, which the platform offers and postgres cannot install itself here.
+		do $$
+		begin
+		  if exists (select from pg_available_extensions where name = 'pgtap') then
+		    create extension if not exists pgtap with schema extensions;
+		  end if;
+		end
+		$$;
 	SQL
 }
 

@@ -76,6 +76,14 @@ else
 	pg_prove --host 127.0.0.1 --port "$port" --username postgres --dbname postgres "${tests[@]}"
 fi
 
+# The same pgTAP tests as postgres without superuser, on the Supabase-shaped cluster.
+step "pgTAP (pg_prove, supabase cluster, as postgres)"
+if ((${#tests[@]} > 0)); then
+	port=${supabase_url#*@127.0.0.1:}
+	port=${port%%/*}
+	pg_prove --host 127.0.0.1 --port "$port" --username postgres --dbname postgres "${tests[@]}"
+fi
+
 step "go test ./..."
 race=()
 if [[ ${SYMPHONY_TEST_RACE:-} == 1 ]]; then

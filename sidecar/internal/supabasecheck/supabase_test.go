@@ -233,7 +233,34 @@ func TestSupabase_DocsRecipesRunAsWritten(t *testing.T) {
 		}
 	}
 
+	t.Run("BridgedOwner", func(t *testing.T) { checkBridgedOwner(t, tx) })
 	t.Run("Lints", func(t *testing.T) { checkLints(t, tx, exposed) })
+}
+
+// checkBridgedOwner: on the doc's bridged public.email_queue, a row Symphony took stays
+// Symphony's whoever writes the table, the legacy code's service-role key included.
+func checkBridgedOwner(t *testing.T, tx pgx.Tx) {
+	ctx := t.Context()
+	if _, err := tx.Exec(ctx, `update symphony.flags set enabled = true, rollout_percent = 100
+		where name in ('symphony', 'email_queue')`); err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	var owner string
+	err := asAPI(t, tx, "service_role", serviceRoleClaims, "public", func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `insert into public.email_queue (user_id, recipient, subject, body)
+			values (gen_random_uuid(), 'a@example.com', 'Hi', '<p>hi</p>') returning id, handled_by`).Scan(&id, &owner)
+	})
+	if err != nil || owner != "symphony" {
+		t.Fatalf("an app insert into the bridged table: owner %q, error %v; want symphony", owner, err)
+	}
+	err = asAPI(t, tx, "service_role", serviceRoleClaims, "public", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `update public.email_queue set handled_by = 'legacy' where id = $1`, id)
+		return err
+	})
+	if sqlState(err) != "42501" {
+		t.Fatalf("service_role moving a pending Symphony row to legacy: %v, want 42501", err)
+	}
 }
 
 // checkLints runs every lint: it must flag nothing of ours, and must flag its probe.
