@@ -184,9 +184,9 @@ write_settings() {
 	} | as_pg tee "$datadir/symphony.conf" >/dev/null
 }
 
-# The roles a Supabase project has, so grants in migrations apply unchanged.
-bootstrap_roles() {
-	"$PG_BIN/psql" "$url" -X -q -v ON_ERROR_STOP=1 >/dev/null <<-'SQL'
+# SQL creating the API roles a Supabase project has, unless they exist.
+api_roles_sql() {
+	cat <<-'SQL'
 		set client_min_messages = warning;
 		do $$
 		begin
@@ -205,34 +205,29 @@ bootstrap_roles() {
 		end
 		$$;
 		grant anon, authenticated, service_role to authenticator;
-		alter role postgres password 'postgres';
 	SQL
+}
+
+# The roles a Supabase project has, so grants in migrations apply unchanged.
+bootstrap_roles() {
+	{
+		api_roles_sql
+		echo "alter role postgres password 'postgres';"
+	} | "$PG_BIN/psql" "$url" -X -q -v ON_ERROR_STOP=1 >/dev/null
 }
 
 # The Supabase-shaped cluster: what a Supabase project's database looks like to the migrations
 # and to an app, from Supabase's own init scripts (github.com/supabase/postgres). Run as
 # supabase_admin; idempotent, like bootstrap_roles.
 bootstrap_supabase() {
-	"$PG_BIN/psql" "postgresql://supabase_admin@127.0.0.1:$port/postgres?sslmode=disable" \
-		-X -q -v ON_ERROR_STOP=1 >/dev/null <<-'SQL'
-		set client_min_messages = warning;
+	{
+		api_roles_sql
+		cat <<-'SQL'
 		do $$
 		begin
 		  -- postgres owns the project's objects but is not a superuser.
 		  if not exists (select from pg_roles where rolname = 'postgres') then
 		    create role postgres;
-		  end if;
-		  if not exists (select from pg_roles where rolname = 'anon') then
-		    create role anon nologin;
-		  end if;
-		  if not exists (select from pg_roles where rolname = 'authenticated') then
-		    create role authenticated nologin;
-		  end if;
-		  if not exists (select from pg_roles where rolname = 'service_role') then
-		    create role service_role nologin bypassrls;
-		  end if;
-		  if not exists (select from pg_roles where rolname = 'authenticator') then
-		    create role authenticator login noinherit;
 		  end if;
 		end
 		$$;
@@ -242,7 +237,6 @@ bootstrap_supabase() {
 		alter role service_role inherit;
 		alter role anon set statement_timeout = '3s';
 		alter role authenticated set statement_timeout = '8s';
-		grant anon, authenticated, service_role to authenticator;
 		grant anon, authenticated, service_role to postgres;
 		grant pg_read_all_data, pg_signal_backend to postgres;
 		grant all on database postgres to postgres;
@@ -302,7 +296,9 @@ bootstrap_supabase() {
 		  end if;
 		end
 		$$;
-	SQL
+		SQL
+	} | "$PG_BIN/psql" "postgresql://supabase_admin@127.0.0.1:$port/postgres?sslmode=disable" \
+		-X -q -v ON_ERROR_STOP=1 >/dev/null
 }
 
 # Is anything accepting connections on our port?
