@@ -29,7 +29,8 @@ type Attachment struct {
 }
 
 // SMS is a validated sms.send payload. From is an E.164 number, an alphanumeric
-// sender ID or empty (the provider's configured default sender is used).
+// sender ID, a Messaging Service SID ("MG…") or empty (the provider's
+// configured default sender is used).
 type SMS struct {
 	To   string `json:"to"`
 	From string `json:"from,omitempty"`
