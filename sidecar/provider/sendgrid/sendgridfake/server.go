@@ -106,18 +106,23 @@ func (s *Server) Mails() []Mail {
 
 type fieldError struct {
 	Message string  `json:"message"`
-	Field   *string `json:"field"`
-	Help    *string `json:"help"`
+	Field   *string `json:"field,omitempty"`
+	Help    *string `json:"help,omitempty"`
 }
 
 type errorBody struct {
 	Errors []fieldError `json:"errors"`
 }
 
+// errorsOf is one error about field. An error about no field names the
+// field "null", a string, as SendGrid's Mail Send reference shows for 400,
+// 401, 403, 404, 405 and 413.
 func errorsOf(field, message string) errorBody {
-	fe := fieldError{Message: message}
-	if field != "" {
-		fe.Field = &field
+	fe := fieldError{Message: message, Field: &field}
+	if field == "" {
+		fe.Field = new(string)
+		*fe.Field = "null"
+	} else {
 		help := "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message." + field
 		fe.Help = &help
 	}
@@ -215,5 +220,9 @@ func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
 	if f.Status == http.StatusTooManyRequests {
 		msg = "too many requests"
 	}
-	fakehttp.WriteJSON(w, f.Status, errorsOf("", msg))
+	body := errorsOf("", msg)
+	if f.Status >= 500 {
+		body.Errors[0].Field = nil // as the reference's 500: a message alone
+	}
+	fakehttp.WriteJSON(w, f.Status, body)
 }

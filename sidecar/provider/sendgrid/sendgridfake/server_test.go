@@ -22,7 +22,7 @@ func TestSendGridFake_AnswersLikeSendGrid(t *testing.T) {
 		field               string
 	}{
 		{"Accepted", "Bearer " + sendgridfake.DefaultAPIKey, ok, 202, ""},
-		{"WrongKey", "Bearer nope", ok, 401, ""},
+		{"WrongKey", "Bearer nope", ok, 401, "null"},
 		{"NoPersonalizations", "", `{"from":{"email":"a@acme.test"},"subject":"S","content":[{"type":"text/plain","value":"x"}]}`, 400, "personalizations"},
 		{"NoFrom", "", strings.Replace(ok, `"from":{"email":"a@acme.test"},`, "", 1), 400, "from.email"},
 		{"NoSubject", "", strings.Replace(ok, `"subject":"S",`, "", 1), 400, "subject"},
