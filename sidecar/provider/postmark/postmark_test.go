@@ -39,11 +39,11 @@ func newSetup(t *testing.T, timeout time.Duration, opts postmarkfake.Options, st
 
 func sampleEmail() *provider.Email {
 	return &provider.Email{
-		From:    "Acme <hello@acme.test>",
-		To:      []string{`"Lovelace, Ada" <ada@example.test>`, "bob@example.test"},
-		Cc:      []string{"cc@example.test"},
-		Bcc:     []string{"bcc@example.test"},
-		ReplyTo: []string{"support@acme.test"},
+		From:    provider.Address{Name: "Acme", Email: "hello@acme.test"},
+		To:      []provider.Address{provider.Address{Name: "Lovelace, Ada", Email: "ada@example.test"}, provider.Address{Email: "bob@example.test"}},
+		Cc:      []provider.Address{provider.Address{Email: "cc@example.test"}},
+		Bcc:     []provider.Address{provider.Address{Email: "bcc@example.test"}},
+		ReplyTo: []provider.Address{provider.Address{Email: "support@acme.test"}},
 		Subject: "Welcome",
 		HTML:    "<p>Hi</p>",
 		Text:    "Hi",
