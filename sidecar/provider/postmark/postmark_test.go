@@ -40,10 +40,10 @@ func newSetup(t *testing.T, timeout time.Duration, opts postmarkfake.Options, st
 func sampleEmail() *provider.Email {
 	return &provider.Email{
 		From:    provider.Address{Name: "Acme", Email: "hello@acme.test"},
-		To:      []provider.Address{provider.Address{Name: "Lovelace, Ada", Email: "ada@example.test"}, provider.Address{Email: "bob@example.test"}},
-		Cc:      []provider.Address{provider.Address{Email: "cc@example.test"}},
-		Bcc:     []provider.Address{provider.Address{Email: "bcc@example.test"}},
-		ReplyTo: []provider.Address{provider.Address{Email: "support@acme.test"}},
+		To:      []provider.Address{{Name: "Lovelace, Ada", Email: "ada@example.test"}, {Email: "bob@example.test"}},
+		Cc:      []provider.Address{{Email: "cc@example.test"}},
+		Bcc:     []provider.Address{{Email: "bcc@example.test"}},
+		ReplyTo: []provider.Address{{Email: "support@acme.test"}},
 		Subject: "Welcome",
 		HTML:    "<p>Hi</p>",
 		Text:    "Hi",
