@@ -243,3 +243,19 @@ func TestPostmark_NewValidatesConfig(t *testing.T) {
 		t.Fatalf("New: %v", err)
 	}
 }
+
+// Postmark reads To as a comma-separated list: a name holding a comma and
+// addresses is sent quoted, so the one recipient is the address in brackets
+// (an inactive address in the name is not mailed, and not refused).
+func TestPostmark_SendEmailQuotesNames(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, 5*time.Second, postmarkfake.Options{InactiveRecipients: []string{"gone@example.test"}}, "")
+	e := sampleEmail()
+	e.To = []provider.Address{{Name: "v@x.test, gone@example.test", Email: "ok@example.test"}, {Name: "Q. Public", Email: "q@example.test"}}
+	if _, err := s.client.SendEmail(context.Background(), provider.Send{MessageID: 1}, e); err != nil {
+		t.Fatalf("SendEmail: %v", err)
+	}
+	if got := s.fake.Messages()[0].To; got != `"v@x.test, gone@example.test" <ok@example.test>, "Q. Public" <q@example.test>` {
+		t.Fatalf("To = %s", got)
+	}
+}
