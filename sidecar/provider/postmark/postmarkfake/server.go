@@ -59,8 +59,8 @@ type Header struct {
 
 // Attachment is one attachment; Content is base64.
 type Attachment struct {
-	Name        string `json:"Name"`
-	Content     string `json:"Content"`
+	Name          string  `json:"Name"`
+	Content       string  `json:"Content"`
 	ContentType   string  `json:"ContentType"`
 	ContentID     string  `json:"ContentID"`
 	ContentLength float64 `json:"ContentLength"`
