@@ -1,7 +1,6 @@
 package handler
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/symphonymessenger/symphony/sidecar/internal/strictjson"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 )
 
@@ -66,17 +66,8 @@ type StorageRef struct {
 	Path   string `json:"path"`
 }
 
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON object")
-	}
-	return nil
-}
+// decodeStrict decodes a payload: unknown fields and trailing data are errors.
+func decodeStrict(b []byte, v any) error { return strictjson.Decode(b, v) }
 
 // DecodeEmail decodes and checks an email.send payload. Attachments kept in
 // Storage come back as refs, with empty Content until fetched.

@@ -1,27 +1,16 @@
 package fakehttp
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"net/mail"
+
+	"github.com/symphonymessenger/symphony/sidecar/internal/strictjson"
 )
 
 // DecodeStrict decodes the JSON object body into v, refusing a field v does
 // not know: a fake describes every field of the vendor's request, so an
 // unknown one is a misspelling the vendor would ignore or refuse, and a test
 // must not pass with it.
-func DecodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON object")
-	}
-	return nil
-}
+func DecodeStrict(body []byte, v any) error { return strictjson.Decode(body, v) }
 
 // Mailbox parses s as one RFC 5322 mailbox, "address" or "Name <address>",
 // as the vendors' parsers read one; a list, a group or anything after it is
