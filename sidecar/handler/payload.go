@@ -95,6 +95,7 @@ func (p *emailPayload) check() (*provider.Email, []StorageRef, error) {
 	}
 	check(len(p.To) > 0, `"to" is required`)
 	e := &provider.Email{Subject: p.Subject, HTML: p.HTML, Text: p.Text, Headers: p.Headers, Tags: p.Tags}
+	all := make([]provider.Address, len(p.To)+len(p.Cc)+len(p.Bcc)+len(p.ReplyTo)) // one allocation for the four lists
 	for _, list := range [...]struct {
 		name  string
 		addrs addressList
@@ -103,7 +104,7 @@ func (p *emailPayload) check() (*provider.Email, []StorageRef, error) {
 		if list.addrs == nil {
 			continue
 		}
-		*list.dst = make([]provider.Address, len(list.addrs))
+		*list.dst, all = all[:len(list.addrs):len(list.addrs)], all[len(list.addrs):]
 		for i, s := range list.addrs {
 			a, ok := parseMailbox(s)
 			if !ok {

@@ -48,13 +48,13 @@ func validAddress(s string) bool {
 func angleMailbox(s string) (name, addr string, ok bool) {
 	i := skipBlanks(s, 0)
 	if i < len(s) && s[i] == '"' {
-		end := scanName(s, i+1, quotedChar)
+		end := scanName(s, i+1, &quotedChar)
 		if end == len(s) || s[end] != '"' {
 			return "", "", false
 		}
 		name, i = s[i+1:end], skipBlanks(s, end+1)
 	} else {
-		end := scanName(s, i, unquotedChar)
+		end := scanName(s, i, &unquotedChar)
 		name, i = joinWords(s[i:end]), end
 	}
 	if i == len(s) || s[i] != '<' {
@@ -80,15 +80,20 @@ func skipBlanks(s string, i int) int {
 	return i
 }
 
-// scanName returns the index of the first rune from i on that ok refuses.
-// An invalid byte reads as U+FFFD, as in the regexp.
-func scanName(s string, i int, ok func(rune) bool) int {
+// scanName returns the index of the first rune from i on that class
+// refuses: ASCII by the table, the rest by nameRune. An invalid byte reads
+// as U+FFFD, as in the regexp.
+func scanName(s string, i int, class *[utf8.RuneSelf]bool) int {
 	for i < len(s) {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
+		if c := s[i]; c < utf8.RuneSelf {
+			if !class[c] {
+				break
+			}
+			i++
+			continue
 		}
-		if !ok(r) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !nameRune(r) {
 			break
 		}
 		i += size
@@ -105,23 +110,25 @@ func joinWords(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' }), " ")
 }
 
-// quotedChar is a character of a quoted name: a space, a tab, printable
-// ASCII but " \ < >, or a rune from U+00A0 up but U+2028 and U+2029.
-func quotedChar(r rune) bool {
-	if r < utf8.RuneSelf {
-		return r == ' ' || r == '\t' || r > ' ' && r < 0x7f && r != '"' && r != '\\' && r != '<' && r != '>'
+// quotedChar marks the ASCII characters of a quoted name: a space, a tab,
+// and printable ASCII but " \ < >.
+var quotedChar = func() (t [utf8.RuneSelf]bool) {
+	for c := ' '; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>'
 	}
-	return nameRune(r)
-}
+	t['\t'] = true
+	return t
+}()
 
-// unquotedChar is a character of an unquoted name: ASCII atext, a dot, a
-// space or a tab, or a rune from U+00A0 up but U+2028 and U+2029.
-func unquotedChar(r rune) bool {
-	if r < utf8.RuneSelf {
-		return r == ' ' || r == '\t' || localChar[r] // localChar holds the dot
+// unquotedChar marks the ASCII characters of an unquoted name: atext, a dot,
+// a space or a tab.
+var unquotedChar = func() (t [utf8.RuneSelf]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = localChar[c] // atext and the dot
 	}
-	return nameRune(r)
-}
+	t[' '], t['\t'] = true, true
+	return t
+}()
 
 // nameRune is a non-ASCII rune a display name may hold: not a C1 control,
 // and not a line or paragraph separator.

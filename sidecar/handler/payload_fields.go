@@ -30,7 +30,7 @@ func headerProblems(headers map[string]string) []string {
 		switch {
 		case hasLineBreak(k) || hasLineBreak(v):
 			problems = append(problems, fmt.Sprintf("header %.100q must not contain line breaks", k))
-		case slices.Contains(reservedHeaders, strings.ToLower(k)):
+		case slices.ContainsFunc(reservedHeaders, func(h string) bool { return strings.EqualFold(h, k) }):
 			problems = append(problems, fmt.Sprintf("header %.100q is reserved: the provider sets it from the payload", k))
 		}
 	}
