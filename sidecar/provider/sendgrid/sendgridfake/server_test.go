@@ -27,6 +27,7 @@ func TestSendGridFake_AnswersLikeSendGrid(t *testing.T) {
 		{"NoFrom", "", strings.Replace(ok, `"from":{"email":"a@acme.test"},`, "", 1), 400, "from.email"},
 		{"NoSubject", "", strings.Replace(ok, `"subject":"S",`, "", 1), 400, "subject"},
 		{"EmptyContent", "", strings.Replace(ok, `"value":"hi"`, `"value":""`, 1), 400, "content.0.value"},
+		{"ContentWithoutType", "", strings.Replace(ok, `"type":"text/plain",`, ``, 1), 400, "content.0.type"},
 		{"HTMLBeforeText", "", strings.Replace(ok, `[{"type":"text/plain","value":"hi"}]`,
 			`[{"type":"text/html","value":"<b>x</b>"},{"type":"text/plain","value":"x"}]`, 1), 400, "content"},
 		{"DuplicateRecipient", "", strings.Replace(ok, `"to":[{"email":"b@example.test"}]`,

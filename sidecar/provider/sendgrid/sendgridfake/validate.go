@@ -91,6 +91,9 @@ func validate(m *Mail, body []byte) (field, message string) {
 		return "content", "Unless a valid template_id is provided, the content parameter is required."
 	}
 	for i, c := range m.Content {
+		if c.Type == "" {
+			return "content." + strconv.Itoa(i) + ".type", "The content type must be a string at least one character in length."
+		}
 		if c.Value == "" {
 			return "content." + strconv.Itoa(i) + ".value", "The content value must be a string at least one character in length."
 		}
