@@ -60,12 +60,12 @@ func angleMailbox(s string) (name, addr string, ok bool) {
 	if i == len(s) || s[i] != '<' {
 		return "", "", false
 	}
-	close := strings.IndexAny(s[i+1:], "<>")
-	if close < 0 || s[i+1+close] != '>' {
+	gt := strings.IndexAny(s[i+1:], "<>")
+	if gt < 0 || s[i+1+gt] != '>' {
 		return "", "", false
 	}
-	addr = s[i+1 : i+1+close]
-	if skipBlanks(s, i+2+close) != len(s) {
+	addr = s[i+1 : i+1+gt]
+	if skipBlanks(s, i+2+gt) != len(s) {
 		return "", "", false
 	}
 	return name, addr, true
