@@ -57,10 +57,10 @@ begin
 end $$;
 
 -- messages_check_values words the refusals a client can meet at insert. Its WHEN
--- clause keeps it off rows that need it not (finite times, the email and sms
--- queues), so the hot dispatch path costs what it did. It fires after
--- messages_before_insert (triggers fire in name order), which has filled in the
--- kind's queue when none was given.
+-- clause keeps it off rows that need it not (finite times and a built-in queue,
+-- which the built-in kinds or symphony.queues always name), so the hot dispatch
+-- path costs what it did. It fires after messages_before_insert (triggers fire
+-- in name order), which has filled in the kind's queue when none was given.
 create function symphony.messages_check_values() returns trigger
 language plpgsql set search_path = '' as $$
 begin
@@ -83,7 +83,8 @@ begin
   return new;
 end $$;
 create trigger messages_check_values before insert on symphony.messages
-  for each row when (not isfinite(new.created_at) or not isfinite(new.available_at) or new.queue not in ('email', 'sms'))
+  for each row when (not isfinite(new.created_at) or not isfinite(new.available_at)
+                     or new.queue not in ('email', 'sms', 'campaign', 'drip', 'default'))
   execute function symphony.messages_check_values();
 
 revoke all on function symphony.messages_check_values() from public;
