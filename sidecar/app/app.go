@@ -114,7 +114,7 @@ func (m *Main) Run(ctx context.Context) error {
 	defer pool.Close()
 
 	host, _ := os.Hostname()
-	store := queue.NewStore(pool, cfg.WorkerID)
+	store := queue.NewStore(pool, cfg.WorkerID).WithLogger(log.With("component", "queue"))
 	opsStore := ops.New(pool)
 	// Handlers need the installation id, read once the database answers.
 	p := cfg.Providers
