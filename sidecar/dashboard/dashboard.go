@@ -55,6 +55,11 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("POST /dashboard/login", s.login)
 	mux.HandleFunc("POST /dashboard/logout", s.logout)
 	mux.HandleFunc("POST /dashboard/retry", s.retry)
+	mux.HandleFunc("GET /dashboard/activity", s.view("activity", s.activity))
+	mux.HandleFunc("GET /dashboard/migration", s.view("migration", s.migration))
+	mux.HandleFunc("GET /dashboard/campaigns", s.view("campaigns", s.campaigns))
+	mux.HandleFunc("GET /dashboard/delivery", s.view("delivery", s.delivery))
+	mux.HandleFunc("POST /dashboard/campaigns/{id}/{action}", s.campaignAction)
 	// Browsers say where a request comes from (Sec-Fetch-Site, Origin); a
 	// cross-origin POST is refused before any handler sees it.
 	return headers(http.NewCrossOriginProtection().Handler(mux)), nil
@@ -80,7 +85,7 @@ func (s *server) page(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	o, err := s.cfg.Ops.Overview(ctx, 50)
-	data := pageData{Overview: o, WorkerID: s.cfg.WorkerID, Version: s.cfg.Version,
+	data := pageData{Tab: "overview", Overview: o, WorkerID: s.cfg.WorkerID, Version: s.cfg.Version,
 		Now: s.cfg.Now().UTC(), Notice: r.URL.Query().Get("notice"), SessionAuth: kind == "session"}
 	if kind == "session" {
 		data.CSRF = s.auth.csrf(session)
@@ -109,7 +114,13 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, "login", loginData{Error: "That is not the dashboard token."})
 		return
 	}
-	v, exp := s.auth.newSession()
+	name, err := operatorName(r.PostFormValue("name"))
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		s.render(w, "login", loginData{Error: err.Error()})
+		return
+	}
+	v, exp := s.auth.newSession(name)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: v, Path: "/dashboard", Expires: exp,
 		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)

@@ -24,11 +24,14 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return *s
 	},
-	"rate":    func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"percent": func(n int) string { return fmt.Sprintf("%d%%", n) },
+	"rate":       func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"percent":    func(n int) string { return fmt.Sprintf("%d%%", n) },
+	"inc":        func(n int) int { return n + 1 },
+	"changeText": changeText,
 }).ParseFS(files, "templates/*.html"))
 
 type pageData struct {
+	Tab string
 	ops.Overview
 	WorkerID    string
 	Version     string

@@ -124,3 +124,18 @@ func (s *Store) CampaignAction(ctx context.Context, id int64, action, actor, rea
 	}
 	return nil
 }
+
+// CampaignActionRecord is one row of symphony.campaign_actions.
+type CampaignActionRecord struct {
+	CampaignID int64     `db:"campaign_id"`
+	Name       string    `db:"name"`
+	Action     string    `db:"action"`
+	Actor      string    `db:"actor"`
+	At         time.Time `db:"at"`
+	Detail     *string   `db:"detail"`
+}
+
+// CampaignActionLog returns the newest campaign actions, at most limit.
+func (s *Store) CampaignActionLog(ctx context.Context, limit int) ([]CampaignActionRecord, error) {
+	return collect[CampaignActionRecord](ctx, s.db, "campaign actions", queries.OpsCampaignActions, limit)
+}
