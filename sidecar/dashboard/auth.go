@@ -2,9 +2,9 @@ package dashboard
 
 import (
 	"crypto/hmac"
-	"encoding/base64"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"strconv"

@@ -72,7 +72,7 @@ func points(t *testing.T, page, title, name string) []string {
 	}
 	chart := page[i:]
 	chart = chart[:strings.Index(chart, "</svg>")]
-	m := regexp.MustCompile(`data-series="` + regexp.QuoteMeta(name) + `" points="([^"]*)"`).FindAllStringSubmatch(chart, -1)
+	m := regexp.MustCompile(`data-series="`+regexp.QuoteMeta(name)+`" points="([^"]*)"`).FindAllStringSubmatch(chart, -1)
 	var out []string
 	for _, x := range m {
 		out = append(out, strings.Fields(x[1])...)

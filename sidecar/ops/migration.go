@@ -64,7 +64,7 @@ type BridgeHistory struct {
 	Symphony []BridgePoint
 	Totals   map[string]BridgePoint // by system: legacy, symphony
 	Rollout  []RolloutStep          // the effective percentage over the window
-	Changes  []FlagEvent           // changes to the flag and the master switch within the window
+	Changes  []FlagEvent            // changes to the flag and the master switch within the window
 }
 
 // MigrationHistory reads every bridge's rows finished over w ending at now, by
