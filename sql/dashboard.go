@@ -5,6 +5,7 @@ package queries
 var (
 	RollUp             = mustRead("roll_up.sql")
 	OpsLatencyBounds   = mustRead("ops_latency_bounds.sql")
+	OpsRollupUpto      = mustRead("ops_rollup_upto.sql")
 	OpsMessageMinutes  = mustRead("ops_message_minutes.sql")
 	OpsBridgeMinutes   = mustRead("ops_bridge_minutes.sql")
 	OpsBridges         = mustRead("ops_bridges.sql")

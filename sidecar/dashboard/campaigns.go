@@ -53,7 +53,7 @@ func (s *server) campaigns(ctx context.Context, d *viewData) (any, error) {
 			{"skipped", "g-skipped", c.Skipped}, {"failed", "g-failed", c.Failed}, {"cancelled", "g-cancelled", c.Cancelled}}
 		v := campaignView{Campaign: c, Segments: segs, Bar: bar(c.Name, segs), Rate: "–", ETA: "–"}
 		if r, ok := c.PerMinute(d.Now); ok {
-			v.Rate = fmt.Sprintf("%s / min", number(math.Round(r*10)/10))
+			v.Rate = fmt.Sprintf("%.2g / min", r)
 		}
 		if eta, ok := c.ETA(d.Now); ok {
 			v.ETA = "in " + agoSeconds(eta.Sub(d.Now).Seconds()) + " (" + eta.Format("15:04 UTC") + ")"
@@ -173,8 +173,12 @@ func (s *server) delivery(ctx context.Context, d *viewData) (any, error) {
 		v := channelView{DeliveryHistory: h}
 		v.Charts = append(v.Charts, chart("delivered, of sent, per day",
 			[]series{{"delivered", "s-sent", pct(of(func(d ops.DeliveryDay) int64 { return d.Delivered }))}}, nil, 100))
-		v.Charts = append(v.Charts, chart("bounced, of sent, per day",
-			[]series{{"bounced", "s-dead", pct(of(func(d ops.DeliveryDay) int64 { return d.Bounced }))}},
+		bounced := "bounced"
+		if h.Channel == "sms" {
+			bounced = "undelivered"
+		}
+		v.Charts = append(v.Charts, chart(bounced+", of sent, per day",
+			[]series{{bounced, "s-dead", pct(of(func(d ops.DeliveryDay) int64 { return d.Bounced }))}},
 			[]threshold{{bounceReview, "5 %: sending services review"}}, 0))
 		if h.Channel == "email" {
 			v.Charts = append(v.Charts, chart("spam complaints, of delivered, per day",

@@ -108,6 +108,7 @@ func (c lineChart) SVG() template.HTML {
 	var b strings.Builder
 	top := c.yMax()
 	esc := template.HTMLEscapeString
+	b.WriteString(`<figure class="fig">`)
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" data-chart="%s">`,
 		chartW, chartH, esc(c.Title), esc(c.Title))
 	fmt.Fprintf(&b, `<text class="ctitle" x="%d" y="14">%s</text>`, padLeft, esc(c.Title))
@@ -147,7 +148,7 @@ func (c lineChart) SVG() template.HTML {
 	for _, s := range c.Series {
 		fmt.Fprintf(&b, `<span><i class="sw %s"></i>%s</span>`, esc(s.Class), esc(s.Name))
 	}
-	b.WriteString(`</div>`)
+	b.WriteString(`</div></figure>`)
 	return template.HTML(b.String())
 }
 

@@ -79,12 +79,13 @@ func (s *server) activity(ctx context.Context, d *viewData) (any, error) {
 	}
 	out := make([]queueView, len(hist))
 	for i, h := range hist {
-		sent, failed, retried, dead := values(h.Points, func(p ops.QueuePoint) float64 { return float64(p.Succeeded) }),
-			values(h.Points, func(p ops.QueuePoint) float64 { return float64(p.FailedAttempts) }),
-			values(h.Points, func(p ops.QueuePoint) float64 { return float64(p.Retried) }),
-			values(h.Points, func(p ops.QueuePoint) float64 { return float64(p.Dead) })
-		p50 := values(h.Points, func(p ops.QueuePoint) float64 { return seconds(p.Latency.Quantile(0.5)) })
-		p95 := values(h.Points, func(p ops.QueuePoint) float64 { return seconds(p.Latency.Quantile(0.95)) })
+		of := func(f func(ops.QueuePoint) float64) []float64 { return rolled(h.Steps, h.Upto, h.Points, f) }
+		sent, failed, retried, dead := of(func(p ops.QueuePoint) float64 { return float64(p.Succeeded) }),
+			of(func(p ops.QueuePoint) float64 { return float64(p.FailedAttempts) }),
+			of(func(p ops.QueuePoint) float64 { return float64(p.Retried) }),
+			of(func(p ops.QueuePoint) float64 { return float64(p.Dead) })
+		p50 := of(func(p ops.QueuePoint) float64 { return seconds(p.Latency.Quantile(0.5)) })
+		p95 := of(func(p ops.QueuePoint) float64 { return seconds(p.Latency.Quantile(0.95)) })
 		out[i] = queueView{QueueHistory: h,
 			Throughput: lineChart{Title: h.Queue + ": messages " + per, X: h.Steps, Step: d.Window.Step,
 				Series: []series{{"sent", "s-sent", sent}, {"failed attempts", "s-failed", failed},
@@ -101,6 +102,18 @@ func values[P any](points []P, f func(P) float64) []float64 {
 	out := make([]float64, len(points))
 	for i, p := range points {
 		out[i] = f(p)
+	}
+	return out
+}
+
+// rolled returns values of the steps the rollup covers, NaN (not drawn) for
+// those starting at or after upto: not zero, just not counted yet.
+func rolled[P any](steps []time.Time, upto *time.Time, points []P, f func(P) float64) []float64 {
+	out := values(points, f)
+	for i, at := range steps {
+		if upto != nil && !at.Before(*upto) {
+			out[i] = math.NaN()
+		}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -85,12 +86,17 @@ type QueueHistory struct {
 	Steps  []time.Time
 	Points []QueuePoint // one per step
 	Total  QueuePoint
+	Upto   *time.Time // the rollup covers what finished before this; nil: it never ran
 }
 
 // QueueHistory reads every queue's finished work over w ending at now from the
 // per-minute rollup, queues by name.
 func (s *Store) QueueHistory(ctx context.Context, w Window, now time.Time) ([]QueueHistory, error) {
 	bounds, err := s.latencyBounds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	upto, err := s.rollupUpto(ctx, "messages")
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +114,7 @@ func (s *Store) QueueHistory(ctx context.Context, w Window, now time.Time) ([]Qu
 	_, err = pgx.ForEachRow(rows, []any{&minute, &queue, &p.Succeeded, &p.Dead, &p.Cancelled, &p.Retried, &p.FailedAttempts, &counts}, func() error {
 		h := byQueue[queue]
 		if h == nil {
-			h = &QueueHistory{Queue: queue, Steps: steps, Points: make([]QueuePoint, len(steps))}
+			h = &QueueHistory{Queue: queue, Steps: steps, Points: make([]QueuePoint, len(steps)), Upto: upto}
 			byQueue[queue] = h
 			order = append(order, queue)
 		}
@@ -139,6 +145,16 @@ func (s *Store) latencyBounds(ctx context.Context) ([]float64, error) {
 		out[i] = float64(v)
 	}
 	return out, nil
+}
+
+// rollupUpto reads how far the rollup of source has come.
+func (s *Store) rollupUpto(ctx context.Context, source string) (*time.Time, error) {
+	var t *time.Time
+	err := s.db.QueryRow(ctx, queries.OpsRollupUpto, source).Scan(&t)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("error reading the rollup watermark: %w", err)
+	}
+	return t, nil
 }
 
 // RollUp folds newly finished work into the rollups the charts read

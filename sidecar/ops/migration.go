@@ -65,6 +65,7 @@ type BridgeHistory struct {
 	Totals   map[string]BridgePoint // by system: legacy, symphony
 	Rollout  []RolloutStep          // the effective percentage over the window
 	Changes  []FlagEvent            // changes to the flag and the master switch within the window
+	Upto     *time.Time             // the rollup covers what finished before this; nil: it never ran
 }
 
 // MigrationHistory reads every bridge's rows finished over w ending at now, by
@@ -79,13 +80,17 @@ func (s *Store) MigrationHistory(ctx context.Context, w Window, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
+	upto, err := s.rollupUpto(ctx, "bridge_rows")
+	if err != nil {
+		return nil, err
+	}
 	steps := w.Steps(now)
 	out := make([]BridgeHistory, len(bridges))
 	byName := map[string]*BridgeHistory{}
 	flagNames := []string{"symphony"}
 	for i, b := range bridges {
 		out[i] = BridgeHistory{Bridge: b.Name, Flag: b.Flag, Steps: steps, Legacy: make([]BridgePoint, len(steps)),
-			Symphony: make([]BridgePoint, len(steps)), Totals: map[string]BridgePoint{}}
+			Symphony: make([]BridgePoint, len(steps)), Totals: map[string]BridgePoint{}, Upto: upto}
 		byName[b.Name] = &out[i]
 		flagNames = append(flagNames, b.Flag)
 	}

@@ -101,20 +101,20 @@ update symphony.flag_changes c
 
 -- Bridged rows over the last hour: 12 a minute, routed by the percentage of the
 -- time; legacy's cron takes about a minute, Symphony a second or two. Three rows
--- were handed back by an earlier rollback, and legacy finished them.
+-- were handed back by a rollback, and legacy finished them.
 insert into symphony.bridge_rows (bridge, source_id, subject, routed_to, owner, created_at, finished_at, outcome, handed_back_at)
 select 'email_queue', g::text, 'user' || g,
-       sys, case when g <= 3 then 'legacy' else sys end,
-       at, at + case when sys = 'legacy' or g <= 3 then interval '1 second' * (40 + g % 50) else interval '1 second' * (0.8 + (g % 9) * 0.3) end,
+       sys, case when g in (400, 401, 402) then 'legacy' else sys end,
+       at, at + case when sys = 'legacy' or g in (400, 401, 402) then interval '1 second' * (40 + g % 50) else interval '1 second' * (0.8 + (g % 9) * 0.3) end,
        case when (sys = 'legacy' and g % 23 = 0) or (sys = 'symphony' and g % 71 = 0) then 'failed' else 'succeeded' end,
-       case when g <= 3 then at + interval '5 seconds' end
+       case when g in (400, 401, 402) then at + interval '5 seconds' end
   from (select g, now() - interval '60 minutes' + g * interval '5 seconds' as at from generate_series(1, 700) g) s,
        lateral (select case
                   when at < now() - interval '55 minutes' then 'legacy'
-                  when g % 100 < case when at < now() - interval '35 minutes' then 10
+                  when (g * 37) % 100 < case when at < now() - interval '35 minutes' then 10
                                       when at < now() - interval '15 minutes' then 50 else 100 end then 'symphony'
                   else 'legacy' end as sys) r;
-update symphony.bridge_rows set routed_to = 'symphony' where source_id in ('1', '2', '3');
+update symphony.bridge_rows set routed_to = 'symphony' where source_id in ('400', '401', '402');
 
 -- Campaigns: a finished one, a paused one, and one running now with failures.
 insert into symphony.campaigns (name, "from", subject, "text", status, started_at, completed_at, created_at) values
@@ -162,6 +162,14 @@ update symphony.campaigns set status = 'running', started_at = now() - interval 
 update symphony.campaigns set status = 'paused', paused_at = now() - interval '1 day' where name = 'Winter sale';
 update symphony.campaigns set status = 'completed', started_at = now() - interval '6 days',
        completed_at = now() - interval '6 days' + interval '40 minutes' where name = 'November digest';
+
+-- The providers' reports on the campaigns' emails.
+insert into symphony.delivery_events (message_id, provider, event_key, status, occurred_at, received_at)
+select m.id, 'resend', 'camp-' || m.id, m.result -> 'delivery' ->> 'status', m.finished_at + interval '20 seconds',
+       m.finished_at + interval '21 seconds'
+  from symphony.messages m
+ where m.meta ? 'campaign_id' and m.result -> 'delivery' ->> 'status' in ('delivered', 'bounced', 'complained')
+   and m.finished_at < now() - interval '3 minutes';
 
 -- An SMS drip of three steps, 120 phones part way through it.
 insert into symphony.drips (name) values ('Onboarding SMS');
