@@ -11,23 +11,28 @@ with c as (
    order by id desc
    limit $1
 ), r as (
-  select r.campaign_id,
+  -- LATERAL with OFFSET 0 / LIMIT 1 keeps these per-row index lookups: a join
+  -- the planner could flatten might read all of symphony.messages instead.
+  select c.id as campaign_id,
          case
            when r.status = 'skipped' then 'skipped'
            when r.status = 'failed' or m.state = 'dead' then 'failed'
            when r.status = 'cancelled' or m.state = 'cancelled' then 'cancelled'
            when r.status = 'pending' or m.state in ('pending', 'processing') then 'queued'
-           when m.result -> 'delivery' ->> 'status' = 'complained' then 'complained'
-           when s.address is not null then 'unsubscribed'
-           when m.result -> 'delivery' ->> 'status' in ('bounced', 'undelivered') then 'bounced'
-           when m.result -> 'delivery' ->> 'status' = 'delivered' then 'delivered'
+           when m.delivery = 'complained' then 'complained'
+           when s.unsubscribed then 'unsubscribed'
+           when m.delivery in ('bounced', 'undelivered') then 'bounced'
+           when m.delivery = 'delivered' then 'delivered'
            else 'sent'
          end as class
     from c
-    join symphony.campaign_recipients r on r.campaign_id = c.id
-    left join symphony.messages m on m.id = r.message_id
-    left join symphony.suppressions s
-      on s.channel = 'email' and s.address = r.email and s.reason = 'unsubscribed' and s.created_at >= c.started_at
+   cross join lateral (select r.email, r.status, r.message_id from symphony.campaign_recipients r
+                        where r.campaign_id = c.id offset 0) r
+    left join lateral (select m.state, m.result -> 'delivery' ->> 'status' as delivery from symphony.messages m
+                        where m.id = r.message_id limit 1) m on true
+    left join lateral (select true as unsubscribed from symphony.suppressions s
+                        where s.channel = 'email' and s.address = r.email and s.reason = 'unsubscribed'
+                          and s.created_at >= c.started_at limit 1) s on true
 )
 select c.id, c.name, c.status, c.paused_reason, c.created_at, c.started_at, c.completed_at, c.cancelled_at, c.cancelled_by,
        count(r.class) as recipients,

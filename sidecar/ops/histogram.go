@@ -3,7 +3,8 @@ package ops
 import "slices"
 
 // Histogram counts values (milliseconds) into buckets: Counts[i] holds values
-// up to Bounds[i], the last count everything above the last bound.
+// from Bounds[i-1] up to below Bounds[i], the last count everything from the
+// last bound up (symphony.latency_bounds).
 type Histogram struct {
 	Bounds []float64
 	Counts []int64

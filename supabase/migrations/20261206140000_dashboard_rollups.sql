@@ -17,38 +17,25 @@
 -- Campaign pause, resume and cancel are audited in symphony.campaign_actions
 -- with symphony.actor(), whoever does them (dashboard, CLI, Studio, SQL).
 
--- Latency buckets, in milliseconds: bucket i (1-based) holds values up to
--- bounds[i]; the last bucket holds everything above the last bound. The
--- dashboard reads the bounds from symphony.latency_bounds().
+-- Latency buckets, in milliseconds: bucket i (1-based) holds values below
+-- bounds[i] and from bounds[i-1] up; the last bucket holds everything from the
+-- last bound up. The dashboard reads the bounds from symphony.latency_bounds().
 create function symphony.latency_bounds() returns integer[]
 language sql immutable parallel safe set search_path = '' as $$
   select array[10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 900000, 3600000]
 $$;
 comment on function symphony.latency_bounds() is
-  'Upper bounds (ms) of the latency histogram buckets in message_minutes and bridge_minutes; one more bucket holds everything above.';
+  'Bounds (ms) of the latency histogram buckets in message_minutes and bridge_minutes: bucket i holds values below bound i; one more bucket holds the rest.';
 
-create function symphony._latency_bucket(d interval) returns integer
+-- _histogram_sql is the select-list expression that counts the column of
+-- latencies d (an interval) into the buckets: one count(*) FILTER per bucket,
+-- built-in aggregates only, so a roll-up of many rows stays cheap.
+create function symphony._histogram_sql(d text) returns text
 language sql immutable parallel safe set search_path = '' as $$
-  select case when d is null then null
-              else array_length(symphony.latency_bounds(), 1) + 1
-                   - (select count(*)::int from unnest(symphony.latency_bounds()) b
-                       where extract(epoch from d) * 1000 <= b)
-         end
+  select 'array[' || string_agg(format('count(*) filter (where width_bucket(extract(epoch from %s) * 1000, %L::float8[]) = %s)::int',
+                                       d, symphony.latency_bounds()::float8[], i - 1), ', ' order by i) || ']'
+    from generate_series(1, array_length(symphony.latency_bounds(), 1) + 1) i
 $$;
-
--- _hist_add counts one value of bucket b into the histogram h.
-create function symphony._hist_add(h integer[], b integer) returns integer[]
-language plpgsql immutable parallel safe set search_path = '' as $$
-begin
-  if b is not null then
-    h[b] := h[b] + 1;
-  end if;
-  return h;
-end $$;
-create aggregate symphony._histogram(integer) (
-  sfunc = symphony._hist_add, stype = integer[],
-  initcond = '{0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0}'
-);
 
 -- _hist_merge adds two histograms element by element.
 create function symphony._hist_merge(a integer[], b integer[]) returns integer[]
@@ -138,6 +125,7 @@ begin
   end if;
   if lo < cutoff then
     hi := least(cutoff, lo + date_trunc('minute', max_span));
+    execute format($q$
     insert into symphony.message_minutes as t (minute, queue, succeeded, dead, cancelled, retried, failed_attempts, latency)
     select date_trunc('minute', m.finished_at), m.queue,
            count(*) filter (where m.state = 'succeeded'),
@@ -146,16 +134,17 @@ begin
            count(*) filter (where m.attempts > 1),
            coalesce(sum(case m.state when 'succeeded' then m.attempts - 1 when 'dead' then m.attempts
                                      else greatest(m.attempts - 1, 0) end), 0),
-           symphony._histogram(case when m.state = 'succeeded'
-                                    then symphony._latency_bucket(m.attempted_at - m.available_at) end)
+           %s
       from symphony.messages m
-     where m.finished_at >= lo and m.finished_at < hi
+     where m.finished_at >= $1 and m.finished_at < $2
      group by 1, 2
     on conflict (minute, queue) do update
        set succeeded = t.succeeded + excluded.succeeded, dead = t.dead + excluded.dead,
            cancelled = t.cancelled + excluded.cancelled, retried = t.retried + excluded.retried,
            failed_attempts = t.failed_attempts + excluded.failed_attempts,
-           latency = symphony._hist_merge(t.latency, excluded.latency);
+           latency = symphony._hist_merge(t.latency, excluded.latency)$q$,
+      symphony._histogram_sql('case when m.state = ''succeeded'' then m.attempted_at - m.available_at end'))
+    using lo, hi;
     get diagnostics n = row_count;
     total := total + n;
     update symphony.rollup_watermarks set upto = hi where name = 'messages';
@@ -168,20 +157,23 @@ begin
   end if;
   if lo < cutoff then
     hi := least(cutoff, lo + date_trunc('minute', max_span));
+    execute format($q$
     insert into symphony.bridge_minutes as t (minute, bridge, system, finished, succeeded, failed, handed_back, latency)
     select date_trunc('minute', r.finished_at), r.bridge, r.owner,
            count(*),
            count(*) filter (where r.outcome = 'succeeded'),
            count(*) filter (where r.outcome = 'failed'),
            count(*) filter (where r.handed_back_at is not null),
-           symphony._histogram(symphony._latency_bucket(r.finished_at - r.created_at))
+           %s
       from symphony.bridge_rows r
-     where r.finished_at >= lo and r.finished_at < hi
+     where r.finished_at >= $1 and r.finished_at < $2
      group by 1, 2, 3
     on conflict (minute, bridge, system) do update
        set finished = t.finished + excluded.finished, succeeded = t.succeeded + excluded.succeeded,
            failed = t.failed + excluded.failed, handed_back = t.handed_back + excluded.handed_back,
-           latency = symphony._hist_merge(t.latency, excluded.latency);
+           latency = symphony._hist_merge(t.latency, excluded.latency)$q$,
+      symphony._histogram_sql('r.finished_at - r.created_at'))
+    using lo, hi;
     get diagnostics n = row_count;
     total := total + n;
     update symphony.rollup_watermarks set upto = hi where name = 'bridge_rows';
@@ -264,8 +256,7 @@ end $$;
 -- ---------------------------------------------------------------------------
 revoke all on symphony.rollup_watermarks, symphony.message_minutes, symphony.bridge_minutes,
   symphony.delivery_days, symphony.campaign_actions from public;
-revoke all on function symphony.latency_bounds(), symphony._latency_bucket(interval),
-  symphony._hist_add(integer[], integer), symphony._histogram(integer), symphony._hist_merge(integer[], integer[]),
+revoke all on function symphony.latency_bounds(), symphony._histogram_sql(text), symphony._hist_merge(integer[], integer[]),
   symphony.roll_up(interval, interval), symphony.campaigns_audit() from public;
 do $$
 declare
@@ -275,8 +266,7 @@ begin
     if exists (select 1 from pg_roles where rolname = r) then
       execute format('revoke all on symphony.rollup_watermarks, symphony.message_minutes, symphony.bridge_minutes, '
                      'symphony.delivery_days, symphony.campaign_actions from %I', r);
-      execute format('revoke all on function symphony.latency_bounds(), symphony._latency_bucket(interval), '
-                     'symphony._hist_add(integer[], integer), symphony._histogram(integer), '
+      execute format('revoke all on function symphony.latency_bounds(), symphony._histogram_sql(text), '
                      'symphony._hist_merge(integer[], integer[]), symphony.roll_up(interval, interval), '
                      'symphony.campaigns_audit() from %I', r);
     end if;
