@@ -18,8 +18,8 @@ import (
 // Each view in a real browser over the seeded database: the DOM Chromium
 // builds holds the drawn charts, bars and markers, and the screenshot shows
 // them in their colours. With SYMPHONY_DASHBOARD_SCREENSHOTS=DIR the
-// screenshots are kept as DIR/dashboard-<view>.png (docs/ holds the ones the
-// docs show; scripts/screenshots.sh makes them).
+// screenshots are kept as DIR/dashboard-<view>.png: docs/dashboard.md shows
+// the ones made with DIR=docs.
 func TestDashboard_ViewsInHeadlessChromium(t *testing.T) {
 	t.Parallel()
 	_, srv := seeded(t)
