@@ -1,10 +1,6 @@
 package app_test
 
 import (
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -73,17 +69,9 @@ func TestMain_DashboardInHeadlessChromium(t *testing.T) {
 		t.Fatalf("without the token chromium sees:\n%.1000s", dom)
 	}
 
-	target, _ := url.Parse(base)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	inner := proxy.Director
-	proxy.Director = func(r *http.Request) {
-		inner(r)
-		r.Header.Set("Authorization", "Bearer "+dashboardToken)
-	}
-	ps := httptest.NewServer(proxy)
-	t.Cleanup(ps.Close)
+	ps := chromium.BearerProxy(t, base, dashboardToken)
 
-	dom, img, b := chromium.Render(t, ps.URL+"/dashboard", 1280, 900)
+	dom, img, b := chromium.Render(t, ps+"/dashboard", 1280, 900)
 	for _, want := range []string{"Queues", "Recent failures", "suppression list", "21211", "Retry", "retrying",
 		"Sidecars", "fly-3d8d9e1b", "fly-91a7c3e0", "stale", "Flags", "email_queue", "25%", "master switch on"} {
 		if !strings.Contains(dom, want) {

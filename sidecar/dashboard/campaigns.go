@@ -87,18 +87,8 @@ func (s *server) campaigns(ctx context.Context, d *viewData) (any, error) {
 // campaignAction pauses, resumes or cancels a campaign for a signed-in
 // operator, audited under the operator's name (see actor).
 func (s *server) campaignAction(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	kind, session := s.auth.who(r)
-	if kind == "" {
-		http.Error(w, "not signed in", http.StatusUnauthorized)
-		return
-	}
-	if !s.auth.csrfOK(r, kind, session) {
-		http.Error(w, "invalid or missing CSRF token", http.StatusForbidden)
+	kind, ok := s.action(w, r, 4096)
+	if !ok {
 		return
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)

@@ -3,10 +3,6 @@ package dashboard_test
 import (
 	"image"
 	"image/color"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,15 +24,7 @@ func TestDashboard_ViewsInHeadlessChromium(t *testing.T) {
 		t.Fatalf("without the token chromium sees:\n%.1000s", dom)
 	}
 	// As an authenticating proxy in front of the dashboard would, add the token.
-	target, _ := url.Parse(srv.URL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	inner := proxy.Director
-	proxy.Director = func(r *http.Request) {
-		inner(r)
-		r.Header.Set("Authorization", "Bearer "+token)
-	}
-	ps := httptest.NewServer(proxy)
-	t.Cleanup(ps.Close)
+	ps := chromium.BearerProxy(t, srv.URL, token)
 
 	green, red, purple, amber := rgb(0x18794e), rgb(0xc0262d), rgb(0x7a4cc2), rgb(0xd08700)
 	for _, v := range []struct {
@@ -59,7 +47,7 @@ func TestDashboard_ViewsInHeadlessChromium(t *testing.T) {
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			dom, img, b := chromium.Render(t, ps.URL+v.path, 1280, v.height)
+			dom, img, b := chromium.Render(t, ps+v.path, 1280, v.height)
 			for _, want := range v.dom {
 				if !strings.Contains(dom, want) {
 					t.Errorf("chromium's DOM of %s lacks %q", v.path, want)

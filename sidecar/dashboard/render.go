@@ -7,8 +7,6 @@ import (
 	"html/template"
 	"net/http"
 	"time"
-
-	"github.com/symphonymessenger/symphony/sidecar/ops"
 )
 
 //go:embed templates/*.html
@@ -28,29 +26,8 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"percent":    func(n int) string { return fmt.Sprintf("%d%%", n) },
 	"inc":        func(n int) int { return n + 1 },
 	"changeText": changeText,
+	"master":     master,
 }).ParseFS(files, "templates/*.html"))
-
-type pageData struct {
-	Tab string
-	ops.Overview
-	WorkerID    string
-	Version     string
-	Now         time.Time
-	Notice      string
-	Error       string
-	CSRF        string
-	SessionAuth bool
-}
-
-// Master reports the master switch.
-func (p pageData) Master() bool {
-	for _, f := range p.Flags {
-		if f.Name == "symphony" {
-			return f.Enabled
-		}
-	}
-	return false
-}
 
 type loginData struct{ Error string }
 

@@ -60,6 +60,20 @@ func (s *server) view(tab string, read func(ctx context.Context, d *viewData) (a
 	}
 }
 
+func (s *server) overview(ctx context.Context, _ *viewData) (any, error) {
+	return s.cfg.Ops.Overview(ctx, 50)
+}
+
+// master reports the master switch.
+func master(o ops.Overview) bool {
+	for _, f := range o.Flags {
+		if f.Name == "symphony" {
+			return f.Enabled
+		}
+	}
+	return false
+}
+
 // queueView is one queue's charts and totals.
 type queueView struct {
 	ops.QueueHistory

@@ -9,6 +9,10 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"testing"
@@ -69,4 +73,24 @@ func DistinctColors(img image.Image, limit int) int {
 		}
 	}
 	return len(seen)
+}
+
+// BearerProxy serves target through a reverse proxy that adds
+// "Authorization: Bearer token" to every request, as an authenticating proxy
+// in front of the dashboard would, and returns its URL.
+func BearerProxy(t testing.TB, target, token string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	inner := proxy.Director
+	proxy.Director = func(r *http.Request) {
+		inner(r)
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	ps := httptest.NewServer(proxy)
+	t.Cleanup(ps.Close)
+	return ps.URL
 }
