@@ -146,6 +146,17 @@ func runDashboard(ctx context.Context, fs *flag.FlagSet, args []string) error {
 
 // timePages serves the dashboard in process and times each page.
 func timePages(ctx context.Context, pool *pgxpool.Pool, requests int, note string) error {
+	// The machine's floor, to read the pages' figures against: a bare round trip.
+	var trips []time.Duration
+	for range requests {
+		t := time.Now()
+		if _, err := pool.Exec(ctx, "select 1"); err != nil {
+			return err
+		}
+		trips = append(trips, time.Since(t))
+	}
+	emit(figure{Name: "dashboard_select1_ms", Value: median(trips), Unit: "ms",
+		Note: "median round trip of `select 1` on the same pool, just before the pages: the machine's floor; " + note})
 	const token = "bench-dashboard-token-0123456789"
 	h, err := dashboard.New(dashboard.Config{Token: token, Ops: ops.New(pool), WorkerID: "bench", Version: "bench"})
 	if err != nil {

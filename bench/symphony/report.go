@@ -88,6 +88,7 @@ var rows = []row{
 	{"", "migration, last day", "dashboard_ms_migration_1d", "≤ 200 ms", page},
 	{"", "campaigns and drips (a running campaign of 5,000)", "dashboard_ms_campaigns", "≤ 200 ms", page},
 	{"", "delivery health, 14 days", "dashboard_ms_delivery", "≤ 200 ms", page},
+	{"", "noise floor: one `select 1` round trip just before the pages", "dashboard_select1_ms", "", nil},
 	{"", "symphony.roll_up() of one minute of 50,000 finished messages", "rollup_minute_ms", "", nil},
 	{"", "first symphony.roll_up() over the whole 10M history (once)", "rollup_catchup_s_10M", "", nil},
 }
