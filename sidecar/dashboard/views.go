@@ -11,11 +11,12 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/ops"
 )
 
-// The chart views: activity (throughput, failures and latency per queue),
-// migration (legacy and Symphony side by side per bridge), campaigns and
-// drips, and delivery health. Each reads the rollups symphony.roll_up()
-// keeps, never the message history itself, so a page costs the same with ten
-// or ten million finished messages.
+// The views besides the overview: activity (throughput, failures and latency
+// per queue), migration (legacy and Symphony side by side per bridge),
+// campaigns and drips, and delivery health. The chart views read only the
+// rollups symphony.roll_up() keeps, never the message history itself, so they
+// cost the same with ten or ten million finished messages; the campaigns view
+// looks up the shown campaigns' messages by id.
 
 // viewData is what every view's template gets.
 type viewData struct {
