@@ -46,14 +46,14 @@ $$;
 
 create table symphony.rollup_watermarks (
   name     text primary key,
-  upto     timestamptz,  -- everything finished before this is rolled up
+  upto     timestamptz constraint rollup_watermarks_upto_finite check (isfinite(upto)),  -- everything finished before this is rolled up
   upto_id  bigint        -- for id-ordered sources: every id up to this
 );
 comment on table symphony.rollup_watermarks is
   'How far symphony.roll_up() has folded each source into the dashboard''s rollup tables.';
 
 create table symphony.message_minutes (
-  minute          timestamptz not null,
+  minute          timestamptz not null constraint message_minutes_minute_finite check (isfinite(minute)),
   queue           text not null,
   succeeded       integer not null default 0,
   dead            integer not null default 0,
@@ -67,7 +67,7 @@ comment on table symphony.message_minutes is
   'Finished messages per minute (of finished_at) and queue: succeeded, dead, cancelled, retried (needed more than one attempt), failed attempts, and a histogram of the time from due (available_at) to the provider request of the attempt that succeeded. Filled by symphony.roll_up().';
 
 create table symphony.bridge_minutes (
-  minute      timestamptz not null,
+  minute      timestamptz not null constraint bridge_minutes_minute_finite check (isfinite(minute)),
   bridge      text not null,
   system      text not null check (system in ('legacy', 'symphony')),
   finished    integer not null default 0,
@@ -214,7 +214,7 @@ create table symphony.campaign_actions (
   campaign_id bigint not null,
   action      text not null check (action in ('pause', 'resume', 'cancel')),
   actor       text not null,
-  at          timestamptz not null default now(),
+  at          timestamptz not null default now() constraint campaign_actions_at_finite check (isfinite(at)),
   detail      text
 );
 create index campaign_actions_campaign_idx on symphony.campaign_actions (campaign_id);
