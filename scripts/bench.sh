@@ -83,7 +83,7 @@ done
 psql "$sym" -X -q -c 'create extension if not exists pg_stat_statements' >/dev/null
 bench=$work/symphony-bench
 
-# Symphony's settings for throughput (README, Performance): 200 concurrent sends per queue,
+# Symphony's settings for throughput (docs/performance.md, "What to tune"): 200 concurrent sends per queue,
 # claims of 500, up to 500 claimed ahead of the free slots, and GOGC=200 (a third less sidecar
 # CPU for about 5 MiB more memory). The untuned run keeps claims of 100, no prefetch and the
 # runtime's GOGC, for comparison. The HTTP run keeps the runtime's GOGC: with 200 connections

@@ -1,17 +1,37 @@
 #!/usr/bin/env bash
 # Run every test: the migrations (through the Supabase CLI and through plain psql, and on a
 # Supabase-shaped cluster as a non-superuser), the pgTAP tests in supabase/tests, the Prometheus
-# alerting rules (promtool), `go test ./...`, a short fuzzing run and a smoke run of the
-# benchmarks (every one runs and prints; no speed is asserted).
+# alerting rules (promtool), `go test ./...`, the race detector on the packages whose goroutines
+# share state, a short fuzzing run and a smoke run of the benchmarks (every one runs and prints;
+# no speed is asserted). CI (.ci/run) runs exactly this, with no arguments.
 #
 #   scripts/test.sh [go test flags...]      e.g. scripts/test.sh -run TestQueue_ -v
 #
 # Everything runs against the private, throwaway `test` cluster (scripts/db.sh, port 54329),
 # which is re-created on every run so edited migrations apply to a clean database.
-# SYMPHONY_TEST_RACE=1 adds -race to go test. Without go test flags, every fuzz target then
-# runs for SYMPHONY_TEST_FUZZTIME (default 2000x: 2,000 inputs each; scripts/fuzz.sh). A count,
-# not a duration: Go 1.26's fuzzing coordinator can fail a target with a bare "context deadline
-# exceeded" when a -fuzztime duration runs out mid-input (go.dev/issue/75804, fixed in 1.27).
+#
+# Without go test flags, after the plain `go test ./...`:
+#   - `go test -race` on the packages with concurrency: worker (producers, slots, completer,
+#     watchdog), queue, listener, walfeed and app (the whole sidecar in-process, which is also
+#     what runs the listener's and the WAL feed's goroutines). Measured on a shared 2-core
+#     machine with a warm build cache: 2m06s against 4m05s for the plain `go test ./...` at a
+#     load average of 10-14, and 4m48s against 7m06s at about 20; a cold cache adds the race
+#     build of the dependencies (7m02s in all, at a load of about 10). Each step's start time
+#     is printed.
+#     Three tests whose assertions are about timing, not about shared state, are left out of
+#     this step only (the plain step runs them), because the race detector's slowdown breaks
+#     their premises: TestMain_DispatchesNotifyOnlyWhileASidecarListens needs 4 clients to
+#     dispatch faster than a sidecar's busy threshold (20 wake-ups in 100 ms);
+#     TestWorker_LooksAgainShortlyAfterStartingToListen needs the first look after listening
+#     to take less than the 50 ms before the second; TestProviders_RateLimitSharedAcrossSidecars
+#     allows 100 ms between taking a token and the request reaching the provider.
+#   - every fuzz target for SYMPHONY_TEST_FUZZTIME (default 2000x: 2,000 inputs each;
+#     scripts/fuzz.sh). A count, not a duration: Go 1.26's fuzzing coordinator can fail a target
+#     with a bare "context deadline exceeded" when a -fuzztime duration runs out mid-input
+#     (go.dev/issue/75804, fixed in 1.27);
+#   - the benchmarks' smoke run.
+# With go test flags only the plain go test runs after pgTAP (SYMPHONY_TEST_RACE=1 adds -race
+# to it, for any package). Each step prints the seconds elapsed since the start.
 # Exits non-zero on the first failing stage.
 set -euo pipefail
 
@@ -28,7 +48,7 @@ if [[ -z ${SYMPHONY_TEST_RUN_LOCKED:-} ]]; then
 fi
 
 step() {
-	echo "==> $*" >&2
+	echo "==> $* (${SECONDS}s)" >&2
 }
 
 step "dependencies"
@@ -96,6 +116,15 @@ if [[ ${SYMPHONY_TEST_RACE:-} == 1 ]]; then
 fi
 SYMPHONY_TEST_DATABASE_URL=$url SYMPHONY_SUPABASE_DATABASE_URL=$supabase_url \
 	go test -count=1 "${race[@]}" "$@" ./...
+
+# The race detector where goroutines share state. Its own step, so the plain run above keeps
+# its speed and this one names what it covers.
+if (($# == 0)); then
+	race_packages=(./sidecar/worker ./sidecar/queue ./sidecar/listener ./sidecar/walfeed ./sidecar/app)
+	step "go test -race ${race_packages[*]}"
+	timing_tests='^(TestMain_DispatchesNotifyOnlyWhileASidecarListens|TestWorker_LooksAgainShortlyAfterStartingToListen|TestProviders_RateLimitSharedAcrossSidecars)$'
+	SYMPHONY_TEST_DATABASE_URL=$url go test -count=1 -race -skip "$timing_tests" "${race_packages[@]}"
+fi
 
 # go test replays the fuzz targets' seeds; a full run also fuzzes each briefly for new inputs.
 if (($# == 0)); then

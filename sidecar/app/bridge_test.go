@@ -30,7 +30,7 @@ const installBridge = `select symphony.install_bridge('email_queue', 'public.ema
 	'{"subject_column": "user_id", "status_column": "status", "sent_at_column": "sent_at",
 	  "provider_id_column": "provider_message_id", "error_column": "error"}')`
 
-// legacyWorker is the old cron route, as the README tells its owners to change
+// legacyWorker is the old cron route, as the migration guide tells its owners to change
 // it: it takes only rows that are not Symphony's, and counts what it "sends".
 type legacyWorker struct {
 	pool *pgxpool.Pool

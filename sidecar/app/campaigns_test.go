@@ -85,13 +85,24 @@ func TestMain_DripStepsSendInOrder(t *testing.T) {
 		return queryInt(t, db, `select count(*) from symphony.drip_enrollments where status = 'completed'`) == 1 &&
 			queryInt(t, db, `select count(*) from symphony.messages where kind = 'sms.send' and state = 'succeeded'`) == 2
 	})
-	var gap float64
-	if err := db.Pool.QueryRow(context.Background(), `select extract(epoch from max(finished_at) - min(finished_at))
-		from symphony.messages where kind = 'sms.send'`).Scan(&gap); err != nil {
+	// Step 1 is due its delay after step 0's SMS was dispatched: the
+	// transaction that dispatched it set the enrollment's next_at, which the
+	// step's result reports. The SMS of step 1 must not be dispatched before
+	// then. (Their completions can be closer than the delay: the first one's
+	// write-back may come late, batched with others.)
+	var sent0, nextAt, sent1 time.Time
+	if err := db.Pool.QueryRow(context.Background(), `select
+		(select created_at from symphony.messages where kind = 'sms.send' and dedupe_key like 'drip:%:0:sms'),
+		(select (result->>'next_at')::timestamptz from symphony.messages where kind = 'drip.step' and payload->>'step' = '0'),
+		(select created_at from symphony.messages where kind = 'sms.send' and dedupe_key like 'drip:%:1:sms')`).
+		Scan(&sent0, &nextAt, &sent1); err != nil {
 		t.Fatal(err)
 	}
-	if gap < 1 || fake.total.Load() != 2 {
-		t.Fatalf("second SMS %.3fs after the first (want at least 1s), %d provider calls (want 2)", gap, fake.total.Load())
+	if delay := nextAt.Sub(sent0); delay < 900*time.Millisecond || delay > time.Second {
+		t.Errorf("step 1 due %s after step 0's SMS was dispatched; want its 1s delay", delay)
+	}
+	if sent1.Before(nextAt) || fake.total.Load() != 2 {
+		t.Fatalf("step 1's SMS dispatched %s after it was due (want ≥ 0), %d provider calls (want 2)", sent1.Sub(nextAt), fake.total.Load())
 	}
 }
 

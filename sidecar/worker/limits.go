@@ -27,9 +27,28 @@ func (w *Worker) ReloadLimits(ctx context.Context) {
 	}
 }
 
+// claimGrace is how long a claim under way when the worker stops may still
+// take (see claim).
+const claimGrace = 3 * time.Second
+
 // claim takes up to n messages, within the queue's rate limit if it has one.
 // wait > 0 means the bucket is empty for that long.
+//
+// A stop (ctx ending) does not abandon a claim under way: it gets claimGrace
+// more to answer. pgx gives up on a cancelled statement at once, but the
+// server may run it all the same (its cancel request can land too late), and
+// what such a claim took stayed processing under a worker that had stopped,
+// until the lease expired and rescue recorded a provider call that never
+// happened. Waited for, its messages reach the producer, which hands them back.
 func (w *Worker) claim(ctx context.Context, p *producer, n int) ([]queue.Message, time.Duration, error) {
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(claimGrace, cancel) })
+	defer stopGrace()
+	return w.claimWithin(cctx, p, n)
+}
+
+func (w *Worker) claimWithin(ctx context.Context, p *producer, n int) ([]queue.Message, time.Duration, error) {
 	b := p.bucket.Load()
 	if b == nil {
 		msgs, err := w.store.Claim(ctx, p.queue, n, w.cfg.Lease)

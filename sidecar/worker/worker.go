@@ -343,6 +343,11 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 					continue
 				}
 				failures = 0
+				if ctx.Err() != nil {
+					// Stopped while claiming: what the claim took never starts.
+					w.release(ctx, p, pointers(msgs))
+					return
+				}
 				if len(msgs) > 0 {
 					mode.lastWork = time.Now()
 					w.hold(msgs)
@@ -400,6 +405,14 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			more = true
 		}
 	}
+}
+
+func pointers(msgs []queue.Message) []*queue.Message {
+	ptrs := make([]*queue.Message, len(msgs))
+	for i := range msgs {
+		ptrs[i] = &msgs[i]
+	}
+	return ptrs
 }
 
 // queueUp puts claimed messages where the queue's slots take them. It never

@@ -163,7 +163,7 @@ func TestFlyToml_WorkerConfiguration(t *testing.T) {
 	}
 }
 
-// The commented dashboard block, uncommented as the README says, is valid and
+// The commented dashboard block, uncommented as docs/operations.md says, is valid and
 // publishes the dashboard's port only, over TLS only (port 8443, away from the
 // webhooks' 443 and 80), with auto-stop off.
 func TestFlyToml_DashboardServiceBlock(t *testing.T) {

@@ -29,7 +29,7 @@ commands:
 ` + operator.Commands + `
 
 Every command reads DATABASE_URL; the worker's other settings come from the
-environment too (see the README). symphony COMMAND --help says more.
+environment too (see docs/configuration.md). symphony COMMAND --help says more.
 `
 
 func run(args []string, stderr io.Writer) int {
