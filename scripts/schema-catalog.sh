@@ -41,6 +41,11 @@ dump() {
 	psql "$1" -X -q -v ON_ERROR_STOP=1 -v with_cron="$2" -f "$repo_root/scripts/schema-catalog.sql"
 }
 
+# where URL: the URL without its user, password and parameters, to name a database in output.
+where() {
+	sed -E 's#://[^@/]*@#://#; s#\?.*##' <<<"$1"
+}
+
 # compare LABEL_A FILE_A LABEL_B FILE_B: say whether two dumps are equal; diff when not.
 compare() {
 	if diff -u --label "$1" --label "$3" "$2" "$4"; then
@@ -110,7 +115,7 @@ diff)
 	trap "rm -rf '$tmp'" EXIT
 	dump "$1" "$cron" >"$tmp/a"
 	dump "$2" "$cron" >"$tmp/b"
-	compare "${1%%\?*}" "$tmp/a" "${2%%\?*}" "$tmp/b"
+	compare "$(where "$1")" "$tmp/a" "$(where "$2")" "$tmp/b"
 	;;
 against)
 	(($# == 1)) || usage
