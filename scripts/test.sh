@@ -56,6 +56,13 @@ for f in "${migrations[@]}"; do
 		psql "$check_url" -X -q -v ON_ERROR_STOP=1 -f "$f" >/dev/null
 done
 
+# Both paths must build the same schema: tables, columns, constraints, indexes, functions,
+# triggers, views, grants, comments and seed rows (scripts/schema-catalog.sh). pg_cron is
+# left out of the comparison: only database postgres can have it (cron.database_name), and
+# Phase 1's database has none on purpose; pgTAP's cron.test.sql checks the jobs.
+step "same catalog after supabase db push and after psql -f (pg_cron aside)"
+scripts/schema-catalog.sh diff "$url" "$check_url" --no-cron
+
 step "pgTAP (pg_prove, database postgres)"
 tests=(supabase/tests/*.test.sql)
 if ((${#tests[@]} == 0)); then
