@@ -48,6 +48,9 @@ where() {
 
 # compare LABEL_A FILE_A LABEL_B FILE_B: say whether two dumps are equal; diff when not.
 compare() {
+	# Two empty catalogs are equal, and prove nothing.
+	grep -q '^relation ' "$2" || die "the catalog of $1 holds no tables: did the migrations run?"
+	grep -q '^relation ' "$4" || die "the catalog of $3 holds no tables: did the migrations run?"
 	if diff -u --label "$1" --label "$3" "$2" "$4"; then
 		echo "schema-catalog.sh: catalogs equal ($(wc -l <"$2") lines): $1 = $3" >&2
 	else
