@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run every test: the migrations (through the Supabase CLI and through plain psql), the pgTAP
-# tests in supabase/tests, `go test ./...`, a short fuzzing run and a smoke run of the
-# benchmarks (every one runs and prints; no speed is asserted).
+# Run every test: the migrations (through the Supabase CLI and through plain psql, which must
+# build the same catalog: scripts/schema-catalog.sh), the pgTAP tests in supabase/tests,
+# `go test ./...`, a short fuzzing run and a smoke run of the benchmarks (every one runs and
+# prints; no speed is asserted).
 #
 #   scripts/test.sh [go test flags...]      e.g. scripts/test.sh -run TestQueue_ -v
 #
