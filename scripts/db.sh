@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Manage a private PostgreSQL 15 cluster with pg_cron for development and tests.
 #
-#   scripts/db.sh start|stop|reset|status|url|log|psql|push [dev|test|chaos|bench|catalog] [args...]
+#   scripts/db.sh start|stop|reset|status|url|log|psql|push [dev|test|chaos|bench|supabase|catalog] [args...]
 #   e.g. scripts/db.sh psql dev -c 'select * from symphony.flags'
 #
-# Five named clusters, so a running dev sidecar, a test run, the chaos suite, the benchmarks and
-# a schema comparison never share data:
+# Six named clusters, so a running dev sidecar, a test run, the chaos suite, the benchmarks,
+# the Supabase-shaped check and a schema comparison never share data:
 #   dev    port 54322, default durability settings
 #   test   port 54329, durability off (fast, disposable), max_connections=300 for parallel tests
 #   chaos  port 54339, default durability settings: the chaos suite (scripts/chaos.sh) stops and
 #          crashes it on purpose, so what survives a restart must really be on disk
 #   bench  port 54349, default durability settings (fsync on), as the published reference
 #          figures use; pg_stat_statements preloaded for profiling (scripts/bench.sh)
-#   catalog port 54359, durability off; re-created for each side of a schema comparison
+#   supabase port 54359, shaped like a Supabase project: the bootstrap superuser is
+#          supabase_admin, `postgres` is an ordinary role with Supabase's attributes, pg_cron is
+#          installed by the admin with Supabase's grants, and anon, authenticated and
+#          service_role get Supabase's default privileges on public (docs/supabase.md)
+#   catalog port 54369, durability off; re-created for each side of a schema comparison
 #          (scripts/schema-catalog.sh against REV), so each gets a pristine database with pg_cron
 # SYMPHONY_DB_PORT_SHIFT=N adds N to each port (with its own TMPDIR, a second checkout's clusters).
 #
@@ -47,7 +51,7 @@ cmd=${1:-}
 [[ -n $cmd ]] || usage
 shift
 name=dev
-if [[ ${1:-} == dev || ${1:-} == test || ${1:-} == chaos || ${1:-} == bench || ${1:-} == catalog ]]; then
+if [[ ${1:-} == dev || ${1:-} == test || ${1:-} == chaos || ${1:-} == bench || ${1:-} == supabase || ${1:-} == catalog ]]; then
 	name=$1
 	shift
 fi
@@ -57,7 +61,8 @@ dev) port=54322 ;;
 test) port=54329 ;;
 chaos) port=54339 ;;
 bench) port=54349 ;;
-catalog) port=54359 ;;
+supabase) port=54359 ;;
+catalog) port=54369 ;;
 esac
 # SYMPHONY_DB_PORT_SHIFT moves every cluster's port by that much, so two checkouts can run their
 # clusters side by side (with different TMPDIRs, which hold the data directories and locks).
@@ -73,6 +78,9 @@ url_for() {
 	echo "postgresql://postgres:postgres@127.0.0.1:$port/$1?sslmode=disable"
 }
 url=$(url_for postgres)
+# The role initdb makes the superuser: postgres, except on the Supabase-shaped cluster.
+superuser=postgres
+[[ $name == supabase ]] && superuser=supabase_admin
 
 # Server binaries: $PG_BIN if set, else Debian's PostgreSQL 15 layout, else whatever is on PATH.
 if [[ -z ${PG_BIN:-} ]]; then
@@ -126,7 +134,7 @@ init_cluster() {
 	chmod 700 "$datadir"
 	echo "db.sh: initialising $name cluster in $datadir" >&2
 	# --no-sync: a crash during initdb just means running it again.
-	out=$(as_pg "$PG_BIN/initdb" -D "$datadir" -U postgres --auth=trust \
+	out=$(as_pg "$PG_BIN/initdb" -D "$datadir" -U "$superuser" --auth=trust \
 		--encoding=UTF8 --locale=C.UTF-8 --no-sync 2>&1) || {
 		echo "$out" >&2
 		die "initdb failed for the $name cluster"
@@ -187,9 +195,9 @@ write_settings() {
 	} | as_pg tee "$datadir/symphony.conf" >/dev/null
 }
 
-# The roles a Supabase project has, so grants in migrations apply unchanged.
-bootstrap_roles() {
-	"$PG_BIN/psql" "$url" -X -q -v ON_ERROR_STOP=1 >/dev/null <<-'SQL'
+# SQL creating the API roles a Supabase project has, unless they exist.
+api_roles_sql() {
+	cat <<-'SQL'
 		set client_min_messages = warning;
 		do $$
 		begin
@@ -208,8 +216,100 @@ bootstrap_roles() {
 		end
 		$$;
 		grant anon, authenticated, service_role to authenticator;
-		alter role postgres password 'postgres';
 	SQL
+}
+
+# The roles a Supabase project has, so grants in migrations apply unchanged.
+bootstrap_roles() {
+	{
+		api_roles_sql
+		echo "alter role postgres password 'postgres';"
+	} | "$PG_BIN/psql" "$url" -X -q -v ON_ERROR_STOP=1 >/dev/null
+}
+
+# The Supabase-shaped cluster: what a Supabase project's database looks like to the migrations
+# and to an app, from Supabase's own init scripts (github.com/supabase/postgres). Run as
+# supabase_admin; idempotent, like bootstrap_roles.
+bootstrap_supabase() {
+	{
+		api_roles_sql
+		cat <<-'SQL'
+		do $$
+		begin
+		  -- postgres owns the project's objects but is not a superuser.
+		  if not exists (select from pg_roles where rolname = 'postgres') then
+		    create role postgres;
+		  end if;
+		end
+		$$;
+		alter role postgres nosuperuser login createdb createrole replication bypassrls password 'postgres';
+		alter role anon inherit;
+		alter role authenticated inherit;
+		alter role service_role inherit;
+		alter role anon set statement_timeout = '3s';
+		alter role authenticated set statement_timeout = '8s';
+		grant anon, authenticated, service_role to postgres;
+		grant pg_read_all_data, pg_signal_backend to postgres;
+		grant all on database postgres to postgres;
+		grant usage, create on schema public to postgres;
+		grant usage on schema public to anon, authenticated, service_role;
+
+		create schema if not exists extensions;
+		grant all on schema extensions to postgres;
+		grant usage on schema extensions to anon, authenticated, service_role;
+		alter role postgres set search_path = "$user", public, extensions;
+
+		-- What anon, authenticated and service_role get on anything created in public:
+		-- everything, whether postgres (migrations, Studio) or supabase_admin made it.
+		alter default privileges for role postgres in schema public
+		  grant all on tables to anon, authenticated, service_role;
+		alter default privileges for role postgres in schema public
+		  grant all on functions to anon, authenticated, service_role;
+		alter default privileges for role postgres in schema public
+		  grant all on sequences to anon, authenticated, service_role;
+		alter default privileges for role supabase_admin in schema public
+		  grant all on tables to postgres, anon, authenticated, service_role;
+		alter default privileges for role supabase_admin in schema public
+		  grant all on functions to postgres, anon, authenticated, service_role;
+		alter default privileges for role supabase_admin in schema public
+		  grant all on sequences to postgres, anon, authenticated, service_role;
+
+		-- Supabase Auth's helpers, which RLS policies call: the request's JWT, read from the
+		-- settings PostgREST makes.
+		create schema if not exists auth;
+		grant usage on schema auth to postgres, anon, authenticated, service_role;
+		create or replace function auth.jwt() returns jsonb language sql stable as $$
+		  select coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb
+		$$;
+		create or replace function auth.uid() returns uuid language sql stable as $$
+		  select nullif(auth.jwt() ->> 'sub', '')::uuid
+		$$;
+		create or replace function auth.role() returns text language sql stable as $$
+		  select nullif(auth.jwt() ->> 'role', '')
+		$$;
+		grant execute on all functions in schema auth to postgres, anon, authenticated, service_role;
+
+		-- pg_cron is enabled by the platform, not by postgres, which gets everything in
+		-- schema cron except writing cron.job (cron.schedule does that for it).
+		create extension if not exists pg_cron with schema pg_catalog;
+		grant usage on schema cron to postgres with grant option;
+		grant all on all tables in schema cron to postgres with grant option;
+		grant all on all functions in schema cron to postgres with grant option;
+		grant all on all sequences in schema cron to postgres with grant option;
+		revoke all on table cron.job from postgres;
+		grant select on table cron.job to postgres with grant option;
+
+		-- pgTAP, which the platform offers and postgres cannot install itself here.
+		do $$
+		begin
+		  if exists (select from pg_available_extensions where name = 'pgtap') then
+		    create extension if not exists pgtap with schema extensions;
+		  end if;
+		end
+		$$;
+		SQL
+	} | "$PG_BIN/psql" "postgresql://supabase_admin@127.0.0.1:$port/postgres?sslmode=disable" \
+		-X -q -v ON_ERROR_STOP=1 >/dev/null
 }
 
 # Is anything accepting connections on our port?
@@ -217,7 +317,7 @@ port_listening() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
 
-# Ports 54322, 54329, 54339, 54349 and 54359 lie inside Linux's ephemeral range, so while a cluster is down a
+# Ports 54322, 54329, 54339, 54349, 54359 and 54369 lie inside Linux's ephemeral range, so while a cluster is down a
 # client connection elsewhere can take its port, and then hold it in TIME_WAIT for up to 60 s
 # after closing. Busy test runs make that likely; wait it out rather than fail.
 start_server() {
@@ -256,7 +356,11 @@ start() {
 		print_log_tail
 		die "the $name cluster did not start (see the log above)"
 	fi
-	bootstrap_roles || {
+	if [[ $name == supabase ]]; then
+		bootstrap_supabase
+	else
+		bootstrap_roles
+	fi || {
 		print_log_tail
 		die "could not create the Supabase roles in the $name cluster"
 	}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run every test: the migrations (through the Supabase CLI and through plain psql, which must
-# build the same catalog: scripts/schema-catalog.sh), the pgTAP tests in supabase/tests,
-# `go test ./...`, a short fuzzing run and a smoke run of the benchmarks (every one runs and
-# prints; no speed is asserted).
+# build the same catalog: scripts/schema-catalog.sh; and on a Supabase-shaped cluster as a
+# non-superuser), the pgTAP tests in supabase/tests, `go test ./...`, a short fuzzing run and
+# a smoke run of the benchmarks (every one runs and prints; no speed is asserted).
 #
 #   scripts/test.sh [go test flags...]      e.g. scripts/test.sh -run TestQueue_ -v
 #
@@ -64,6 +64,15 @@ done
 step "same catalog after supabase db push and after psql -f (pg_cron aside)"
 scripts/schema-catalog.sh diff "$url" "$check_url" --no-cron
 
+# The same migrations on a database shaped like a Supabase project (postgres not a
+# superuser, pg_cron installed by the platform, the API roles' default privileges), applied
+# by the CLI as postgres. go test runs docs/supabase.md and the Advisors' checks there
+# (sidecar/internal/supabasecheck).
+step "supabase db push as postgres, not a superuser (supabase cluster)"
+scripts/db.sh reset supabase >/dev/null
+scripts/db.sh push supabase
+supabase_url=$(scripts/db.sh url supabase)
+
 step "pgTAP (pg_prove, database postgres)"
 tests=(supabase/tests/*.test.sql)
 if ((${#tests[@]} == 0)); then
@@ -75,12 +84,21 @@ else
 	pg_prove --host 127.0.0.1 --port "$port" --username postgres --dbname postgres "${tests[@]}"
 fi
 
+# The same pgTAP tests as postgres without superuser, on the Supabase-shaped cluster.
+step "pgTAP (pg_prove, supabase cluster, as postgres)"
+if ((${#tests[@]} > 0)); then
+	port=${supabase_url#*@127.0.0.1:}
+	port=${port%%/*}
+	pg_prove --host 127.0.0.1 --port "$port" --username postgres --dbname postgres "${tests[@]}"
+fi
+
 step "go test ./..."
 race=()
 if [[ ${SYMPHONY_TEST_RACE:-} == 1 ]]; then
 	race=(-race)
 fi
-SYMPHONY_TEST_DATABASE_URL=$url go test -count=1 "${race[@]}" "$@" ./...
+SYMPHONY_TEST_DATABASE_URL=$url SYMPHONY_SUPABASE_DATABASE_URL=$supabase_url \
+	go test -count=1 "${race[@]}" "$@" ./...
 
 # go test replays the fuzz targets' seeds; a full run also fuzzes each briefly for new inputs.
 if (($# == 0)); then

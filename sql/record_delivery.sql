@@ -2,8 +2,9 @@
 -- statement; returns each event's outcome in the order given. Each row is
 -- (provider, provider_message_id, provider_event, status, recipient, reason,
 -- occurred_at, suppress, event_key, raw); symphony.record_delivery says what
--- each outcome means. Callers sort the batch by provider_message_id, so two
--- concurrent batches lock shared messages in the same order.
+-- each outcome means (opt-outs and opt-ins: symphony.apply_opt_event). Callers
+-- sort the batch by provider_message_id, so two concurrent batches lock shared
+-- messages in the same order.
 select d.outcome
   from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
               $7::timestamptz[], $8::text[], $9::text[], $10::text[])

@@ -16,6 +16,7 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/config"
 	"github.com/symphonymessenger/symphony/sidecar/handler"
 	"github.com/symphonymessenger/symphony/sidecar/httpapi"
+	"github.com/symphonymessenger/symphony/sidecar/httpserver"
 	"github.com/symphonymessenger/symphony/sidecar/listener"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 	"github.com/symphonymessenger/symphony/sidecar/ops"
@@ -113,7 +114,7 @@ func (m *Main) Run(ctx context.Context) error {
 	defer pool.Close()
 
 	host, _ := os.Hostname()
-	store := queue.NewStore(pool, cfg.WorkerID)
+	store := queue.NewStore(pool, cfg.WorkerID).WithLogger(log.With("component", "queue"))
 	opsStore := ops.New(pool)
 	// Handlers need the installation id, read once the database answers.
 	p := cfg.Providers
@@ -175,10 +176,10 @@ func (m *Main) Run(ctx context.Context) error {
 	m.mu.Lock()
 	m.addr, m.worker = ln.Addr(), w
 	m.mu.Unlock()
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpserver.New("api", api, httpserver.APILimits(), log, met)
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
-	stopDashboard, err := m.startDashboard(cfg, opsStore, log)
+	stopDashboard, err := m.startDashboard(cfg, opsStore, met, log)
 	if err != nil {
 		shutdownHTTP(srv, log)
 		return err
@@ -318,7 +319,7 @@ func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) 
 	}
 }
 
-func shutdownHTTP(srv *http.Server, log *slog.Logger) {
+func shutdownHTTP(srv *httpserver.Server, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {

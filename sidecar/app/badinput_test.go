@@ -57,6 +57,9 @@ func badDispatches() []badDispatch {
 		ins("payload is not JSON", "email.send", `{"to":`, "22P02", `invalid input syntax for type json`),
 		ins("tags is a list", "email.send", email(`,"tags":["a"]`), "22023", `"tags" must be an object`),
 		ins("unknown field", "email.send", email(`,"txt":"typo"`), "22023", `"txt" is not a field of email.send`),
+		ins("tag value Resend refuses", "email.send", email(`,"tags":{"campaign":"spring sale!"}`), "22023", `"tags.campaign" value must use only`),
+		ins("reserved header", "email.send", email(`,"headers":{"Bcc":"x@example.com"}`), "22023", `"headers.Bcc" is reserved`),
+		ins("comma in a display name", "email.send", email(`,"cc":"Doe, John <j@example.com>"`), "22023", `"cc" is not an email address`),
 		// Invalid addresses and numbers.
 		ins("to is not an address", "email.send", `{"to":"bob","from":"me@example.com","subject":"s","text":"t"}`, "22023", `"to" is not an email address: bob`),
 		ins("to has no domain dot", "email.send", `{"to":"bob@localhost","from":"me@example.com","subject":"s","text":"t"}`, "22023", `"to" is not an email address`),
@@ -89,6 +92,14 @@ func badDispatches() []badDispatch {
 			code: "22023", names: `unknown dispatch option 'dealy'`},
 		{name: "delay that is not an interval", sql: `select symphony.dispatch($1, $2::jsonb, '{"delay": "soon"}')`, kind: "email.send", payload: email(""),
 			code: "22023", names: `dispatch option delay: invalid input syntax for type interval: "soon"`},
+		{name: "run_at that never comes", sql: `select symphony.dispatch($1, $2::jsonb, '{"run_at": "infinity"}')`, kind: "email.send", payload: email(""),
+			code: "22023", names: `available_at (run_at, delay) must be a finite time, got infinity`},
+		{name: "run_at before all time", sql: `select symphony.dispatch($1, $2::jsonb, '{"run_at": "-infinity"}')`, kind: "email.send", payload: email(""),
+			code: "22023", names: `available_at (run_at, delay) must be a finite time, got -infinity`},
+		{name: "queue nothing serves", sql: `select symphony.dispatch($1, $2::jsonb, '{"queue": "emails"}')`, kind: "email.send", payload: email(""),
+			code: "22023", names: `queue "emails" is not a known queue`},
+		{name: "created_at that cannot be read", sql: `insert into symphony.messages (kind, payload, created_at) values ($1, $2::jsonb, 'infinity')`,
+			kind: "sms.send", payload: `{"to":"+14155550100","body":"hi"}`, code: "22023", names: `created_at must be a finite time`},
 		{name: "max_attempts out of range", sql: `select symphony.dispatch($1, $2::jsonb, '{"max_attempts": 0}')`, kind: "email.send", payload: email(""),
 			code: "23514", names: `max_attempts`},
 	}
@@ -138,7 +149,6 @@ func TestBadInput_RefusedOrDeadAndTheQueueFlows(t *testing.T) {
 	dead := map[string]struct{ kind, payload, reason string }{
 		"kind with no handler here":   {"report.build", `{"n": 1}`, `no handler for kind "report.build"`},
 		"recipient opted out (21610)": {"sms.send", `{"to":"+14155550199","body":"hi"}`, "unsubscribed recipient"},
-		"tag Resend refuses (422)":    {"email.send", email(`,"tags":{"campaign":"spring sale!"}`), "Tags should only contain"},
 	}
 	deadIDs := map[string]int64{}
 	for name, d := range dead {

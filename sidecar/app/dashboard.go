@@ -6,10 +6,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/config"
 	"github.com/symphonymessenger/symphony/sidecar/dashboard"
+	"github.com/symphonymessenger/symphony/sidecar/httpserver"
+	"github.com/symphonymessenger/symphony/sidecar/metrics"
 	"github.com/symphonymessenger/symphony/sidecar/ops"
 )
 
@@ -17,7 +18,7 @@ import (
 // is configured, and returns what stops it. Its own listener keeps /metrics and
 // /status private when the dashboard is exposed to the internet (on Fly, an
 // [http_service] on the dashboard's port only).
-func (m *Main) startDashboard(cfg config.Config, store *ops.Store, log *slog.Logger) (stop func(), err error) {
+func (m *Main) startDashboard(cfg config.Config, store *ops.Store, met *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
 	if cfg.DashboardToken == "" {
 		return func() {}, nil
 	}
@@ -33,7 +34,7 @@ func (m *Main) startDashboard(cfg config.Config, store *ops.Store, log *slog.Log
 	m.mu.Lock()
 	m.dashboardAddr = ln.Addr()
 	m.mu.Unlock()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpserver.New("dashboard", h, httpserver.DashboardLimits(), log, met)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

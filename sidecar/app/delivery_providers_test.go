@@ -10,6 +10,7 @@ import (
 
 	"github.com/symphonymessenger/symphony/sidecar/delivery"
 	"github.com/symphonymessenger/symphony/sidecar/delivery/deliveryfake"
+	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/postmark/postmarkfake"
 	"github.com/symphonymessenger/symphony/sidecar/provider/sendgrid/sendgridfake"
 	"github.com/symphonymessenger/symphony/sidecar/provider/twilio/twiliofake"
@@ -153,19 +154,11 @@ func TestDelivery_PostmarkWebhooks(t *testing.T) {
 func TestDelivery_TwilioWebhooks(t *testing.T) {
 	t.Parallel()
 	db := testDB(t)
-	fake := twiliofake.New(twiliofake.Options{})
-	t.Cleanup(fake.Close)
-	public := "https://sidecar.example.com"
-	cfg := testConfig(db)
-	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", fake.URL(), "+14155550000"
-	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
-	cfg.WebhookAddr, cfg.PublicURL = "127.0.0.1:0", public
-	cfg.Providers.TwilioStatusURL = public + delivery.TwilioStatusPath // what config.FromEnv defaults it to
-	s := start(t, cfg, nil, nil)
+	s, fake := startTwilio(t, db)
 	pool := db.Pool
 	ids, sids := sent(t, pool, "sms.send", "+14155550101", "+14155550102")
 	for _, m := range fake.Messages() {
-		if m.StatusCallback != public+delivery.TwilioStatusPath {
+		if m.StatusCallback != twilioPublic+delivery.TwilioStatusPath {
 			t.Fatalf("sent with StatusCallback %q", m.StatusCallback)
 		}
 	}
@@ -176,7 +169,7 @@ func TestDelivery_TwilioWebhooks(t *testing.T) {
 		if code != "" {
 			f.Set("ErrorCode", code)
 		}
-		return s.hook(t, delivery.TwilioStatusPath, deliveryfake.Twilio(twiliofake.DefaultAuthToken, public+delivery.TwilioStatusPath, f), []byte(f.Encode()))
+		return s.hook(t, delivery.TwilioStatusPath, deliveryfake.Twilio(twiliofake.DefaultAuthToken, twilioPublic+delivery.TwilioStatusPath, f), []byte(f.Encode()))
 	}
 	for _, c := range []struct{ sid, to, status, code string }{
 		{sids[0], "+14155550101", "sent", ""}, {sids[0], "+14155550101", "delivered", ""},
@@ -194,9 +187,7 @@ func TestDelivery_TwilioWebhooks(t *testing.T) {
 	}
 
 	inbound := func(from, text string) (int, string) {
-		f := url.Values{"MessageSid": {"SMin" + strings.TrimPrefix(from, "+") + text}, "AccountSid": {twiliofake.DefaultAccountSID},
-			"From": {from}, "To": {"+14155550000"}, "Body": {text}, "NumMedia": {"0"}, "NumSegments": {"1"}}
-		return s.hook(t, delivery.TwilioInboundPath, deliveryfake.Twilio(twiliofake.DefaultAuthToken, public+delivery.TwilioInboundPath, f), []byte(f.Encode()))
+		return s.twilioInbound(t, "SMin"+strings.TrimPrefix(from, "+")+text, from, text)
 	}
 	code, body := inbound("+14155550103", "Stop")
 	wantCode(t, "inbound STOP", code, body, 200)
@@ -217,7 +208,7 @@ func TestDelivery_TwilioWebhooks(t *testing.T) {
 	code, body = s.hook(t, delivery.TwilioStatusPath, deliveryfake.Twilio(twiliofake.DefaultAuthToken,
 		"http://"+s.WebhookAddr().String()+delivery.TwilioStatusPath, f), []byte(f.Encode()))
 	wantCode(t, "signed over the address the sidecar sees, not the public URL", code, body, 403)
-	code, body = s.hook(t, delivery.TwilioStatusPath, deliveryfake.Twilio("another-token", public+delivery.TwilioStatusPath, f), []byte(f.Encode()))
+	code, body = s.hook(t, delivery.TwilioStatusPath, deliveryfake.Twilio("another-token", twilioPublic+delivery.TwilioStatusPath, f), []byte(f.Encode()))
 	wantCode(t, "signed with another token", code, body, 403)
 	code, body = s.hook(t, delivery.TwilioStatusPath, nil, []byte(f.Encode()))
 	wantCode(t, "unsigned", code, body, 401)
@@ -225,4 +216,55 @@ func TestDelivery_TwilioWebhooks(t *testing.T) {
 		t.Fatalf("a refused callback had an effect: suppressed %q", r)
 	}
 	wantSendStopped(t, pool, "sms.send", "+14155550102")
+}
+
+// twilioPublic is the URL Twilio calls in these tests; the sidecar sees another.
+const twilioPublic = "https://sidecar.example.com"
+
+// startTwilio runs a sidecar sending SMS through a Twilio fake, with Twilio's
+// webhooks on.
+func startTwilio(t *testing.T, db *pgtest.DB) (*sidecar, *twiliofake.Server) {
+	t.Helper()
+	fake := twiliofake.New(twiliofake.Options{})
+	t.Cleanup(fake.Close)
+	cfg := testConfig(db)
+	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", fake.URL(), "+14155550000"
+	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
+	cfg.WebhookAddr, cfg.PublicURL = "127.0.0.1:0", twilioPublic
+	cfg.Providers.TwilioStatusURL = twilioPublic + delivery.TwilioStatusPath // what config.FromEnv defaults it to
+	return start(t, cfg, nil, nil), fake
+}
+
+// twilioInbound posts an incoming message as Twilio does, signed.
+func (s *sidecar) twilioInbound(t *testing.T, sid, from, text string) (int, string) {
+	t.Helper()
+	f := url.Values{"MessageSid": {sid}, "SmsSid": {sid}, "AccountSid": {twiliofake.DefaultAccountSID},
+		"From": {from}, "To": {"+14155550000"}, "Body": {text}, "NumMedia": {"0"}, "NumSegments": {"1"}}
+	return s.hook(t, delivery.TwilioInboundPath,
+		deliveryfake.Twilio(twiliofake.DefaultAuthToken, twilioPublic+delivery.TwilioInboundPath, f), []byte(f.Encode()))
+}
+
+// Opt-outs and opt-ins apply in the order they happened, once: Twilio signs
+// no timestamp, so a START posted again after a later STOP (a replay, or a
+// provider's retry) must not lift that STOP.
+func TestDelivery_TwilioOptOutsInOrder(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	s, _ := startTwilio(t, db)
+	const number = "+14155550131"
+	for i, c := range []struct{ sid, text string }{
+		{"SMopt1", "STOP"}, {"SMopt2", "START"}, {"SMopt3", "STOP"},
+		{"SMopt2", "START"}, // the first START again, byte for byte, validly signed
+	} {
+		code, body := s.twilioInbound(t, c.sid, number, c.text)
+		wantCode(t, fmt.Sprintf("message %d (%s)", i+1, c.text), code, body, 200)
+	}
+	if r, _ := suppressed(t, db.Pool, "sms", number); r != "stop" {
+		t.Fatalf("after STOP, START, STOP and the START replayed, the number's suppression is %q; want stop", r)
+	}
+	wantSendStopped(t, db.Pool, "sms.send", number)
+	_, metrics := s.get(t, "/metrics")
+	if line := `symphony_delivery_events_total{provider="twilio",result="duplicate",status="opt_in"} 1`; !strings.Contains(metrics, line) {
+		t.Errorf("/metrics lacks %s", line)
+	}
 }

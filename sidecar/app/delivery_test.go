@@ -295,3 +295,33 @@ func TestDelivery_LimitsAndStorage(t *testing.T) {
 		}
 	}
 }
+
+// Resend's email.suppressed says why in data.suppressed: the reason reaches
+// the message's history and result, and the address our suppression list.
+func TestDelivery_ResendSuppressedHasItsReason(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	fake := resendfake.New(resendfake.Options{})
+	t.Cleanup(fake.Close)
+	secret := deliveryfake.NewResendSecret()
+	cfg := testConfig(db)
+	cfg.EmailProvider, cfg.Providers.ResendAPIKey, cfg.Providers.ResendURL = "resend", resendfake.DefaultAPIKey, fake.URL()
+	cfg.WebhookAddr, cfg.Providers.ResendWebhookSecret = "127.0.0.1:0", secret
+	s := start(t, cfg, nil, nil)
+	ids, pids := sent(t, db.Pool, "email.send", "gone@example.com")
+	event := resendEvent("email.suppressed", pids[0], "gone@example.com", `,"suppressed":{"diagnosticCode":[],`+
+		`"message":"This address previously bounced.","reason":"previous_bounce","type":"OnAccountSuppressionList"}`)
+	code, body := s.hook(t, delivery.ResendPath, deliveryfake.Resend(secret, "msg_suppressed", time.Now(), event), event)
+	wantCode(t, "email.suppressed", code, body, 200)
+	var reason, resultReason string
+	if err := db.Pool.QueryRow(context.Background(), `select e.reason, m.result->'delivery'->>'reason'
+		  from symphony.delivery_events e join symphony.messages m on m.id = e.message_id where e.message_id = $1`, ids[0]).Scan(&reason, &resultReason); err != nil {
+		t.Fatal(err)
+	}
+	if want := "OnAccountSuppressionList previous_bounce: This address previously bounced."; reason != want || resultReason != want {
+		t.Fatalf("delivery_events.reason %q, result.delivery.reason %q; want %q", reason, resultReason, want)
+	}
+	if r, src := suppressed(t, db.Pool, "email", "gone@example.com"); r != "bounced" || src != "webhook:resend" {
+		t.Fatalf("suppression %q %q; want bounced by webhook:resend", r, src)
+	}
+}

@@ -155,3 +155,33 @@ func TestRemote_MisconfiguredKindFailsWithTheReason(t *testing.T) {
 		t.Fatalf("last_error %q", lastError)
 	}
 }
+
+// A receiver that authenticates by a token in its URL, and quotes the URL back
+// when it refuses: the token reaches neither last_error nor /status.
+func TestRemote_WebhookURLTokenStaysOutOfLastErrorAndStatus(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, "no route for POST "+r.URL.RequestURI())
+	}))
+	t.Cleanup(hook.Close)
+	sc := start(t, testConfig(db), nil, nil)
+	exec(t, db.Pool, `select symphony.register_kind('crm.sync', 'default', 3, 'webhook', jsonb_build_object('url', $1::text))`,
+		hook.URL+"/hooks/T0k3nInThePath?region=eu&tenant=Tenant5ecret")
+	id := dispatchID(t, db.Pool, "crm.sync", `{"contact": 1}`, `{}`)
+	waitFor(t, 5*time.Second, "the message to die", func() bool { return countState(t, db.Pool, "dead") == 1 })
+	var lastError string
+	if err := db.Pool.QueryRow(context.Background(), `select last_error from symphony.messages where id = $1`, id).Scan(&lastError); err != nil {
+		t.Fatal(err)
+	}
+	_, status := sc.get(t, "/status")
+	for _, secret := range []string{"T0k3nInThePath", "Tenant5ecret"} {
+		if strings.Contains(lastError, secret) || strings.Contains(status, secret) {
+			t.Errorf("the URL's %q reached last_error (%q) or /status", secret, lastError)
+		}
+	}
+	if !strings.Contains(lastError, "webhook http 404") || !strings.Contains(status, "webhook http 404") {
+		t.Errorf("the reason is gone with the token: last_error %q", lastError)
+	}
+}

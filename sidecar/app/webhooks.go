@@ -6,12 +6,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/symphonymessenger/symphony/sidecar/config"
 	"github.com/symphonymessenger/symphony/sidecar/delivery"
+	"github.com/symphonymessenger/symphony/sidecar/httpserver"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 )
 
@@ -47,8 +47,7 @@ func (m *Main) startWebhooks(cfg config.Config, pool *pgxpool.Pool, met *metrics
 	m.mu.Lock()
 	m.webhookAddr = ln.Addr()
 	m.mu.Unlock()
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	hs := httpserver.New("webhooks", srv, httpserver.WebhookLimits(), log, met)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

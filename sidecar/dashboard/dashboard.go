@@ -18,9 +18,12 @@ type Config struct {
 	Token    string     // SYMPHONY_DASHBOARD_TOKEN: never logged
 	Ops      *ops.Store // the operations views
 	WorkerID string     // shown in the header
-	Version  string
-	Log      *slog.Logger
-	Now      func() time.Time // nil: time.Now
+	// Actor names the dashboard's actions in symphony.message_actions; empty:
+	// "dashboard:<WorkerID>". A session carries no person's name, only the token.
+	Actor   string
+	Version string
+	Log     *slog.Logger
+	Now     func() time.Time // nil: time.Now
 }
 
 type server struct {
@@ -40,6 +43,9 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Actor == "" {
+		cfg.Actor = "dashboard:" + cfg.WorkerID
 	}
 	log := cfg.Log
 	if log == nil {
@@ -155,7 +161,7 @@ func (s *server) retry(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no message id given", http.StatusBadRequest)
 		return
 	}
-	res, err := s.cfg.Ops.RetryDead(r.Context(), ids)
+	res, err := s.cfg.Ops.RetryDead(r.Context(), ids, s.cfg.Actor)
 	if err != nil {
 		s.log.Error("dashboard retry failed", "error", err)
 		http.Error(w, "retry failed: "+err.Error(), http.StatusInternalServerError)

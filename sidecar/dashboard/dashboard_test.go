@@ -149,6 +149,14 @@ func TestDashboard_LoginSessionRetryWithCSRF(t *testing.T) {
 	if !strings.Contains(body, "Retried 1 of 2. The rest were not dead any more.") {
 		t.Errorf("no notice after retry:\n%.500s", body)
 	}
+	var actor string
+	if err := f.db.Pool.QueryRow(context.Background(),
+		`select actor from symphony.message_actions where message_id = 1 and action = 'retry'`).Scan(&actor); err != nil {
+		t.Fatalf("the dashboard's retry is not in symphony.message_actions: %v", err)
+	}
+	if actor != "dashboard:test-sidecar" {
+		t.Errorf("the dashboard's retry is audited as %q, want dashboard:test-sidecar (not the database login)", actor)
+	}
 
 	resp, _ = do(t, c, "POST", f.srv.URL+"/dashboard/logout", url.Values{"csrf": {m[1]}}, nil)
 	if resp.StatusCode != http.StatusSeeOther {

@@ -3,9 +3,11 @@
 // Postmark (HTTP Basic credentials in the webhook URL; Postmark signs nothing)
 // and Twilio's status callbacks and inbound messages (X-Twilio-Signature).
 //
-// Each request is verified before anything in it is believed: unsigned or
+// Each request is verified before anything in it is believed, and refused on
+// its headers where they suffice, before its body is read: unsigned or
 // wrongly signed requests get 401 or 403, stale ones (outside the scheme's
-// timestamp tolerance) 403, malformed bodies 400, oversized ones 413. A
+// timestamp tolerance) 403, malformed bodies 400, bodies over the provider's
+// cap 413. Only MaxReading bodies are read at once; more get 503. A
 // verified request becomes Events in the providers' common vocabulary (sent,
 // delayed, delivered, undelivered, bounced, complained, and SMS opt-outs and
 // opt-ins), recorded by symphony.record_delivery in one statement; 2xx is

@@ -42,6 +42,28 @@ func TestParseResend(t *testing.T) {
 			}
 		})
 	}
+	// email.suppressed says why in data.suppressed, not data.failed (Resend's
+	// EmailSuppressedEvent); the address is on Resend's own suppression list, so
+	// ours follows it, as with SendGrid's drops.
+	for _, c := range []struct{ reason, suppress, want string }{
+		{"previous_bounce", SuppressBounced, "OnAccountSuppressionList previous_bounce: The recipient's address is on the suppression list."},
+		{"previous_complaint", SuppressComplained, "OnAccountSuppressionList previous_complaint: The recipient's address is on the suppression list."},
+	} {
+		body := `{"type":"email.suppressed","created_at":"2026-11-27T10:00:00Z","data":{"email_id":"e","created_at":"2026-11-27T09:59:00Z",` +
+			`"from":"me@example.com","to":["a@example.com"],"subject":"hi","suppressed":{"diagnosticCode":[],` +
+			`"message":"The recipient's address is on the suppression list.","reason":"` + c.reason + `","type":"OnAccountSuppressionList"}}}`
+		evs, err := parseResend(r, []byte(body), now)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("email.suppressed: %v %+v", err, evs)
+		}
+		if e := evs[0]; e.Status != Undelivered || e.Reason != c.want || e.Suppress != c.suppress {
+			t.Fatalf("email.suppressed (%s): %+v; want undelivered, reason %q, suppress %q", c.reason, e, c.want, c.suppress)
+		}
+	}
+	failed := `{"type":"email.failed","created_at":"2026-11-27T10:00:00Z","data":{"email_id":"e","to":["a@example.com"],"failed":{"reason":"reached_daily_quota"}}}`
+	if evs, err := parseResend(r, []byte(failed), now); err != nil || len(evs) != 1 || evs[0].Reason != "reached_daily_quota" || evs[0].Suppress != "" {
+		t.Fatalf("email.failed: %v %+v", err, evs)
+	}
 	if _, err := parseResend(r, []byte(`{"type":"email.bounced","data":{}}`), now); err == nil {
 		t.Fatal("a bounce without email_id is accepted")
 	}

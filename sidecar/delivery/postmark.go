@@ -30,7 +30,7 @@ func newPostmark(user, password string) (*source, error) {
 			" characters; use at least " + strconv.Itoa(MinPostmarkPassword) + " random ones (e.g. openssl rand -hex 24)")
 	}
 	wantUser, wantPass := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(password))
-	verify := func(r *http.Request, _ []byte, _ time.Time) error {
+	headers := func(r *http.Request, _ time.Time) error {
 		u, p, ok := r.BasicAuth()
 		if !ok {
 			return unauthorized("HTTP Basic credentials are required")
@@ -42,8 +42,13 @@ func newPostmark(user, password string) (*source, error) {
 		}
 		return nil
 	}
-	return &source{provider: "postmark", verify: verify, parse: parsePostmark}, nil
+	verify := func(r *http.Request, _ []byte, now time.Time) error { return headers(r, now) }
+	return &source{provider: "postmark", maxBody: postmarkMaxBody, headers: headers, verify: verify, parse: parsePostmark}, nil
 }
+
+// postmarkMaxBody bounds a Postmark webhook: one record, a few KB, unless the
+// bounce webhook is set to include the bounce's content, which can be large.
+const postmarkMaxBody = 1 << 20
 
 // postmarkEvent covers the record types Postmark posts
 // (postmarkapp.com/developer/webhooks/…): Delivery, Bounce, SpamComplaint,

@@ -25,7 +25,18 @@ func newResend(secret string, tolerance time.Duration) (*source, error) {
 	if err != nil || len(key) < 16 {
 		return nil, errors.New("RESEND_WEBHOOK_SECRET is not a Resend signing secret (whsec_ followed by base64, from the webhook's page)")
 	}
-	verify := func(r *http.Request, body []byte, now time.Time) error {
+	// v1 signatures in svix-signature, decoded; none is a request to refuse.
+	signatures := func(r *http.Request) [][]byte {
+		var sigs [][]byte
+		for _, entry := range strings.Fields(r.Header.Get("svix-signature")) {
+			version, sig, _ := strings.Cut(entry, ",")
+			if got, err := base64.StdEncoding.DecodeString(sig); version == "v1" && err == nil && len(got) == sha256.Size {
+				sigs = append(sigs, got)
+			}
+		}
+		return sigs
+	}
+	headers := func(r *http.Request, now time.Time) error {
 		id, ts, sigs := r.Header.Get("svix-id"), r.Header.Get("svix-timestamp"), r.Header.Get("svix-signature")
 		if id == "" || ts == "" || sigs == "" {
 			return unauthorized("svix-id, svix-timestamp and svix-signature are required")
@@ -33,23 +44,32 @@ func newResend(secret string, tolerance time.Duration) (*source, error) {
 		if err := checkTimestamp("svix-timestamp", ts, now, tolerance); err != nil {
 			return err
 		}
+		if len(signatures(r)) == 0 {
+			return badSignature("svix-signature has no v1 signature")
+		}
+		return nil
+	}
+	verify := func(r *http.Request, body []byte, now time.Time) error {
+		if err := headers(r, now); err != nil {
+			return err
+		}
 		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte(id + "." + ts + "."))
+		mac.Write([]byte(r.Header.Get("svix-id") + "." + r.Header.Get("svix-timestamp") + "."))
 		mac.Write(body)
 		want := mac.Sum(nil)
-		for _, entry := range strings.Fields(sigs) {
-			version, sig, _ := strings.Cut(entry, ",")
-			if version != "v1" {
-				continue
-			}
-			if got, err := base64.StdEncoding.DecodeString(sig); err == nil && hmac.Equal(got, want) {
+		for _, got := range signatures(r) {
+			if hmac.Equal(got, want) {
 				return nil
 			}
 		}
 		return badSignature("no v1 signature in svix-signature matches")
 	}
-	return &source{provider: "resend", verify: verify, parse: parseResend}, nil
+	return &source{provider: "resend", maxBody: resendMaxBody, headers: headers, verify: verify, parse: parseResend}, nil
 }
+
+// resendMaxBody bounds a Resend event: one email's event, whose largest parts
+// are its recipients (at most 50), subject, tags and headers.
+const resendMaxBody = 256 << 10
 
 // resendEvent is the envelope of Resend's email events
 // (resend.com/docs/dashboard/webhooks/body-parameters).
@@ -67,7 +87,24 @@ type resendEvent struct {
 		Failed *struct {
 			Reason string `json:"reason"`
 		} `json:"failed"`
+		// email.suppressed: Resend did not send because the address is on its
+		// suppression list.
+		Suppressed *struct {
+			Message string `json:"message"`
+			Reason  string `json:"reason"` // previous_bounce or previous_complaint
+			Type    string `json:"type"`   // Suppressed or OnAccountSuppressionList
+		} `json:"suppressed"`
 	} `json:"data"`
+}
+
+// explain joins a classification and a message as "<kind>: <message>",
+// leaving out whichever is empty.
+func explain(kind, message string) string {
+	kind, message = strings.TrimSpace(kind), strings.TrimSpace(message)
+	if kind == "" || message == "" {
+		return kind + message
+	}
+	return kind + ": " + message
 }
 
 func parseResend(r *http.Request, body []byte, now time.Time) ([]Event, error) {
@@ -92,8 +129,7 @@ func parseResend(r *http.Request, body []byte, now time.Time) ([]Event, error) {
 		// certain enough to stop mailing the address.
 		status, suppress = Bounced, SuppressBounced
 		if b := e.Data.Bounce; b != nil {
-			reason = strings.TrimSpace(strings.TrimSpace(b.Type+" "+b.SubType) + ": " + b.Message)
-			reason = strings.TrimSuffix(strings.TrimPrefix(reason, ": "), ":")
+			reason = explain(b.Type+" "+b.SubType, b.Message)
 			switch b.Type {
 			case "Transient":
 				status, suppress = Delayed, ""
@@ -103,10 +139,23 @@ func parseResend(r *http.Request, body []byte, now time.Time) ([]Event, error) {
 		}
 	case "email.complained":
 		status, suppress = Complained, SuppressComplained
-	case "email.failed", "email.suppressed":
+	case "email.failed":
 		status = Undelivered
 		if e.Data.Failed != nil {
 			reason = e.Data.Failed.Reason
+		}
+	case "email.suppressed":
+		// Resend keeps the address off because it bounced or complained
+		// before; our list follows Resend's, as it follows SendGrid's drops.
+		status = Undelivered
+		if sp := e.Data.Suppressed; sp != nil {
+			reason = explain(sp.Type+" "+sp.Reason, sp.Message)
+			switch sp.Reason {
+			case "previous_bounce":
+				suppress = SuppressBounced
+			case "previous_complaint":
+				suppress = SuppressComplained
+			}
 		}
 	default:
 		return nil, nil // opens, clicks, contacts, domains: nothing to record

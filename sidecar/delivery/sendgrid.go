@@ -56,7 +56,7 @@ func newSendGrid(key string, tolerance time.Duration) (*source, error) {
 	if err != nil {
 		return nil, errors.New("SENDGRID_WEBHOOK_PUBLIC_KEY is not the Signed Event Webhook's verification key (base64 DER ECDSA P-256 public key): " + err.Error())
 	}
-	verify := func(r *http.Request, body []byte, now time.Time) error {
+	headers := func(r *http.Request, now time.Time) error {
 		sig, ts := r.Header.Get(sendGridSignature), r.Header.Get(sendGridTimestamp)
 		if sig == "" || ts == "" {
 			return unauthorized("%s and %s are required", sendGridSignature, sendGridTimestamp)
@@ -64,10 +64,19 @@ func newSendGrid(key string, tolerance time.Duration) (*source, error) {
 		if err := checkTimestamp(sendGridTimestamp, ts, now, tolerance); err != nil {
 			return err
 		}
-		der, err := base64.StdEncoding.DecodeString(sig)
-		if err != nil {
-			return badSignature("%s is not base64", sendGridSignature)
+		// An ASN.1 DER ECDSA P-256 signature: a sequence of two integers of
+		// at most 33 bytes each, 8 to 72 bytes in all.
+		if der, err := base64.StdEncoding.DecodeString(sig); err != nil || len(der) < 8 || len(der) > 72 {
+			return badSignature("%s is not a base64 ECDSA signature", sendGridSignature)
 		}
+		return nil
+	}
+	verify := func(r *http.Request, body []byte, now time.Time) error {
+		if err := headers(r, now); err != nil {
+			return err
+		}
+		ts := r.Header.Get(sendGridTimestamp)
+		der, _ := base64.StdEncoding.DecodeString(r.Header.Get(sendGridSignature)) // headers has checked it
 		h := sha256.New()
 		h.Write([]byte(ts))
 		h.Write(body)
@@ -76,7 +85,7 @@ func newSendGrid(key string, tolerance time.Duration) (*source, error) {
 		}
 		return nil
 	}
-	return &source{provider: "sendgrid", verify: verify, parse: parseSendGrid}, nil
+	return &source{provider: "sendgrid", maxBody: MaxBody, headers: headers, verify: verify, parse: parseSendGrid}, nil
 }
 
 // sendGridEvent is one element of the posted array

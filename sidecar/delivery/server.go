@@ -11,12 +11,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/symphonymessenger/symphony/sidecar/httpserver"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 )
 
-// MaxBody bounds a webhook request body. SendGrid's batches are the largest
-// (it posts when a batch reaches about 768 KB).
+// MaxBody bounds every webhook request body: the largest provider's cap
+// (SendGrid's, whose batches are posted when they reach about 768 KB; each
+// provider's own cap is beside its verifier). A body is read only once its
+// request's headers pass the provider's checks, and only MaxReading at once.
 const MaxBody = 1 << 20
+
+// MaxReading is the most webhook bodies read (and held) at once; a request
+// beyond it is answered 503 on its headers, and providers retry. With the
+// caps, webhook bodies never hold more than MaxReading × MaxBody of memory.
+const MaxReading = 8
 
 // DefaultTolerance is how far a signed timestamp may be from our clock, either
 // way: Svix's and the Standard Webhooks' five minutes, used for SendGrid too,
@@ -56,9 +64,13 @@ type Config struct {
 // source is one webhook route: how to verify a request and what it says.
 type source struct {
 	provider string
-	verify   func(r *http.Request, body []byte, now time.Time) error
-	parse    func(r *http.Request, body []byte, now time.Time) ([]Event, error)
-	answer   func(w http.ResponseWriter) // nil: 200 {"ok":true}
+	maxBody  int64 // the largest body the provider posts, with room to spare
+	// headers refuses a request on its headers alone, before its body is read;
+	// verify checks headers and body.
+	headers func(r *http.Request, now time.Time) error
+	verify  func(r *http.Request, body []byte, now time.Time) error
+	parse   func(r *http.Request, body []byte, now time.Time) ([]Event, error)
+	answer  func(w http.ResponseWriter) // nil: 200 {"ok":true}
 }
 
 // maxRecording bounds the webhook requests writing to the database at once,
@@ -72,6 +84,7 @@ type Server struct {
 	mux       *http.ServeMux
 	enabled   []string
 	recording chan struct{}
+	reading   httpserver.Slots
 }
 
 // New checks cfg and returns the server. An error names the variable at fault,
@@ -89,7 +102,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Tolerance <= 0 {
 		cfg.Tolerance = DefaultTolerance
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), recording: make(chan struct{}, maxRecording)}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), recording: make(chan struct{}, maxRecording),
+		reading: httpserver.NewSlots(MaxReading)}
 	var errs []error
 	add := func(path string, src *source, err error) {
 		if err != nil {
@@ -127,8 +141,14 @@ func New(cfg Config) (*Server, error) {
 // Enabled lists the routes served, for the start-up log.
 func (s *Server) Enabled() []string { return s.enabled }
 
-// ServeHTTP routes a request; routes of providers that are off answer 404.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP routes a request; routes of providers that are off answer 404,
+// without reading the body.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		w.Header().Set("Connection", "close")
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // rejection is a request refused before anything in it was believed.
 type rejection struct {
@@ -167,14 +187,24 @@ func checkTimestamp(header, v string, now time.Time, tolerance time.Duration) er
 func (s *Server) handle(src *source) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := s.cfg.Now()
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		// Everything that can be refused on the headers is, before a byte of
+		// the body is read.
+		if r.ContentLength > src.maxBody {
+			s.reject(w, r, src, tooLarge(src.maxBody))
+			return
+		}
+		if err := src.headers(r, now); err != nil {
+			s.reject(w, r, src, err)
+			return
+		}
+		if !s.reading.TryTake() {
+			w.Header().Set("Retry-After", "5")
+			s.reject(w, r, src, &rejection{http.StatusServiceUnavailable, "busy", "too many webhook requests at once; retry later"})
+			return
+		}
+		defer s.reading.Give()
+		body, err := readBody(w, r, src.maxBody)
 		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				err = &rejection{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", MaxBody)}
-			} else {
-				err = malformed("reading the body: %v", err)
-			}
 			s.reject(w, r, src, err)
 			return
 		}
@@ -215,6 +245,23 @@ func (s *Server) handle(src *source) http.Handler {
 	})
 }
 
+// readBody reads a body of at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := httpserver.ReadBody(w, r, limit)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, tooLarge(limit)
+	case err != nil:
+		return nil, malformed("reading the body: %v", err)
+	}
+	return body, nil
+}
+
+func tooLarge(limit int64) error {
+	return &rejection{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", limit)}
+}
+
 // record stores events, waiting for a turn among maxRecording.
 func (s *Server) record(ctx context.Context, events []Event) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -240,6 +287,8 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, src *source, err
 	if rej.code == http.StatusUnauthorized && src.provider == "postmark" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="symphony webhooks"`)
 	}
+	// The body may be unread: close rather than read it to reuse the connection.
+	w.Header().Set("Connection", "close")
 	http.Error(w, rej.msg, rej.code)
 }
 

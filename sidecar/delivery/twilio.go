@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -19,30 +20,71 @@ import (
 // sorted by name, as name followed by value, with no delimiters)), where URL is
 // the full URL Twilio requested, query included. Behind Fly's proxy the sidecar
 // sees neither the scheme nor the public host, so the URL is PublicURL followed
-// by the path and query received. Twilio signs no timestamp; replays are
-// harmless because recording is idempotent.
+// by the path and query received. Twilio signs no timestamp, so a signed
+// request can be posted again at any time: recording is idempotent, and
+// opt-outs and opt-ins apply in event order, once (symphony.opt_events).
+//
+// The URL in the console may spell out the scheme's default port
+// (https://host:443/…) or not, and Twilio signs it as written; like Twilio's
+// own validators, a signature over either form is accepted.
 func newTwilio(authToken, publicURL string) (status, inbound *source, err error) {
-	base := strings.TrimRight(publicURL, "/")
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.RawQuery != "" || u.Fragment != "" {
-		return nil, nil, errors.New("SYMPHONY_PUBLIC_URL must be the absolute http(s) URL providers reach the webhooks at, without query, e.g. https://my-sidecar.fly.dev")
+	bases, err := twilioBases(publicURL)
+	if err != nil {
+		return nil, nil, err
 	}
-	verify := func(r *http.Request, body []byte, _ time.Time) error {
+	headers := func(r *http.Request, _ time.Time) error {
 		sig := r.Header.Get("X-Twilio-Signature")
 		if sig == "" {
 			return unauthorized("X-Twilio-Signature is required")
 		}
+		if mac, err := base64.StdEncoding.DecodeString(sig); err != nil || len(mac) != sha1.Size {
+			return badSignature("X-Twilio-Signature is not a base64 HMAC-SHA1")
+		}
+		return nil
+	}
+	verify := func(r *http.Request, body []byte, now time.Time) error {
+		if err := headers(r, now); err != nil {
+			return err
+		}
+		sig := r.Header.Get("X-Twilio-Signature")
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
 			return malformed("not a form-encoded body: %v", err)
 		}
-		if !hmac.Equal([]byte(sig), []byte(twilioSignature(authToken, base+r.URL.RequestURI(), form))) {
-			return badSignature("X-Twilio-Signature does not match (is SYMPHONY_PUBLIC_URL the URL Twilio calls?)")
+		for _, base := range bases {
+			if hmac.Equal([]byte(sig), []byte(twilioSignature(authToken, base+r.URL.RequestURI(), form))) {
+				return nil
+			}
 		}
-		return nil
+		return badSignature("X-Twilio-Signature does not match (is SYMPHONY_PUBLIC_URL the URL Twilio calls?)")
 	}
-	return &source{provider: "twilio", verify: verify, parse: parseTwilioStatus},
-		&source{provider: "twilio", verify: verify, parse: parseTwilioInbound, answer: emptyTwiML}, nil
+	return &source{provider: "twilio", maxBody: twilioMaxBody, headers: headers, verify: verify, parse: parseTwilioStatus},
+		&source{provider: "twilio", maxBody: twilioMaxBody, headers: headers, verify: verify, parse: parseTwilioInbound, answer: emptyTwiML}, nil
+}
+
+// twilioMaxBody bounds a Twilio webhook: a form of a few dozen parameters,
+// the largest an incoming message's text (at most 1,600 characters) and its
+// media URLs (at most ten).
+const twilioMaxBody = 64 << 10
+
+// twilioBases is the public root without and with the scheme's default port
+// (443 for https, 80 for http), or as given when it names another port.
+func twilioBases(publicURL string) ([]string, error) {
+	u, err := url.Parse(strings.TrimRight(publicURL, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("SYMPHONY_PUBLIC_URL must be the absolute http(s) URL providers reach the webhooks at, without query, e.g. https://my-sidecar.fly.dev")
+	}
+	defaultPort := map[string]string{"https": "443", "http": "80"}[u.Scheme]
+	if p := u.Port(); p != "" && p != defaultPort {
+		return []string{u.String()}, nil
+	}
+	bare, explicit := *u, *u
+	bare.Host = u.Hostname()
+	if strings.Contains(bare.Host, ":") {
+		bare.Host = "[" + bare.Host + "]" // an IPv6 literal
+	}
+	explicit.Host = net.JoinHostPort(u.Hostname(), defaultPort)
+	return []string{bare.String(), explicit.String()}, nil
 }
 
 func twilioSignature(token, fullURL string, form url.Values) string {
@@ -104,6 +146,11 @@ var (
 // Advanced Opt-Out, Twilio says OptOutType (STOP, START, HELP); otherwise the
 // body is matched against Twilio's default keywords, which Twilio enforces
 // whatever we do. Other messages are not ours to handle.
+//
+// The request carries no time and MessageSid is not ordered, so the event is
+// dated when first received (Twilio posts it as the message arrives) and known
+// by its MessageSid: symphony.apply_opt_event ignores a copy of it and lets no
+// older event override a newer one.
 func parseTwilioInbound(_ *http.Request, body []byte, now time.Time) ([]Event, error) {
 	form, _ := url.ParseQuery(string(body))
 	from, sid := form.Get("From"), form.Get("MessageSid")

@@ -184,6 +184,30 @@ func TestTwilio_Verify(t *testing.T) {
 			t.Fatalf("Twilio's example: %v", err)
 		}
 	})
+	t.Run("DefaultPort", func(t *testing.T) {
+		// Twilio signs the URL as configured in the console, which may spell
+		// out the scheme's default port; its own validators accept either form.
+		for _, c := range []struct{ public, signed string }{
+			{"https://sidecar.example.com", "https://sidecar.example.com:443"},
+			{"https://sidecar.example.com:443", "https://sidecar.example.com"},
+			{"http://sidecar.example.com", "http://sidecar.example.com:80"},
+			{"http://sidecar.example.com:80/", "http://sidecar.example.com"},
+		} {
+			src, _, err := newTwilio(token, c.public)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := deliveryfake.Twilio(token, c.signed+TwilioStatusPath+"?attempt=1", form)
+			if err := src.verify(request(TwilioStatusPath+"?attempt=1", h, body), body, time.Now()); err != nil {
+				t.Errorf("public URL %s, signed over %s: %v", c.public, c.signed, err)
+			}
+		}
+		// Any other port is another URL.
+		for _, signed := range []string{"https://sidecar.example.com:8443", "https://sidecar.example.com:80", "http://sidecar.example.com:443"} {
+			h := deliveryfake.Twilio(token, signed+TwilioStatusPath, form)
+			wantRejection(t, status.verify(request(TwilioStatusPath, h, body), body, time.Now()), 403, "bad_signature")
+		}
+	})
 	t.Run("Unsigned", func(t *testing.T) {
 		wantRejection(t, status.verify(request(TwilioStatusPath, nil, body), body, time.Now()), 401, "unauthorized")
 	})

@@ -1,15 +1,14 @@
 package handler
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode"
 
+	"github.com/symphonymessenger/symphony/sidecar/internal/strictjson"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 )
 
@@ -67,17 +66,8 @@ type StorageRef struct {
 	Path   string `json:"path"`
 }
 
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON object")
-	}
-	return nil
-}
+// decodeStrict decodes a payload: unknown fields and trailing data are errors.
+func decodeStrict(b []byte, v any) error { return strictjson.Decode(b, v) }
 
 // DecodeEmail decodes and checks an email.send payload. Attachments kept in
 // Storage come back as refs, with empty Content until fetched.
@@ -104,34 +94,33 @@ func (p *emailPayload) check() (*provider.Email, []StorageRef, error) {
 		}
 	}
 	check(len(p.To) > 0, `"to" is required`)
+	e := &provider.Email{Subject: p.Subject, HTML: p.HTML, Text: p.Text, Headers: p.Headers, Tags: p.Tags}
+	all := make([]provider.Address, len(p.To)+len(p.Cc)+len(p.Bcc)+len(p.ReplyTo)) // one allocation for the four lists
 	for _, list := range [...]struct {
 		name  string
 		addrs addressList
-	}{{"to", p.To}, {"cc", p.Cc}, {"bcc", p.Bcc}, {"reply_to", p.ReplyTo}} {
-		for _, a := range list.addrs {
-			if !validAddress(a) {
-				problems = append(problems, fmt.Sprintf("%q is not an email address: %.100q", list.name, a))
+		dst   *[]provider.Address
+	}{{"to", p.To, &e.To}, {"cc", p.Cc, &e.Cc}, {"bcc", p.Bcc, &e.Bcc}, {"reply_to", p.ReplyTo, &e.ReplyTo}} {
+		if list.addrs == nil {
+			continue
+		}
+		*list.dst, all = all[:len(list.addrs):len(list.addrs)], all[len(list.addrs):]
+		for i, s := range list.addrs {
+			a, ok := parseMailbox(s)
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%q is not an email address: %.100q", list.name, s))
 			}
+			(*list.dst)[i] = a
 		}
 	}
-	check(validAddress(p.From), `"from" must be an email address`)
+	var ok bool
+	e.From, ok = parseMailbox(p.From)
+	check(ok, `"from" must be an email address`)
 	check(strings.TrimSpace(p.Subject) != "", `"subject" is required`)
-	check(!strings.ContainsAny(p.Subject, "\r\n"), `"subject" must not contain line breaks`)
+	check(!hasLineBreak(p.Subject), `"subject" must not contain line breaks`)
 	check(p.HTML != "" || p.Text != "", `"html" or "text" is required: the email has no body`)
-	var badHeaders []string
-	for k, v := range p.Headers {
-		if strings.ContainsAny(k, "\r\n") || strings.ContainsAny(v, "\r\n") {
-			badHeaders = append(badHeaders, k)
-		}
-	}
-	slices.Sort(badHeaders) // in a stable order, unlike the map's
-	for _, k := range badHeaders {
-		problems = append(problems, fmt.Sprintf("header %.100q must not contain line breaks", k))
-	}
-	e := &provider.Email{
-		From: p.From, To: p.To, Cc: p.Cc, Bcc: p.Bcc, ReplyTo: p.ReplyTo,
-		Subject: p.Subject, HTML: p.HTML, Text: p.Text, Headers: p.Headers, Tags: p.Tags,
-	}
+	problems = append(problems, headerProblems(p.Headers)...)
+	problems = append(problems, tagProblems(p.Tags)...)
 	var refs []StorageRef
 	if len(p.Attachments) > 0 {
 		e.Attachments = make([]provider.Attachment, 0, len(p.Attachments))
@@ -151,9 +140,7 @@ func (p *emailPayload) check() (*provider.Email, []StorageRef, error) {
 			}
 		}
 		if a.Storage != nil {
-			ok := a.Storage.Bucket != "" && a.Storage.Path != "" && !strings.HasPrefix(a.Storage.Path, "/") &&
-				!strings.Contains("/"+a.Storage.Path+"/", "/../")
-			if !ok {
+			if !validStorageRef(a.Storage) {
 				problems = append(problems, fmt.Sprintf(`"attachments[%d].storage" must name a bucket and a relative path`, i))
 			}
 			refs = append(refs, StorageRef{Index: i, Bucket: a.Storage.Bucket, Path: a.Storage.Path})

@@ -1,26 +1,47 @@
 package handler
 
 import (
+	"net/mail"
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/symphonymessenger/symphony/sidecar/provider"
 )
 
 // The regexps the hand-written matchers replace (the schema's patterns), kept
 // as their oracle.
 var (
-	emailAddr = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_` + "`" + `{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
-	mailbox   = regexp.MustCompile(`^[^<>\r\n]*<([^<>\s]+)>\s*$`)
+	emailAddr = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+	mailbox   = regexp.MustCompile(`^[ \t]*(?:"([ \t!#-;=?-\[\]-~\x{a0}-\x{2027}\x{202a}-\x{10ffff}]*)"|([A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~. \t\x{a0}-\x{2027}\x{202a}-\x{10ffff}-]*))[ \t]*<([^<>]*)>[ \t]*$`)
+	blanks    = regexp.MustCompile(`[ \t]+`)
 	e164      = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 )
 
-// regexpValidAddress is validAddress as it was written with the regexps.
-func regexpValidAddress(s string) bool {
-	if m := mailbox.FindStringSubmatch(s); m != nil {
-		s = m[1]
+// regexpParseMailbox is parseMailbox as written with the regexps.
+func regexpParseMailbox(s string) (provider.Address, bool) {
+	a := provider.Address{Email: s}
+	if strings.Contains(s, "<") {
+		m := mailbox.FindStringSubmatchIndex(s)
+		if m == nil {
+			return a, false
+		}
+		if m[2] >= 0 {
+			a.Name = s[m[2]:m[3]]
+		} else if words := strings.Trim(s[m[4]:m[5]], " \t"); words != "" {
+			a.Name = strings.Join(blanks.Split(words, -1), " ")
+		}
+		a.Email = s[m[6]:m[7]]
 	}
-	local, _, _ := strings.Cut(s, "@")
-	return len(s) <= 254 && len(local) <= 64 && emailAddr.MatchString(s)
+	local, _, _ := strings.Cut(a.Email, "@")
+	return a, len(a.Email) <= 254 && len(local) <= 64 && emailAddr.MatchString(a.Email)
+}
+
+// regexpValidAddress is validAddress as written with the regexps.
+func regexpValidAddress(s string) bool {
+	_, ok := regexpParseMailbox(s)
+	return ok
 }
 
 // addressCases are edge cases for the address matchers, with the verdict of
@@ -41,8 +62,10 @@ var addressCases = []struct {
 	{"@b.c", false},   // empty local part
 	{"a@", false},
 	{"a", false},
-	{".a.@b.c", true}, // dots anywhere in the local part, as the schema allows
-	{"a..b@b.c", true},
+	{".a@b.c", false}, // the local part is a dot-atom: no dot at either end
+	{"a.@b.c", false},
+	{"a..b@b.c", false}, // or two in a row
+	{"a.b.c@b.c", true},
 	{"a@-b.c", false}, // hyphen at a label's start
 	{"a@b-.c", false}, // at a label's end
 	{"a@b.c-", false},
@@ -63,9 +86,12 @@ var addressCases = []struct {
 	{"a@xn--bcher-kva.example", true}, // punycode
 	{"Name <a@b.c>", true},            // mailbox
 	{"<a@b.c>", true},                 // empty display name
-	{"Name <a@b.c>  \t\r\n\f", true},  // trailing \s after the mailbox
+	{" \t<a@b.c> \t", true},           // spaces and tabs around it
 	{"Name <a@b.c> x", false},
-	{"Name <a@b.c>\v", false}, // \v is not \s
+	{"Name <a@b.c>\r\n", false}, // no line break after the closing >
+	{"Name <a@b.c>\n", false},
+	{"Name <a@b.c>\f", false}, // nor any other white space but a space or a tab
+	{"Name <a@b.c>\v", false},
 	{"Name <a@b.c", false},
 	{"Name a@b.c>", false},
 	{"Name <>", false},
@@ -76,13 +102,35 @@ var addressCases = []struct {
 	{"Na\tme <a@b.c>", true}, // a tab is fine there
 	{"Name <<a@b.c>", false},
 	{"Name <a@b.c><x@y.z>", false},
-	{"Name <a @b.c>", false}, // \s inside the brackets
+	{"Name <a @b.c>", false}, // white space inside the brackets
 	{"Name <a\t@b.c>", false},
-	{"Zoë Ünïcode <a@b.c>", true}, // unicode display name
-	{"\xff\xfe <a@b.c>", true},    // invalid UTF-8 in the display name
-	{"Name <a\xff@b.c>", false},   // and in the address
-	{"Name <bob>", false},         // a mailbox around a non-address
-	{"a@b.c <x@y.z>", true},       // the mailbox wins
+	{"Zoë Ünïcode 👋 <a@b.c>", true}, // unicode display name
+	{"Zo\u2028ë <a@b.c>", false},    // but no line separator
+	{"Zo\u2029ë <a@b.c>", false},    // paragraph separator
+	{"Zo\u0085ë <a@b.c>", false},    // NEL, or any C1 control
+	{"\xff\xfe <a@b.c>", true},      // invalid UTF-8 reads as U+FFFD
+	{"Name <a\xff@b.c>", false},     // and in the address
+	{"Name <bob>", false},           // a mailbox around a non-address
+	{"a@b.c <x@y.z>", false},        // an @ in an unquoted name
+	{"Doe, John <a@b.c>", false},    // a comma in an unquoted name
+	{"v@x.test, s@y.test <ok@z.test>", false},
+	{"Doe; John <a@b.c>", false}, // and the other specials
+	{"Doe: John <a@b.c>", false},
+	{"Doe (John) <a@b.c>", false},
+	{"Doe [John] <a@b.c>", false},
+	{"Doe \\ John <a@b.c>", false},
+	{`Doe "John" <a@b.c>`, false}, // a name is words or one quoted string
+	{`"Doe" John <a@b.c>`, false},
+	{`"Doe, John" <a@b.c>`, true}, // quoted, a comma or an @ is a name
+	{`"v@x.test, s@y.test" <ok@z.test>`, true},
+	{`"" <a@b.c>`, true},
+	{`  "Doe, John"  <a@b.c>  `, true},
+	{`"Doe <x@y.z>" <a@b.c>`, false}, // angle brackets even quoted
+	{`"Doe \"J\"" <a@b.c>`, false},   // no quoted pairs
+	{`"Doe \\ J" <a@b.c>`, false},
+	{`"Doe <a@b.c>`, false},
+	{"John Q. Public <a@b.c>", true}, // dots in words
+	{"O'Brien <a@b.c>", true},
 	{"x <a@b.c> <y@z.w>", false},
 	{"Name <a@b.c> ", true},
 	{strings.Repeat("a", 64) + "@b.c", true},
@@ -118,26 +166,52 @@ func TestValidE164_EdgeCases(t *testing.T) {
 	}
 }
 
+// TestParseMailbox_Names: an unquoted name's words are joined by single
+// spaces; a quoted name is kept as written.
+func TestParseMailbox_Names(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]provider.Address{
+		"a@b.c":                        {Email: "a@b.c"},
+		" <a@b.c>":                     {Email: "a@b.c"},
+		"  John \t Q.  Public <a@b.c>": {Name: "John Q. Public", Email: "a@b.c"},
+		`"Doe,  John " <a@b.c>`:        {Name: "Doe,  John ", Email: "a@b.c"},
+		"Zoë <Z@B.c>":                  {Name: "Zoë", Email: "Z@B.c"},
+	} {
+		if got, ok := parseMailbox(in); !ok || got != want {
+			t.Errorf("parseMailbox(%q) = %+v, %v; want %+v", in, got, ok, want)
+		}
+	}
+}
+
 // FuzzAddressMatchers checks the hand-written matchers against the regexps
-// they replace on any string.
+// they replace on any string, and every mailbox they accept against net/mail:
+// one address, the same name and address, and provider.Address.String reads
+// back as the same mailbox.
 func FuzzAddressMatchers(f *testing.F) {
 	for _, c := range addressCases {
 		f.Add(c.in)
 	}
 	f.Add("+14155550100")
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := validAddress(s), regexpValidAddress(s); got != want {
-			t.Fatalf("validAddress(%q) = %v, the regexps say %v", s, got, want)
-		}
-		m := mailbox.FindStringSubmatch(s)
-		if a, ok := mailboxAddress(s); ok != (m != nil) || ok && a != m[1] {
-			t.Fatalf("mailboxAddress(%q) = %q, %v; the regexp says %q", s, a, ok, m)
+		got, ok := parseMailbox(s)
+		want, wantOK := regexpParseMailbox(s)
+		if ok != wantOK || ok && got != want {
+			t.Fatalf("parseMailbox(%q) = %+v, %v; the regexps say %+v, %v", s, got, ok, want, wantOK)
 		}
 		if got, want := bareAddress(s), emailAddr.MatchString(s); got != want {
 			t.Fatalf("bareAddress(%q) = %v, the regexp says %v", s, got, want)
 		}
 		if got, want := validE164(s), e164.MatchString(s); got != want {
 			t.Fatalf("validE164(%q) = %v, the regexp says %v", s, got, want)
+		}
+		if !ok || !utf8.ValidString(s) || strings.Contains(s, "=?") {
+			return // net/mail refuses invalid UTF-8, and decodes RFC 2047 words in names
+		}
+		for _, text := range []string{s, got.String()} {
+			m, err := mail.ParseAddress(text)
+			if err != nil || m.Address != got.Email || m.Name != got.Name {
+				t.Fatalf("net/mail reads %q as %+v, %v; parseMailbox(%q) = %+v", text, m, err, s, got)
+			}
 		}
 	})
 }

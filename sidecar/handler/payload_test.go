@@ -59,6 +59,17 @@ func TestDecodeEmail_Invalid(t *testing.T) {
 		`{"to":"a@example.com","from":"me@example.com","subject":" ","text":"t"}`:                                                    `"subject" is required`,
 		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"../x","content":"!!"}]}`: "base64",
 		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t"} {}`:                                                 "trailing data",
+		// Issue 14: what a provider would read otherwise, or refuse.
+		`{"to":"Doe, John <j@example.com>","from":"me@example.com","subject":"s","text":"t"}`:                                                                   `"to" is not an email address`,
+		`{"to":"v@x.test, s@y.test <ok@z.test>","from":"me@example.com","subject":"s","text":"t"}`:                                                              `"to" is not an email address`,
+		`{"to":"a@example.com","from":"Ops <me@example.com>\r\n","subject":"s","text":"t"}`:                                                                     `"from" must be an email address`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"a\u2028b","text":"t"}`:                                                                        `"subject" must not contain line breaks`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"a\u0085b","text":"t"}`:                                                                        `"subject" must not contain line breaks`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","headers":{"Bcc":"x@y.z"}}`:                                                     `header "Bcc" is reserved`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","headers":{"reply-to":"x@y.z"}}`:                                                `header "reply-to" is reserved`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","headers":{"X-SG-ID":"1"}}`:                                                     `header "X-SG-ID" is reserved`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","tags":{"campaign":"spring sale"}}`:                                             `tag "campaign" must use only`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","attachments":[{"filename":"f","storage":{"bucket":"b","path":"a/%2e%2e/x"}}]}`: "relative path",
 	}
 	for in, want := range cases {
 		_, _, err := DecodeEmail([]byte(in))
@@ -121,7 +132,7 @@ func FuzzDecodeEmail(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(e.To) == 0 || e.From == "" || (e.HTML == "" && e.Text == "") || strings.ContainsAny(e.Subject, "\r\n") {
+		if len(e.To) == 0 || e.From.Email == "" || (e.HTML == "" && e.Text == "") || strings.ContainsAny(e.Subject, "\r\n") {
 			t.Fatalf("accepted an unsendable email: %+v", e)
 		}
 		for _, r := range refs {

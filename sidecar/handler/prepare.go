@@ -114,12 +114,11 @@ func precheck(ctx context.Context, sup Suppressions, checks []suppressionCheck, 
 	return nil
 }
 
-// recipients is every address an email goes to.
+// recipients is the bare address of every mailbox an email goes to: what
+// the provider is given to deliver to, and so what suppressions are checked
+// against.
 func recipients(e *provider.Email) []string {
-	if len(e.Cc)+len(e.Bcc) == 0 {
-		return e.To
-	}
-	return slices.Concat(e.To, e.Cc, e.Bcc)
+	return provider.Emails(slices.Concat(e.To, e.Cc, e.Bcc))
 }
 
 // Precheck implements prechecker: checks[i]'s suppressed addresses are

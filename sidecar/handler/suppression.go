@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/symphonymessenger/symphony/sidecar/provider"
 	queries "github.com/symphonymessenger/symphony/sql"
 )
 
@@ -60,10 +61,11 @@ func transactional(meta json.RawMessage) bool {
 	return m.Transactional
 }
 
-// without returns list minus the suppressed addresses.
-func without(list []string, sup []Suppressed) []string {
-	return slices.DeleteFunc(slices.Clone(list), func(a string) bool {
-		return slices.ContainsFunc(sup, func(s Suppressed) bool { return s.Address == a })
+// without returns list minus the suppressed addresses (as recipients named
+// them: bare).
+func without(list []provider.Address, sup []Suppressed) []provider.Address {
+	return slices.DeleteFunc(slices.Clone(list), func(a provider.Address) bool {
+		return slices.ContainsFunc(sup, func(s Suppressed) bool { return s.Address == a.Email })
 	})
 }
 

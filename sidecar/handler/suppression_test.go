@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/symphonymessenger/symphony/sidecar/handler"
+	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
 
@@ -27,7 +28,7 @@ func TestEmail_SuppressionAfterDispatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.emails) != 1 || strings.Join(s.emails[0].To, ",") != "Ann <ann@example.com>" || len(s.emails[0].Cc) != 0 {
+	if len(s.emails) != 1 || len(s.emails[0].To) != 1 || s.emails[0].To[0].String() != "Ann <ann@example.com>" || len(s.emails[0].Cc) != 0 {
 		t.Fatalf("sent %+v", s.emails)
 	}
 	if !strings.Contains(string(res), `"suppressed"`) || !strings.Contains(string(res), "bounced") {
@@ -42,6 +43,34 @@ func TestEmail_SuppressionAfterDispatch(t *testing.T) {
 	}
 	if len(s.emails) != 1 {
 		t.Fatal("a suppressed recipient was contacted")
+	}
+}
+
+// A quoted display name is a name: addresses in it are no recipients, so a
+// suppressed one there neither stops the message nor is mailed, and the
+// suppression check is on the address in angle brackets, the one recipient.
+func TestEmail_SuppressionChecksTheAddressNotTheName(t *testing.T) {
+	t.Parallel()
+	pool := testDB(t)
+	ctx := context.Background()
+	s := &sender{}
+	h := handler.Email{Sender: s, Suppressions: handler.SuppressionList{DB: pool}}
+	const payload = `{"to": "\"gone@example.com, x@example.com\" <ok@example.com>", "from": "me@example.com", "subject": "s", "text": "t"}`
+	exec(t, pool, `select symphony.suppress('email', 'gone@example.com', 'bounced')`)
+	exec(t, pool, `select symphony.dispatch('email.send', '`+payload+`')`)
+	if _, err := h.Handle(ctx, message(t, pool, `true`)); err != nil {
+		t.Fatal(err)
+	}
+	want := provider.Address{Name: "gone@example.com, x@example.com", Email: "ok@example.com"}
+	if len(s.emails) != 1 || len(s.emails[0].To) != 1 || s.emails[0].To[0] != want {
+		t.Fatalf("sent %+v, want one email to %+v", s.emails, want)
+	}
+	exec(t, pool, `select symphony.suppress('email', 'OK@example.com', 'complained')`)
+	exec(t, pool, `select symphony.dispatch('email.send', '`+payload+`')`)
+	_, err := h.Handle(ctx, message(t, pool, `true`))
+	var c *worker.CancelError
+	if !errors.As(err, &c) || c.By != "suppression" || len(s.emails) != 1 {
+		t.Fatalf("the recipient suppressed: %v after %d sends, want a cancellation", err, len(s.emails))
 	}
 }
 

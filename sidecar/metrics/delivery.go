@@ -6,11 +6,11 @@ import "github.com/prometheus/client_golang/prometheus"
 func (m *Metrics) registerDelivery(register func(prometheus.Collector)) {
 	m.DeliveryWebhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "symphony_delivery_webhooks_total",
-		Help: "Delivery webhook requests by provider and outcome (accepted, unauthorized, bad_signature, stale, malformed, too_large, error: not stored, retried by the provider).",
+		Help: "Delivery webhook requests by provider and outcome (accepted, unauthorized, bad_signature, stale, malformed, too_large, busy: too many bodies being read, error: not stored; both 503, retried by the provider).",
 	}, []string{"provider", "outcome"})
 	m.DeliveryEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "symphony_delivery_events_total",
-		Help: "Delivery events in accepted webhooks by provider, status and result (recorded, superseded, duplicate, unknown: no message has that provider id, opt_out, opt_in).",
+		Help: "Delivery events in accepted webhooks by provider, status and result (recorded, superseded, duplicate, unknown: no message has that provider id, opt_out, opt_in; an opt-out or opt-in already recorded is duplicate, one older than the latest for its address superseded).",
 	}, []string{"provider", "status", "result"})
 	register(m.DeliveryWebhooks)
 	register(m.DeliveryEvents)

@@ -37,6 +37,10 @@ type Metrics struct {
 	DeliveryWebhooks *prometheus.CounterVec // provider, outcome
 	DeliveryEvents   *prometheus.CounterVec // provider, status, result
 
+	// The sidecar's own listeners (sidecar/httpserver).
+	HTTPConnections *prometheus.GaugeVec   // listener
+	HTTPRefused     *prometheus.CounterVec // listener, reason
+
 	depthQueues []string // queues set at the last refresh (one collector goroutine)
 }
 
@@ -106,6 +110,7 @@ func New() *Metrics {
 	f(m.RateLimitWaits)
 	m.registerOperations(f)
 	m.registerDelivery(f)
+	m.registerHTTP(f)
 	f(m.Processed)
 	f(m.HandlerSeconds)
 	f(m.Claimed)

@@ -15,15 +15,16 @@ import (
 const failedUsage = `usage:
   symphony failed list [--queue q] [--kind k] [--since 1h] [--limit 50] [--retrying]
   symphony failed show ID
-  symphony failed retry ID... | --all [--queue q] [--kind k] [--since 1h] [--limit n]
-  symphony failed remove ID...
+  symphony failed retry ID... | --all [--queue q] [--kind k] [--since 1h] [--limit n] [--actor NAME]
+  symphony failed remove ID... [--actor NAME]
 
 Dead messages are the failure queue: permanent failures and messages that used
 up their attempts. list shows the newest first with the reason (--retrying adds
 messages waiting to retry after a failed attempt); show prints one message in
 full; retry sends dead messages again from their first attempt (their error
 history is kept); remove deletes dead messages for good. retry and remove never
-touch a message that is not dead.
+touch a message that is not dead, and are recorded in symphony.message_actions
+under --actor, else $SYMPHONY_ACTOR, else $USER.
 `
 
 func runFailed(ctx context.Context, c *cli, args []string) error {
@@ -172,6 +173,7 @@ func failedShow(ctx context.Context, c *cli, args []string) error {
 func failedRetry(ctx context.Context, c *cli, args []string) error {
 	f, finish, fs := filterFlags(c, "failed retry", 0)
 	all := fs.Bool("all", false, "retry every dead message the filters match")
+	actorFlag := fs.String("actor", "", "who is retrying (default $SYMPHONY_ACTOR or $USER)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -193,7 +195,7 @@ func failedRetry(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		ids, err := s.RetryDeadMatching(ctx, *f)
+		ids, err := s.RetryDeadMatching(ctx, *f, c.actor(*actorFlag))
 		if err != nil {
 			return err
 		}
@@ -208,7 +210,7 @@ func failedRetry(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.RetryDead(ctx, ids)
+	res, err := s.RetryDead(ctx, ids, c.actor(*actorFlag))
 	if err != nil {
 		return err
 	}
@@ -217,6 +219,7 @@ func failedRetry(ctx context.Context, c *cli, args []string) error {
 
 func failedRemove(ctx context.Context, c *cli, args []string) error {
 	fs := newFlags("failed remove", failedUsage, c.env.Stderr)
+	actorFlag := fs.String("actor", "", "who is removing (default $SYMPHONY_ACTOR or $USER)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -232,7 +235,7 @@ func failedRemove(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.RemoveDead(ctx, ids)
+	res, err := s.RemoveDead(ctx, ids, c.actor(*actorFlag))
 	if err != nil {
 		return err
 	}

@@ -182,6 +182,27 @@ func TestFailedRemove_DeletesDeadOnly(t *testing.T) {
 	}
 }
 
+// Retry and remove are audited under the operator, like flag changes, not as the
+// database login.
+func TestFailed_RetryAndRemoveAuditedUnderTheOperator(t *testing.T) {
+	t.Parallel()
+	db := failures(t)
+	if code, _, errOut := run(t, db, map[string]string{"SYMPHONY_ACTOR": "carol", "USER": "root"}, "failed", "retry", "1"); code != 0 {
+		t.Fatalf("retry: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := run(t, db, map[string]string{"USER": "dave"}, "failed", "retry", "--all", "--queue", "sms"); code != 0 {
+		t.Fatalf("retry --all: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := run(t, db, map[string]string{"SYMPHONY_ACTOR": "carol"}, "failed", "remove", "2", "--actor", "erin"); code != 0 {
+		t.Fatalf("remove: exit %d: %s", code, errOut)
+	}
+	got := scalar[[]string](t, db.Pool, `select array_agg(message_id || ':' || action || ':' || actor order by id)
+	   from symphony.message_actions`)
+	if strings.Join(got, " ") != "1:retry:carol 3:retry:dave 2:remove:erin" {
+		t.Fatalf("message_actions %v, want retry by carol ($SYMPHONY_ACTOR), retry --all by dave ($USER), remove by erin (--actor)", got)
+	}
+}
+
 func TestFlags_ListAndSetAuditedUnderTheOperator(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDB(t)

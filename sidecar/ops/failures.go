@@ -122,33 +122,44 @@ type Result struct {
 	Done  bool    `db:"done" json:"done"`
 }
 
-// RetryDead sends the dead messages among ids again from their first attempt.
-// Messages in any other state are left alone and reported with Done false.
-func (s *Store) RetryDead(ctx context.Context, ids []int64) ([]Result, error) {
-	return collect[Result](ctx, s.db, "retried messages", queries.OpsRetryDead, ids)
+// RetryDead sends the dead messages among ids again from their first attempt,
+// audited under actor (see SetFlag). Messages in any other state are left alone
+// and reported with Done false.
+func (s *Store) RetryDead(ctx context.Context, ids []int64, actor string) (res []Result, err error) {
+	err = s.asActor(ctx, actor, func(db DB) error {
+		res, err = collect[Result](ctx, db, "retried messages", queries.OpsRetryDead, ids)
+		return err
+	})
+	return res, err
 }
 
 // RetryDeadMatching retries every dead message the filter matches (DeadOnly is
-// implied; Limit 0 means no limit) and returns their ids.
-func (s *Store) RetryDeadMatching(ctx context.Context, f FailureFilter) ([]int64, error) {
+// implied; Limit 0 means no limit), audited under actor, and returns their ids.
+func (s *Store) RetryDeadMatching(ctx context.Context, f FailureFilter, actor string) (ids []int64, err error) {
 	q, k, since := f.args()
 	var limit *int
 	if f.Limit > 0 {
 		limit = &f.Limit
 	}
-	rows, err := s.db.Query(ctx, queries.OpsRetryDeadMatching, q, k, since, limit)
-	if err != nil {
-		return nil, fmt.Errorf("error retrying dead messages: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	err = s.asActor(ctx, actor, func(db DB) error {
+		rows, err := db.Query(ctx, queries.OpsRetryDeadMatching, q, k, since, limit)
+		if err == nil {
+			ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("error retrying dead messages: %w", err)
 	}
 	return ids, nil
 }
 
-// RemoveDead deletes the dead messages among ids for good. Messages in any other
-// state are never touched and are reported with Done false.
-func (s *Store) RemoveDead(ctx context.Context, ids []int64) ([]Result, error) {
-	return collect[Result](ctx, s.db, "removed messages", queries.OpsRemoveDead, ids)
+// RemoveDead deletes the dead messages among ids for good, audited under actor.
+// Messages in any other state are never touched and are reported with Done false.
+func (s *Store) RemoveDead(ctx context.Context, ids []int64, actor string) (res []Result, err error) {
+	err = s.asActor(ctx, actor, func(db DB) error {
+		res, err = collect[Result](ctx, db, "removed messages", queries.OpsRemoveDead, ids)
+		return err
+	})
+	return res, err
 }

@@ -45,14 +45,9 @@ func (s *Store) SetFlag(ctx context.Context, name string, c FlagChange, actor st
 	if p := c.RolloutPercent; p != nil && (*p < 0 || *p > 100) {
 		return Flag{}, fmt.Errorf("rollout percent %d is not between 0 and 100", *p)
 	}
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if actor != "" {
-			if _, err := tx.Exec(ctx, queries.OpsSetActor, actor); err != nil {
-				return err
-			}
-		}
+	err := s.asActor(ctx, actor, func(db DB) error {
 		var got string
-		return tx.QueryRow(ctx, queries.OpsFlagSet, name, c.Enabled, c.RolloutPercent).Scan(&got)
+		return db.QueryRow(ctx, queries.OpsFlagSet, name, c.Enabled, c.RolloutPercent).Scan(&got)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Flag{}, s.unknownFlag(ctx, name)

@@ -3,6 +3,7 @@ package ops_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,7 +97,7 @@ func TestStore_RetryAndRemoveTouchDeadOnly(t *testing.T) {
 	exec(t, db.Pool, `select symphony.cancel(3, 'no')`)
 	s := ops.New(db.Pool)
 
-	res, err := s.RetryDead(ctx, []int64{1, 3, 4, 99})
+	res, err := s.RetryDead(ctx, []int64{1, 3, 4, 99}, "ops@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestStore_RetryAndRemoveTouchDeadOnly(t *testing.T) {
 		}
 	}
 
-	res, err = s.RemoveDead(ctx, []int64{1, 2, 3, 4})
+	res, err = s.RemoveDead(ctx, []int64{1, 2, 3, 4}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,4 +128,18 @@ func TestStore_RetryAndRemoveTouchDeadOnly(t *testing.T) {
 	if n != 3 {
 		t.Fatalf("%d messages left, want 3 (only the dead one removed)", n)
 	}
+	var actors []string
+	_ = db.Pool.QueryRow(ctx, `select array_agg(action || ':' || actor order by id) from symphony.message_actions where action <> 'cancel'`).Scan(&actors)
+	if strings.Join(actors, " ") != "retry:ops@example.com remove:"+sessionUser(t, db) {
+		t.Fatalf("message_actions %v: the retry names its actor, the removal (no actor) the database user", actors)
+	}
+}
+
+func sessionUser(t *testing.T, db *pgtest.DB) string {
+	t.Helper()
+	var u string
+	if err := db.Pool.QueryRow(context.Background(), `select session_user::text`).Scan(&u); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

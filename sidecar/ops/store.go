@@ -109,6 +109,19 @@ func (s *Store) Overview(ctx context.Context, failures int) (Overview, error) {
 }
 
 // collect runs a statement and scans its rows into T by column name.
+// asActor runs fn in one transaction whose audit rows (symphony.actor()) name
+// actor; an empty actor leaves the database to name its user or the request's JWT.
+func (s *Store) asActor(ctx context.Context, actor string, fn func(DB) error) error {
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if actor != "" {
+			if _, err := tx.Exec(ctx, queries.OpsSetActor, actor); err != nil {
+				return fmt.Errorf("error naming the actor: %w", err)
+			}
+		}
+		return fn(tx)
+	})
+}
+
 func collect[T any](ctx context.Context, db DB, what, sql string, args ...any) ([]T, error) {
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {

@@ -7,11 +7,11 @@ import (
 
 // Email is a validated email.send payload, ready to hand to a provider.
 type Email struct {
-	From        string            `json:"from"`
-	To          []string          `json:"to"`
-	Cc          []string          `json:"cc,omitempty"`
-	Bcc         []string          `json:"bcc,omitempty"`
-	ReplyTo     []string          `json:"reply_to,omitempty"`
+	From        Address           `json:"from"`
+	To          []Address         `json:"to"`
+	Cc          []Address         `json:"cc,omitempty"`
+	Bcc         []Address         `json:"bcc,omitempty"`
+	ReplyTo     []Address         `json:"reply_to,omitempty"`
 	Subject     string            `json:"subject"`
 	HTML        string            `json:"html,omitempty"`
 	Text        string            `json:"text,omitempty"`
@@ -29,7 +29,8 @@ type Attachment struct {
 }
 
 // SMS is a validated sms.send payload. From is an E.164 number, an alphanumeric
-// sender ID or empty (the provider's configured default sender is used).
+// sender ID, a Messaging Service SID ("MG…") or empty (the provider's
+// configured default sender is used).
 type SMS struct {
 	To   string `json:"to"`
 	From string `json:"from,omitempty"`

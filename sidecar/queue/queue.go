@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -70,11 +71,19 @@ type Outcome struct {
 type Store struct {
 	pool     *pgxpool.Pool
 	workerID string
+	log      *slog.Logger
 }
 
 // NewStore returns a Store that claims as workerID (what locked_by records).
 func NewStore(pool *pgxpool.Pool, workerID string) *Store {
-	return &Store{pool: pool, workerID: workerID}
+	return &Store{pool: pool, workerID: workerID, log: slog.New(slog.DiscardHandler)}
+}
+
+// WithLogger makes the store report what it deals with itself (a claimed
+// message that cannot be read) to log, and returns the store.
+func (s *Store) WithLogger(log *slog.Logger) *Store {
+	s.log = log
+	return s
 }
 
 // WorkerID is the identity this store claims under.
@@ -99,19 +108,29 @@ func (s *Store) claim(ctx context.Context, q querier, queue string, limit int, l
 	// Sized for a full claim up front: grown by appending, the slice of a claim
 	// of 500 was the sidecar's largest allocation.
 	msgs := make([]Message, 0, limit)
+	var r claimReader
+	var bad []Outcome
 	for rows.Next() {
 		msgs = append(msgs, Message{})
 		m := &msgs[len(msgs)-1]
-		// Payload and meta as plain bytes: scanned as json.RawMessage, pgx
-		// would run each through json.Unmarshal, re-validating JSON that
+		// Payload and meta are read as plain bytes: scanned as json.RawMessage,
+		// pgx would run each through json.Unmarshal, re-validating JSON that
 		// PostgreSQL already holds as jsonb (6% of a busy sidecar's CPU).
-		if err := rows.Scan(&m.ID, &m.Kind, &m.Queue, (*[]byte)(&m.Payload), &m.Attempt, &m.MaxAttempts,
-			&m.Priority, &m.Subject, (*[]byte)(&m.Meta), &m.CreatedAt, &m.MaybeSentBefore); err != nil {
-			return nil, fmt.Errorf("error claiming from queue %s: %w", queue, err)
+		if err := r.read(rows, m); err != nil {
+			if m.ID == 0 {
+				return nil, fmt.Errorf("error claiming from queue %s: %w", queue, err)
+			}
+			bad = append(bad, unreadable(m, err))
+			msgs = msgs[:len(msgs)-1]
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("error claiming from queue %s: %w", queue, err)
+	}
+	if err := s.endUnreadable(ctx, q, bad); err != nil {
+		// The readable messages are claimed and go on; the others stay leased
+		// until rescue brings them back to be read again.
+		s.log.Warn("could not end unreadable messages; rescue will return them", "queue", queue, "error", err)
 	}
 	return msgs, nil
 }
@@ -120,6 +139,11 @@ func (s *Store) claim(ctx context.Context, q querier, queue string, limit int, l
 // outcome is skipped when its lease was lost (rescued and claimed again).
 // It sorts outcomes by id, in place.
 func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, error) {
+	return s.completeOn(ctx, s.pool, outcomes)
+}
+
+// completeOn is Complete through q: the pool, or a claim's transaction.
+func (s *Store) completeOn(ctx context.Context, q querier, outcomes []Outcome) ([]int64, error) {
 	// Rows are locked in id order by every statement that locks several of
 	// them (here, ExtendLeases), so two of them cannot deadlock.
 	slices.SortFunc(outcomes, func(a, b Outcome) int { return cmp.Compare(a.ID, b.ID) })
@@ -136,7 +160,7 @@ func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, erro
 	}
 	if allPlainSuccesses(outcomes) {
 		// The common batch, by a statement with no per-row CASE (complete_succeeded.sql).
-		return s.complete(ctx, n, queries.CompleteSucceeded, pgarray.Int8s(ids), attempts, results, s.workerID)
+		return s.complete(ctx, q, n, queries.CompleteSucceeded, pgarray.Int8s(ids), attempts, results, s.workerID)
 	}
 	states := make([]string, n)
 	errs := make([]*string, n)
@@ -154,7 +178,7 @@ func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, erro
 			codes[i] = &c
 		}
 	}
-	return s.complete(ctx, n, queries.Complete, pgarray.Int8s(ids), attempts, pgarray.Texts(states), results, errs, codes, retry, s.workerID, maybe)
+	return s.complete(ctx, q, n, queries.Complete, pgarray.Int8s(ids), attempts, pgarray.Texts(states), results, errs, codes, retry, s.workerID, maybe)
 }
 
 // allPlainSuccesses reports whether every outcome succeeded without an error
@@ -170,8 +194,8 @@ func allPlainSuccesses(outcomes []Outcome) bool {
 
 // complete runs one of the completion statements for n outcomes and returns
 // the ids it wrote.
-func (s *Store) complete(ctx context.Context, n int, sql string, args ...any) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
+func (s *Store) complete(ctx context.Context, q querier, n int, sql string, args ...any) ([]int64, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("error completing %d messages: %w", n, err)
 	}

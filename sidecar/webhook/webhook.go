@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +66,7 @@ func (c *Client) Deliver(ctx context.Context, t Target, s provider.Send, m Messa
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL, bytes.NewReader(body))
 	if err != nil {
-		return provider.Receipt{}, provider.Permanent(fmt.Errorf("%s: bad URL: %w", t.Name, err))
+		return provider.Receipt{}, provider.Permanent(fmt.Errorf("%s: bad URL: %w", t.Name, httpx.RedactedError(err)))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -81,10 +82,40 @@ func (c *Client) Deliver(ctx context.Context, t Target, s provider.Send, m Messa
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return provider.Receipt{}, &provider.Error{Provider: t.Name, Err: err, MaybeSent: !httpx.NotSent(err),
-			Message: "request failed"}
+		// Go's error quotes the whole URL; its path or query may be the
+		// receiver's token. Errors end up in last_error and on /status.
+		return provider.Receipt{}, &provider.Error{Provider: t.Name, Err: httpx.RedactedError(err),
+			MaybeSent: !httpx.NotSent(err), Message: "request failed"}
 	}
-	return classify(t.Name, resp)
+	r, err := classify(t.Name, resp)
+	if e, ok := err.(*provider.Error); ok {
+		e.Message = scrubTarget(e.Message, req.URL)
+	}
+	return r, err
+}
+
+// scrubTarget removes from a receiver's answer the parts of its URL that may
+// be a token: a receiver that answers 404 often quotes the path it was asked
+// for. Whole URLs are cut to their host (httpx.RedactURLs); then the request
+// URI, the path, the query and each query value, and each path segment long
+// enough to be a token, are replaced.
+func scrubTarget(s string, u *url.URL) string {
+	s = httpx.RedactURLs(s)
+	parts := []string{u.RequestURI(), u.EscapedPath(), u.Path, u.RawQuery}
+	for _, vs := range u.Query() {
+		parts = append(parts, vs...)
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if len(seg) >= 8 {
+			parts = append(parts, seg)
+		}
+	}
+	for _, p := range parts {
+		if len(p) >= 4 && p != "/" {
+			s = strings.ReplaceAll(s, p, "…")
+		}
+	}
+	return s
 }
 
 // classify is the one place a target's answer becomes success or a classified

@@ -90,7 +90,9 @@ $$, $$ values
   ('symphony.missing_variable(text[],jsonb,text[])'), ('symphony.campaign_builtins()'),
   ('symphony.validate_quiet_hours(text,jsonb)'), ('symphony._check_id(text,text,jsonb)'),
   ('symphony._cron_field(text,text,integer,integer)'), ('symphony.validate_campaign_process_payload(jsonb)'),
-  ('symphony.validate_drip_step_payload(jsonb)')
+  ('symphony.validate_drip_step_payload(jsonb)'),
+  -- the check on kinds.config (20261206130200):
+  ('symphony._config_credential(jsonb,text)')
 $$, 'service_role may execute exactly the dispatch, routing, operator and validation functions (edit this list deliberately)');
 
 -- Every write privilege service_role holds, table- or column-level.

@@ -145,7 +145,7 @@ set local request.jwt.claims = '{"email": "studio-user@example.com", "role": "se
 update symphony.flags set rollout_percent = 50 where name = 'campaign_processing';
 select is(
   (select changed_by from pg_temp.new_changes order by id desc limit 1),
-  'studio-user@example.com', 'without symphony.actor, changed_by is the email of the request''s JWT');
+  'service_role (studio-user@example.com)', 'without symphony.actor, changed_by is the role and email of the request''s JWT');
 set local request.jwt.claims = '';
 update symphony.flags set rollout_percent = 75 where name = 'campaign_processing';
 select results_eq(

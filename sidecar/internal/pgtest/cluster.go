@@ -17,24 +17,31 @@ import (
 const EnvDatabaseURL = "SYMPHONY_TEST_DATABASE_URL"
 
 // clusterURL is looked up once per test process: starting the cluster is not free.
-var clusterURL = sync.OnceValues(func() (string, error) {
-	if u := os.Getenv(EnvDatabaseURL); u != "" {
-		return u, nil
+var clusterURL = sync.OnceValues(scriptCluster(EnvDatabaseURL, "start", "test"))
+
+// scriptCluster returns what finds a cluster of scripts/db.sh: the URL in env when set,
+// else the cluster's URL after `scripts/db.sh verb name` (start, or push to also apply
+// the migrations).
+func scriptCluster(env, verb, name string) func() (string, error) {
+	return func() (string, error) {
+		if u := os.Getenv(env); u != "" {
+			return u, nil
+		}
+		root, err := repoRoot()
+		if err != nil {
+			return "", err
+		}
+		dbsh := filepath.Join(root, "scripts", "db.sh")
+		if _, err := runScript(root, dbsh, verb, name); err != nil {
+			return "", fmt.Errorf("%s is unset and `scripts/db.sh %s %s` failed: %w", env, verb, name, err)
+		}
+		out, err := runScript(root, dbsh, "url", name)
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimSpace(out), nil
 	}
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	dbsh := filepath.Join(root, "scripts", "db.sh")
-	if _, err := runScript(root, dbsh, "start", "test"); err != nil {
-		return "", fmt.Errorf("%s is unset and starting the test cluster failed: %w", EnvDatabaseURL, err)
-	}
-	out, err := runScript(root, dbsh, "url", "test")
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(out), nil
-})
+}
 
 func runScript(dir string, args ...string) (string, error) {
 	var stdout, stderr bytes.Buffer

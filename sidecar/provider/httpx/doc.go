@@ -34,7 +34,8 @@
 // "giving up" error) is handed back, so the provider can classify it.
 //
 // Logging goes through an adapter to *slog.Logger. The retry library logs the
-// method, the URL (password redacted) and transport errors; it never sees
-// request or response bodies or headers, so credentials, which travel in
-// headers, cannot reach the log.
+// method, the URL and transport errors; the adapter cuts every URL to its
+// scheme and host (RedactURLs), because a webhook's path or query may hold the
+// receiver's token. The library never sees request or response bodies or
+// headers, so credentials, which travel in headers, cannot reach the log.
 package httpx

@@ -30,7 +30,7 @@ func TestOutbox_SendEmailCapturesAndLogs(t *testing.T) {
 	t.Parallel()
 	o, logs := testOutbox(2, slog.LevelInfo)
 	long := strings.Repeat("é", 499) + "xyz"
-	e := &provider.Email{From: "me@example.com", To: []string{"Ann <ann@example.com>"}, Cc: []string{"cy@example.com"},
+	e := &provider.Email{From: provider.Address{Email: "me@example.com"}, To: []provider.Address{{Name: "Ann", Email: "ann@example.com"}}, Cc: []provider.Address{{Email: "cy@example.com"}},
 		Subject: "Hi", Text: long, HTML: "<p>hi</p>",
 		Attachments: []provider.Attachment{{Filename: "a.pdf", Content: []byte("12345")}, {Filename: "b.txt", Content: nil}}}
 	for i := 1; i <= 3; i++ {
@@ -98,7 +98,7 @@ func TestOutbox_SendSMSCapturesAndLogs(t *testing.T) {
 func TestOutbox_QuietAndCancelled(t *testing.T) {
 	t.Parallel()
 	o, logs := testOutbox(10, slog.LevelWarn)
-	if _, err := o.SendEmail(context.Background(), provider.Send{MessageID: 1}, &provider.Email{To: []string{"a@example.com"}}); err != nil {
+	if _, err := o.SendEmail(context.Background(), provider.Send{MessageID: 1}, &provider.Email{To: []provider.Address{{Email: "a@example.com"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if logs.Len() != 0 {
@@ -122,7 +122,7 @@ func BenchmarkOutbox_SendEmail(b *testing.B) {
 	for _, level := range []slog.Level{slog.LevelWarn, slog.LevelInfo} {
 		b.Run(level.String(), func(b *testing.B) {
 			o := New(100, slog.New(slog.NewTextHandler(discard{}, &slog.HandlerOptions{Level: level})))
-			e := &provider.Email{From: "bench@example.com", To: []string{"user1@example.com"}, Subject: "bench 1", Text: "hello"}
+			e := &provider.Email{From: provider.Address{Email: "bench@example.com"}, To: []provider.Address{{Email: "user1@example.com"}}, Subject: "bench 1", Text: "hello"}
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := o.SendEmail(context.Background(), provider.Send{MessageID: 1, Attempt: 1}, e); err != nil {

@@ -39,11 +39,11 @@ func newSetup(t *testing.T, timeout time.Duration, opts postmarkfake.Options, st
 
 func sampleEmail() *provider.Email {
 	return &provider.Email{
-		From:    "Acme <hello@acme.test>",
-		To:      []string{`"Lovelace, Ada" <ada@example.test>`, "bob@example.test"},
-		Cc:      []string{"cc@example.test"},
-		Bcc:     []string{"bcc@example.test"},
-		ReplyTo: []string{"support@acme.test"},
+		From:    provider.Address{Name: "Acme", Email: "hello@acme.test"},
+		To:      []provider.Address{{Name: "Lovelace, Ada", Email: "ada@example.test"}, {Email: "bob@example.test"}},
+		Cc:      []provider.Address{{Email: "cc@example.test"}},
+		Bcc:     []provider.Address{{Email: "bcc@example.test"}},
+		ReplyTo: []provider.Address{{Email: "support@acme.test"}},
 		Subject: "Welcome",
 		HTML:    "<p>Hi</p>",
 		Text:    "Hi",
@@ -241,5 +241,21 @@ func TestPostmark_NewValidatesConfig(t *testing.T) {
 	c, err := postmark.New(postmark.Config{ServerToken: "t"})
 	if err != nil || c.Name() != "postmark" {
 		t.Fatalf("New: %v", err)
+	}
+}
+
+// Postmark reads To as a comma-separated list: a name holding a comma and
+// addresses is sent quoted, so the one recipient is the address in brackets
+// (an inactive address in the name is not mailed, and not refused).
+func TestPostmark_SendEmailQuotesNames(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, 5*time.Second, postmarkfake.Options{InactiveRecipients: []string{"gone@example.test"}}, "")
+	e := sampleEmail()
+	e.To = []provider.Address{{Name: "v@x.test, gone@example.test", Email: "ok@example.test"}, {Name: "Q. Public", Email: "q@example.test"}}
+	if _, err := s.client.SendEmail(context.Background(), provider.Send{MessageID: 1}, e); err != nil {
+		t.Fatalf("SendEmail: %v", err)
+	}
+	if got := s.fake.Messages()[0].To; got != `"v@x.test, gone@example.test" <ok@example.test>, "Q. Public" <q@example.test>` {
+		t.Fatalf("To = %s", got)
 	}
 }

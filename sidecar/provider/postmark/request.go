@@ -44,14 +44,14 @@ type attachment struct {
 
 func newEmailRequest(e *provider.Email, stream string) emailRequest {
 	r := emailRequest{
-		From:          e.From,
-		To:            strings.Join(e.To, ", "),
-		Cc:            strings.Join(e.Cc, ", "),
-		Bcc:           strings.Join(e.Bcc, ", "),
+		From:          e.From.String(),
+		To:            mailboxList(e.To),
+		Cc:            mailboxList(e.Cc),
+		Bcc:           mailboxList(e.Bcc),
 		Subject:       e.Subject,
 		HTMLBody:      e.HTML,
 		TextBody:      e.Text,
-		ReplyTo:       strings.Join(e.ReplyTo, ", "),
+		ReplyTo:       mailboxList(e.ReplyTo),
 		MessageStream: stream,
 	}
 	names := make([]string, 0, len(e.Headers))
@@ -81,4 +81,18 @@ func newEmailRequest(e *provider.Email, stream string) emailRequest {
 		})
 	}
 	return r
+}
+
+// mailboxList formats list as Postmark's To, Cc, Bcc and ReplyTo take it: one
+// string of comma-separated mailboxes, each name quoted where RFC 5322 needs
+// it, so that a comma in a name cannot start another recipient.
+func mailboxList(list []provider.Address) string {
+	var b strings.Builder
+	for i, a := range list {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(a.String())
+	}
+	return b.String()
 }

@@ -25,7 +25,7 @@ func Example() {
 		panic(err)
 	}
 	r, err := c.SendEmail(context.Background(), provider.Send{MessageID: 1, Attempt: 1}, &provider.Email{
-		From: "Acme <hello@acme.test>", To: []string{"ada@example.test"}, Subject: "Hi", Text: "Hello",
+		From: provider.Address{Name: "Acme", Email: "hello@acme.test"}, To: []provider.Address{{Email: "ada@example.test"}}, Subject: "Hi", Text: "Hello",
 	})
 	fmt.Println(r.Provider, r.Status, err, len(fake.Emails()), fake.RequestCount())
 	// Output: resend accepted <nil> 1 2

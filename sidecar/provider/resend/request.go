@@ -36,7 +36,7 @@ type attachment struct {
 
 func newEmailRequest(e *provider.Email) emailRequest {
 	r := emailRequest{
-		From: e.From, To: e.To, Cc: e.Cc, Bcc: e.Bcc, ReplyTo: e.ReplyTo,
+		From: e.From.String(), To: mailboxes(e.To), Cc: mailboxes(e.Cc), Bcc: mailboxes(e.Bcc), ReplyTo: mailboxes(e.ReplyTo),
 		Subject: e.Subject, HTML: e.HTML, Text: e.Text, Headers: e.Headers,
 	}
 	names := make([]string, 0, len(e.Tags))
@@ -55,4 +55,17 @@ func newEmailRequest(e *provider.Email) emailRequest {
 		})
 	}
 	return r
+}
+
+// mailboxes formats list as Resend takes it: "Name <address>", the name
+// quoted where RFC 5322 needs it.
+func mailboxes(list []provider.Address) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, a := range list {
+		out[i] = a.String()
+	}
+	return out
 }

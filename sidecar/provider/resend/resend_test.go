@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,11 +40,11 @@ func newSetup(t *testing.T, timeout time.Duration) setup {
 
 func sampleEmail() *provider.Email {
 	return &provider.Email{
-		From:    "Acme <hello@acme.test>",
-		To:      []string{"ada@example.test"},
-		Cc:      []string{"cc@example.test"},
-		Bcc:     []string{"bcc@example.test"},
-		ReplyTo: []string{"support@acme.test"},
+		From:    provider.Address{Name: "Acme", Email: "hello@acme.test"},
+		To:      []provider.Address{{Email: "ada@example.test"}},
+		Cc:      []provider.Address{{Email: "cc@example.test"}},
+		Bcc:     []provider.Address{{Email: "bcc@example.test"}},
+		ReplyTo: []provider.Address{{Email: "support@acme.test"}},
 		Subject: "Welcome",
 		HTML:    "<p>Hi</p>",
 		Text:    "Hi",
@@ -384,5 +385,23 @@ func TestResend_IdempotencyKeySeparatesDatabases(t *testing.T) {
 	emails := fake.Emails()
 	if len(emails) != 2 || emails[0].IdempotencyKey != "symphony-staging-db-42" || emails[1].IdempotencyKey != "symphony-production-db-42" {
 		t.Fatalf("emails = %+v; want two, one per database", emails)
+	}
+}
+
+// A name that holds a comma, an @ or a dot is sent quoted, so that Resend
+// reads one mailbox (the fake refuses an unquoted one, as Resend does).
+func TestResend_SendEmailQuotesNames(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, 5*time.Second)
+	e := sampleEmail()
+	e.From = provider.Address{Name: "Acme, Inc.", Email: "hello@acme.test"}
+	e.To = []provider.Address{{Name: "v@x.test, s@y.test", Email: "ada@example.test"}, {Name: "Bo", Email: "bo@example.test"}}
+	if _, err := s.client.SendEmail(context.Background(), provider.Send{MessageID: 1}, e); err != nil {
+		t.Fatalf("SendEmail: %v", err)
+	}
+	got := s.fake.Emails()[0]
+	if got.From != `"Acme, Inc." <hello@acme.test>` ||
+		!slices.Equal(got.To, resendfake.Addresses{`"v@x.test, s@y.test" <ada@example.test>`, "Bo <bo@example.test>"}) {
+		t.Fatalf("from %q, to %q", got.From, got.To)
 	}
 }

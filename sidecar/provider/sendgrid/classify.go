@@ -59,7 +59,9 @@ func classify(resp *http.Response, err error, now time.Time) (provider.Receipt, 
 	if json.Unmarshal(body, &ae) == nil && len(ae.Errors) > 0 {
 		// SendGrid has no error codes; Code carries the field the first error
 		// names (e.g. "from.email"), which is what tells a person what to fix.
-		if f := ae.Errors[0].Field; f != nil {
+		// An error about no field says "field": "null" (a string, as in the
+		// Mail Send reference), null, or nothing: no code.
+		if f := ae.Errors[0].Field; f != nil && *f != "null" {
 			pe.Code = *f
 		}
 		msgs := make([]string, 0, len(ae.Errors))

@@ -28,6 +28,25 @@ func TestClassify_JoinsEveryErrorMessage(t *testing.T) {
 	}
 }
 
+// SendGrid's errors that concern no field say so with the string "null" (its
+// Mail Send reference shows {"message": "authorization required", "field":
+// "null"}), or with JSON null, or say nothing: none of them is a code.
+func TestClassify_NullFieldIsNoCode(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"errors":[{"message":"authorization required","field":"null"}]}`,
+		`{"errors":[{"message":"authorization required","field":null,"help":null}]}`,
+		`{"errors":[{"message":"authorization required","field":""}]}`,
+		`{"errors":[{"message":"authorization required"}]}`,
+	} {
+		_, err := classify(response(401, http.Header{}, body), nil, time.Now())
+		var pe *provider.Error
+		if !errors.As(err, &pe) || pe.Code != "" || err.Error() != "sendgrid http 401: authorization required" {
+			t.Errorf("%s: code %q, error %q", body, pe.Code, err)
+		}
+	}
+}
+
 func FuzzClassify(f *testing.F) {
 	f.Add(202, "", "abc123", "")
 	f.Add(400, `{"errors":[{"message":"m","field":null,"help":null}]}`, "", "")

@@ -2,7 +2,6 @@ package sendgrid
 
 import (
 	"encoding/base64"
-	"net/mail"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 )
@@ -51,15 +50,14 @@ type attachment struct {
 func newMailRequest(e *provider.Email) mailRequest {
 	r := mailRequest{
 		Personalizations: []personalization{{To: addresses(e.To), Cc: addresses(e.Cc), Bcc: addresses(e.Bcc)}},
-		From:             parseAddress(e.From),
+		From:             address{Email: e.From.Email, Name: e.From.Name},
 		Subject:          e.Subject,
 		Headers:          e.Headers,
 	}
 	switch len(e.ReplyTo) {
 	case 0:
 	case 1:
-		a := parseAddress(e.ReplyTo[0])
-		r.ReplyTo = &a
+		r.ReplyTo = &address{Email: e.ReplyTo[0].Email, Name: e.ReplyTo[0].Name}
 	default:
 		r.ReplyToList = addresses(e.ReplyTo)
 	}
@@ -87,24 +85,15 @@ func newMailRequest(e *provider.Email) mailRequest {
 	return r
 }
 
-func addresses(list []string) []address {
+// addresses is list as SendGrid's {email, name} objects: the bare address and
+// the name apart, unquoted.
+func addresses(list []provider.Address) []address {
 	if len(list) == 0 {
 		return nil
 	}
 	out := make([]address, len(list))
-	for i, s := range list {
-		out[i] = parseAddress(s)
+	for i, a := range list {
+		out[i] = address{Email: a.Email, Name: a.Name}
 	}
 	return out
-}
-
-// parseAddress splits "Name <addr>" into SendGrid's {email, name}. Anything
-// that does not parse is passed as the email, for SendGrid to reject with a
-// message naming the field.
-func parseAddress(s string) address {
-	a, err := mail.ParseAddress(s)
-	if err != nil {
-		return address{Email: s}
-	}
-	return address{Email: a.Address, Name: a.Name}
 }

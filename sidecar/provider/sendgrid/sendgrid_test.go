@@ -38,11 +38,11 @@ func newSetup(t *testing.T, timeout time.Duration) setup {
 
 func sampleEmail() *provider.Email {
 	return &provider.Email{
-		From:    "Acme <hello@acme.test>",
-		To:      []string{"Ada Lovelace <ada@example.test>", "bob@example.test"},
-		Cc:      []string{"cc@example.test"},
-		Bcc:     []string{"bcc@example.test"},
-		ReplyTo: []string{"support@acme.test"},
+		From:    provider.Address{Name: "Acme", Email: "hello@acme.test"},
+		To:      []provider.Address{{Name: "Ada Lovelace", Email: "ada@example.test"}, {Email: "bob@example.test"}},
+		Cc:      []provider.Address{{Email: "cc@example.test"}},
+		Bcc:     []provider.Address{{Email: "bcc@example.test"}},
+		ReplyTo: []provider.Address{{Email: "support@acme.test"}},
 		Subject: "Welcome",
 		HTML:    "<p>Hi</p>",
 		Text:    "Hi",
@@ -103,8 +103,8 @@ func TestSendGrid_SendEmailSendsDocumentedRequest(t *testing.T) {
 func TestSendGrid_SendEmailMapsSeveralReplyTosAndHTMLOnly(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, 5*time.Second)
-	e := &provider.Email{From: "a@acme.test", To: []string{"b@example.test"}, Subject: "S", HTML: "<b>x</b>",
-		ReplyTo: []string{"r1@acme.test", "R Two <r2@acme.test>"}}
+	e := &provider.Email{From: provider.Address{Email: "a@acme.test"}, To: []provider.Address{{Email: "b@example.test"}}, Subject: "S", HTML: "<b>x</b>",
+		ReplyTo: []provider.Address{{Email: "r1@acme.test"}, {Name: "R Two", Email: "r2@acme.test"}}}
 	if _, err := s.client.SendEmail(context.Background(), provider.Send{MessageID: 1}, e); err != nil {
 		t.Fatalf("SendEmail: %v", err)
 	}
@@ -135,7 +135,7 @@ func TestSendGrid_SendEmailClassifiesErrors(t *testing.T) {
 			status: 429, retryAfter: 30 * time.Second},
 		{name: "ValidationErrorIsPermanentWithField", email: func(e *provider.Email) { e.Subject = "" },
 			permanent: true, status: 400, code: "subject"},
-		{name: "DuplicateRecipientIsPermanent", email: func(e *provider.Email) { e.Cc = []string{"ada@example.test"} },
+		{name: "DuplicateRecipientIsPermanent", email: func(e *provider.Email) { e.Cc = []provider.Address{{Email: "ada@example.test"}} },
 			permanent: true, status: 400, code: "personalizations.0"},
 		{name: "UnauthorizedIsPermanent", faults: []fakehttp.Fault{sendgridfake.ErrorFault(401, "", "Maximum credits exceeded")},
 			permanent: true, status: 401},
@@ -279,5 +279,24 @@ func TestSendGrid_NewValidatesConfig(t *testing.T) {
 	c, err := sendgrid.New(sendgrid.Config{APIKey: "k"})
 	if err != nil || c.Name() != "sendgrid" {
 		t.Fatalf("New: %v", err)
+	}
+}
+
+// SendGrid takes a mailbox as {email, name}: the name goes apart, as written,
+// commas and all; the email is the bare address (the fake, as SendGrid,
+// refuses anything else there).
+func TestSendGrid_SendEmailSplitsNamesFromAddresses(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, 5*time.Second)
+	e := sampleEmail()
+	e.From = provider.Address{Name: "Acme, Inc.", Email: "hello@acme.test"}
+	e.To = []provider.Address{{Name: "Doe, John", Email: "john@example.test"}}
+	if _, err := s.client.SendEmail(context.Background(), provider.Send{MessageID: 1}, e); err != nil {
+		t.Fatalf("SendEmail: %v", err)
+	}
+	m := s.fake.Mails()[0]
+	if *m.From != (sendgridfake.Address{Email: "hello@acme.test", Name: "Acme, Inc."}) ||
+		m.Personalizations[0].To[0] != (sendgridfake.Address{Email: "john@example.test", Name: "Doe, John"}) {
+		t.Errorf("from %+v, to %+v", m.From, m.Personalizations[0].To)
 	}
 }

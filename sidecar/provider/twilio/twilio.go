@@ -30,8 +30,9 @@ type Config struct {
 	// APIKeySID ("SK…") and APIKeySecret, when set, are the basic-auth user
 	// and password instead of AccountSID and AuthToken.
 	APIKeySID, APIKeySecret string
-	// From (TWILIO_FROM) is the default sender: an E.164 number or an
-	// alphanumeric sender ID.
+	// From (TWILIO_FROM) is the default sender: an E.164 number, an
+	// alphanumeric sender ID or a Messaging Service SID (sent as
+	// MessagingServiceSid, as is an "MG…" from in a message).
 	From string
 	// MessagingServiceSID (TWILIO_MESSAGING_SERVICE_SID, "MG…") sends through
 	// a Messaging Service; it takes precedence over From.
@@ -128,6 +129,17 @@ func sid(s, prefix string) bool {
 	return true
 }
 
+// setSender names the sender: a Messaging Service SID ("MG…") as
+// MessagingServiceSid, which Twilio takes only there (as From it is refused
+// with 21212); anything else, a number or a sender ID, as From.
+func setSender(form url.Values, from string) {
+	if sid(from, "MG") {
+		form.Set("MessagingServiceSid", from)
+		return
+	}
+	form.Set("From", from)
+}
+
 // Name returns "twilio".
 func (c *Client) Name() string { return Name }
 
@@ -137,11 +149,11 @@ func (c *Client) SendSMS(ctx context.Context, _ provider.Send, m *provider.SMS) 
 	form := url.Values{"To": {m.To}, "Body": {m.Body}}
 	switch {
 	case m.From != "":
-		form.Set("From", m.From)
+		setSender(form, m.From)
 	case c.service != "":
 		form.Set("MessagingServiceSid", c.service)
 	default:
-		form.Set("From", c.from)
+		setSender(form, c.from)
 	}
 	if c.statusCallback != "" {
 		form.Set("StatusCallback", c.statusCallback)

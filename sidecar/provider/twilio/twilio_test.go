@@ -105,6 +105,9 @@ func TestTwilio_SendSMSChoosesSender(t *testing.T) {
 		{"ConfiguredFrom", "+15005550006", "", "", "+15005550006", "", "queued"},
 		{"MessagingServiceWins", "+15005550006", serviceSID, "", "", serviceSID, "accepted"},
 		{"MessageFromWinsOverService", "", serviceSID, "Acme", "Acme", "", "queued"},
+		// A Messaging Service SID is no From: Twilio takes it only as MessagingServiceSid.
+		{"MessageFromIsAService", "+15005550006", "", serviceSID, "", serviceSID, "accepted"},
+		{"ConfiguredFromIsAService", serviceSID, "", "", "", serviceSID, "accepted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

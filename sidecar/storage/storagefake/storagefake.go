@@ -8,10 +8,13 @@ package storagefake
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,12 +33,24 @@ type Server struct {
 	sign int
 	fail int           // status for the next sign call, 0 for none
 	wait time.Duration // delay before answering a sign call
+	hang bool          // sign calls never answer
+	done chan struct{} // closed by Close: hung calls return
+	open atomic.Int64  // client connections open now
 }
 
 // New starts a fake that accepts key as the service-role key.
 func New(key string) *Server {
-	s := &Server{key: key, objs: map[string]object{}, toks: map[string]string{}}
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
+	s := &Server{key: key, objs: map[string]object{}, toks: map[string]string{}, done: make(chan struct{})}
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			s.open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			s.open.Add(-1)
+		}
+	}
+	s.ts.Start()
 	return s
 }
 
@@ -43,7 +58,21 @@ func New(key string) *Server {
 func (s *Server) URL() string { return s.ts.URL }
 
 // Close stops the fake.
-func (s *Server) Close() { s.ts.Close() }
+func (s *Server) Close() {
+	close(s.done)
+	s.ts.Close()
+}
+
+// OpenConns is how many client connections are open now.
+func (s *Server) OpenConns() int64 { return s.open.Load() }
+
+// Hang makes sign calls never answer, as a Storage that accepted the
+// connection and then stalled: each waits until its client goes away.
+func (s *Server) Hang() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hang = true
+}
 
 // Put stores an object.
 func (s *Server) Put(bucket, path, contentType string, data []byte) {
@@ -86,10 +115,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	wait := s.wait
+	wait, hang := s.wait, s.hang
 	s.mu.Unlock()
 	switch r.Method {
 	case http.MethodPost:
+		if hang {
+			// Read the request first, as Storage would: only then does the
+			// server notice the client going away.
+			_, _ = io.Copy(io.Discard, r.Body)
+			select {
+			case <-r.Context().Done():
+			case <-s.done:
+			}
+			return
+		}
 		time.Sleep(wait)
 		if r.Header.Get("Authorization") != "Bearer "+s.key {
 			storageError(w, http.StatusBadRequest, "403", "Unauthorized", "invalid signature")

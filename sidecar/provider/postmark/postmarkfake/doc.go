@@ -7,6 +7,15 @@
 // (inactive recipient, for addresses listed in Options.InactiveRecipients);
 // and 413 over 10 MB.
 //
+// It refuses what Postmark's Email API (and the official client's Message
+// model) does not allow, so that a test cannot pass with a request Postmark
+// would refuse: fields the model does not have or of the wrong type (300,
+// 402), a missing Subject, a From that is not one mailbox, To, Cc, Bcc or
+// ReplyTo lists that do not parse as RFC 5322 mailboxes (a comma in a name
+// unquoted), headers without a Name and Value, attachments without a Name,
+// Content and ContentType. Recipients are read from the parsed lists, so an
+// address inside a quoted name is no recipient.
+//
 // Postmark has no idempotency key, and neither does the fake: a repeated
 // request is a second email.
 //

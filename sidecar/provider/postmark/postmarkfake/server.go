@@ -46,6 +46,9 @@ type Message struct {
 	Metadata      map[string]string `json:"Metadata"`
 	Attachments   []Attachment      `json:"Attachments"`
 	MessageStream string            `json:"MessageStream"`
+	// The rest of the official client's Message, which Symphony does not send.
+	TrackOpens bool   `json:"TrackOpens"`
+	TrackLinks string `json:"TrackLinks"`
 }
 
 // Header is one custom header.
@@ -56,10 +59,12 @@ type Header struct {
 
 // Attachment is one attachment; Content is base64.
 type Attachment struct {
-	Name        string `json:"Name"`
-	Content     string `json:"Content"`
-	ContentType string `json:"ContentType"`
-	ContentID   string `json:"ContentID"`
+	Name          string  `json:"Name"`
+	Content       string  `json:"Content"`
+	ContentType   string  `json:"ContentType"`
+	ContentID     string  `json:"ContentID"`
+	ContentLength float64 `json:"ContentLength"`
+	Disposition   string  `json:"Disposition"`
 }
 
 // Server is a running fake. Its embedded Recorder and Faults give
@@ -158,18 +163,20 @@ func (s *Server) handle(req fakehttp.Request) (int, any) {
 		return http.StatusRequestEntityTooLarge, apiError{Message: "Payload Too Large"}
 	}
 	var m Message
-	if err := json.Unmarshal(req.Body, &m); err != nil {
+	if err := fakehttp.DecodeStrict(req.Body, &m); err != nil {
+		if f, unknown := strings.CutPrefix(err.Error(), "json: unknown field "); unknown {
+			return http.StatusUnprocessableEntity, apiError{ErrorCode: 300, Message: "Invalid email request: unknown field " + f}
+		}
 		return http.StatusUnprocessableEntity, apiError{ErrorCode: 402, Message: "Invalid JSON"}
 	}
-	if msg := validate(&m); msg != "" {
+	recipients, msg := validate(&m, req.Body)
+	if msg != "" {
 		return http.StatusUnprocessableEntity, apiError{ErrorCode: 300, Message: msg}
 	}
-	for _, list := range []string{m.To, m.Cc, m.Bcc} {
-		for _, a := range splitList(list) {
-			if s.inactive[strings.ToLower(bareAddress(a))] {
-				return http.StatusUnprocessableEntity, apiError{ErrorCode: 406, Message: "You tried to send to " +
-					"recipient(s) that have been marked as inactive. Inactive recipients: " + bareAddress(a)}
-			}
+	for _, a := range recipients {
+		if s.inactive[strings.ToLower(a.Address)] {
+			return http.StatusUnprocessableEntity, apiError{ErrorCode: 406, Message: "You tried to send to " +
+				"recipient(s) that have been marked as inactive. Inactive recipients: " + a.Address}
 		}
 	}
 	s.mu.Lock()
@@ -183,54 +190,9 @@ func (s *Server) handle(req fakehttp.Request) (int, any) {
 	}
 }
 
-func validate(m *Message) string {
-	switch {
-	case m.From == "":
-		return "Invalid 'From' address: ''."
-	case m.To == "":
-		return "Invalid 'To' address: ''."
-	case m.HTMLBody == "" && m.TextBody == "":
-		return "Provide either email TextBody or HtmlBody or both."
-	case len(splitList(m.To))+len(splitList(m.Cc))+len(splitList(m.Bcc)) > 50:
-		return "Maximum of 50 recipients allowed per email message"
-	}
-	return ""
-}
-
 func isJSON(v string) bool {
 	mt, _, err := mime.ParseMediaType(v)
 	return err == nil && mt == "application/json"
-}
-
-// splitList splits a comma-separated address list, honouring quoted names.
-func splitList(s string) []string {
-	var out []string
-	quoted, start := false, 0
-	for i, c := range s {
-		switch {
-		case c == '"':
-			quoted = !quoted
-		case c == ',' && !quoted:
-			out = appendTrimmed(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return appendTrimmed(out, s[start:])
-}
-
-func appendTrimmed(out []string, s string) []string {
-	if s = strings.TrimSpace(s); s != "" {
-		out = append(out, s)
-	}
-	return out
-}
-
-// bareAddress returns the address inside "Name <addr>", or s.
-func bareAddress(s string) string {
-	if i, j := strings.LastIndex(s, "<"), strings.LastIndex(s, ">"); i >= 0 && j > i {
-		return s[i+1 : j]
-	}
-	return s
 }
 
 func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {

@@ -26,6 +26,18 @@ func TestPostmarkFake_AnswersLikePostmark(t *testing.T) {
 		{"NoBody", "", "", `{"From":"a@acme.test","To":"b@example.test"}`, 422, 300},
 		{"NoTo", "", "", `{"From":"a@acme.test","TextBody":"x"}`, 422, 300},
 		{"InactiveRecipient", "", "", strings.Replace(ok, "b@example.test", `\"Gone, Person\" <gone@example.test>`, 1), 422, 406},
+		{"UnknownField", "", "", strings.Replace(ok, `"TextBody"`, `"Reply-To":"r@acme.test","TextBody"`, 1), 422, 300},
+		{"WrongType", "", "", strings.Replace(ok, `"S"`, `5`, 1), 422, 402},
+		{"NoSubject", "", "", strings.Replace(ok, `"Subject":"S",`, ``, 1), 422, 300},
+		{"CommaInName", "", "", strings.Replace(ok, "b@example.test", `Doe, John <b@example.test>`, 1), 422, 300},
+		{"AddressesInName", "", "", strings.Replace(ok, "b@example.test", `v@x.test, s@y.test <b@example.test>`, 1), 422, 300},
+		{"BadFrom", "", "", strings.Replace(ok, "a@acme.test", `Acme`, 1), 422, 300},
+		{"TwoFroms", "", "", strings.Replace(ok, "a@acme.test", `a@acme.test, b@acme.test`, 1), 422, 300},
+		{"BadReplyTo", "", "", strings.Replace(ok, `"TextBody"`, `"ReplyTo":"nope","TextBody"`, 1), 422, 300},
+		{"HeaderWithoutValue", "", "", strings.Replace(ok, `"TextBody"`, `"Headers":[{"Name":"X-A"}],"TextBody"`, 1), 422, 300},
+		{"AttachmentWithoutType", "", "", strings.Replace(ok, `"TextBody"`, `"Attachments":[{"Name":"a.txt","Content":"aGk="}],"TextBody"`, 1), 422, 300},
+		{"MetadataNotString", "", "", strings.Replace(ok, `"TextBody"`, `"Metadata":{"a":1},"TextBody"`, 1), 422, 402},
+		{"QuotedNames", "", "", strings.Replace(ok, "b@example.test", `\"Doe, John\" <b@example.test>, \"v@x.test, s@y.test\" <c@example.test>`, 1), 200, 0},
 	}
 	for _, tt := range tests {
 		token, accept := tt.token, tt.accept
@@ -58,7 +70,7 @@ func TestPostmarkFake_AnswersLikePostmark(t *testing.T) {
 			t.Errorf("%s: success body %s", tt.name, b)
 		}
 	}
-	if n := len(srv.Messages()); n != 1 {
-		t.Errorf("messages = %d, want 1", n)
+	if n := len(srv.Messages()); n != 2 {
+		t.Errorf("messages = %d, want 2", n)
 	}
 }

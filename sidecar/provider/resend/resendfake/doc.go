@@ -18,5 +18,12 @@
 //	srv.Emails()       // emails actually accepted (replays not counted twice)
 //	srv.Requests()     // every request, as received
 //
+// It refuses what Resend's OpenAPI description of POST /emails does not
+// allow, so that a test cannot pass with a request Resend would refuse: a
+// field it does not list or of the wrong type (422 validation_error), an
+// address that is not one mailbox ("email" or "Name <email>", a name with a
+// comma quoted), more than 50 to, and tag names or values outside ASCII
+// letters, digits, _ and - or over 256 characters.
+//
 // Error messages are illustrative; statuses and names follow the documentation.
 package resendfake

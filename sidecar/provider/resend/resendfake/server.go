@@ -2,7 +2,9 @@ package resendfake
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -35,6 +37,10 @@ type Email struct {
 	Headers        map[string]string `json:"headers"`
 	Tags           []Tag             `json:"tags"`
 	Attachments    []Attachment      `json:"attachments"`
+	// The rest of SendEmailRequest, which Symphony does not send.
+	Template    json.RawMessage `json:"template"`
+	ScheduledAt string          `json:"scheduled_at"`
+	TopicID     string          `json:"topic_id"`
 }
 
 // Tag is one entry of an email's tags.
@@ -49,6 +55,7 @@ type Attachment struct {
 	Filename    string `json:"filename"`
 	Path        string `json:"path"`
 	ContentType string `json:"content_type"`
+	ContentID   string `json:"content_id"`
 }
 
 // Server is a running fake. Its embedded Recorder and Faults give
@@ -186,8 +193,13 @@ func (s *Server) handle(r *http.Request, req fakehttp.Request, f fakehttp.Fault)
 // accept validates the email as Resend does and records it.
 func (s *Server) accept(req fakehttp.Request, key string) (int, any) {
 	var e Email
-	if err := json.Unmarshal(req.Body, &e); err != nil {
-		return errorAnswer(http.StatusBadRequest, "validation_error", "Invalid JSON: "+err.Error())
+	if err := fakehttp.DecodeStrict(req.Body, &e); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return errorAnswer(http.StatusBadRequest, "validation_error", "Invalid JSON: "+err.Error())
+		}
+		// A field of the wrong type, or one POST /emails does not have.
+		return errorAnswer(http.StatusUnprocessableEntity, "validation_error", err.Error())
 	}
 	if st, a, bad := validate(&e); bad {
 		return st, a

@@ -58,8 +58,18 @@ func TestResendFake_AnswersLikeResend(t *testing.T) {
 		{"BadJSON", "", auth, "{", 400, "validation_error"},
 		{"MissingTo", "", auth, `{"from":"a@acme.test","subject":"S","text":"x"}`, 422, "missing_required_field"},
 		{"NoBody", "", auth, `{"from":"a@acme.test","to":["b@x.test"],"subject":"S"}`, 422, "validation_error"},
-		{"BadTag", "", auth, `{"from":"a","to":"b","subject":"S","text":"x","tags":[{"name":"a b","value":"c"}]}`, 422, "validation_error"},
-		{"EmptyAttachment", "", auth, `{"from":"a","to":"b","subject":"S","text":"x","attachments":[{"filename":"f"}]}`, 422, "invalid_attachment"},
+		{"BadTag", "", auth, strings.Replace(body, `}`, `,"tags":[{"name":"a b","value":"c"}]}`, 1), 422, "validation_error"},
+		{"BadTagValue", "", auth, strings.Replace(body, `}`, `,"tags":[{"name":"campaign","value":"spring sale"}]}`, 1), 422, "validation_error"},
+		{"LongTagValue", "", auth, strings.Replace(body, `}`, `,"tags":[{"name":"a","value":"`+strings.Repeat("v", 257)+`"}]}`, 1), 422, "validation_error"},
+		{"EmptyAttachment", "", auth, strings.Replace(body, `}`, `,"attachments":[{"filename":"f"}]}`, 1), 422, "invalid_attachment"},
+		{"UnknownField", "", auth, strings.Replace(body, `}`, `,"reply-to":"r@acme.test"}`, 1), 422, "validation_error"},
+		{"WrongType", "", auth, strings.Replace(body, `"S"`, `5`, 1), 422, "validation_error"},
+		{"TooManyTo", "", auth, strings.Replace(body, `"b@example.test"`, `["b@example.test"`+strings.Repeat(`,"b@example.test"`, 50)+`]`, 1), 422, "validation_error"},
+		{"CommaInName", "", auth, strings.Replace(body, `"b@example.test"`, `"Doe, John <b@example.test>"`, 1), 422, "validation_error"},
+		{"AddressList", "", auth, strings.Replace(body, `"b@example.test"`, `["v@x.test, s@y.test <b@example.test>"]`, 1), 422, "validation_error"},
+		{"BadFrom", "", auth, strings.Replace(body, `"a@acme.test"`, `"Acme"`, 1), 422, "validation_error"},
+		{"BadReplyTo", "", auth, strings.Replace(body, `}`, `,"reply_to":["ok@acme.test","nope"]}`, 1), 422, "validation_error"},
+		{"QuotedName", "", auth, strings.Replace(body, `"b@example.test"`, `"\"Doe, John\" <b@example.test>"`, 1), 200, ""},
 		{"LongIdempotencyKey", strings.Repeat("k", 257), auth, body, 400, "invalid_idempotency_key"},
 	}
 	for _, tt := range tests {
@@ -68,8 +78,8 @@ func TestResendFake_AnswersLikeResend(t *testing.T) {
 			t.Errorf("%s: got %d %q, want %d %q", tt.name, a.Status, a.Name, tt.status, tt.errName)
 		}
 	}
-	if n := len(srv.Emails()); n != 1 {
-		t.Errorf("emails = %d, want 1", n)
+	if n := len(srv.Emails()); n != 2 {
+		t.Errorf("emails = %d, want 2", n)
 	}
 }
 

@@ -3,9 +3,15 @@ package resendfake
 import (
 	"net/http"
 	"strings"
+
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
 )
 
-// validate applies the rules Resend documents for POST /emails.
+// validate applies the rules Resend documents for POST /emails (its OpenAPI
+// description, SendEmailRequest): the required fields, at most 50 to, each
+// address one mailbox ("email" or "Name <email>"), tag names and values of
+// ASCII letters, digits, _ and -, at most 256 each, and attachments with
+// content or a path.
 func validate(e *Email) (int, any, bool) {
 	var missing []string
 	if e.From == "" {
@@ -29,6 +35,18 @@ func validate(e *Email) (int, any, bool) {
 	if len(e.To) > 50 {
 		st, a := errorAnswer(http.StatusUnprocessableEntity, "validation_error", "Too many recipients in `to`: max 50.")
 		return st, a, true
+	}
+	for _, f := range []struct {
+		name  string
+		addrs []string
+	}{{"from", []string{e.From}}, {"to", e.To}, {"cc", e.Cc}, {"bcc", e.Bcc}, {"reply_to", e.ReplyTo}} {
+		for _, a := range f.addrs {
+			if _, ok := fakehttp.Mailbox(a); !ok {
+				st, ans := errorAnswer(http.StatusUnprocessableEntity, "validation_error", "Invalid `"+f.name+
+					"` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.")
+				return st, ans, true
+			}
+		}
 	}
 	for _, t := range e.Tags {
 		if !tagSafe(t.Name, true) || !tagSafe(t.Value, false) {

@@ -7,6 +7,15 @@
 // non-empty content with text/plain first, at most 10 categories); 413 for
 // bodies over 30 MB; and 429 with X-RateLimit-Limit/Remaining/Reset.
 //
+// It refuses what Mail Send's OpenAPI description does not allow, so that a
+// test cannot pass with a request SendGrid would refuse: fields it does not
+// list or of the wrong type, an email field that is not a bare address
+// (a "Name <address>" mailbox included), headers SendGrid reserves,
+// categories over 255 characters or repeated, attachments without content or
+// filename or with another disposition, repeated reply_to_list entries and
+// custom_args over 10,000 bytes. An error about no field names the field
+// "null", as the reference shows.
+//
 // SendGrid has no idempotency key, and neither does the fake: a repeated
 // request is a second email, which is exactly what tests of duplicate
 // delivery need to see.

@@ -2,10 +2,12 @@ package sendgridfake
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,7 +38,17 @@ type Mail struct {
 	Attachments      []Attachment      `json:"attachments"`
 	Headers          map[string]string `json:"headers"`
 	Categories       []string          `json:"categories"`
-	CustomArgs       map[string]string `json:"custom_args"`
+	// CustomArgs is an object, as SendGrid's clients send it (the reference
+	// types it a string: a known defect of its OpenAPI description).
+	CustomArgs map[string]string `json:"custom_args"`
+	// The rest of Mail Send's request, which Symphony does not send.
+	TemplateID       string          `json:"template_id"`
+	SendAt           int64           `json:"send_at"`
+	BatchID          string          `json:"batch_id"`
+	ASM              json.RawMessage `json:"asm"`
+	IPPoolName       string          `json:"ip_pool_name"`
+	MailSettings     json.RawMessage `json:"mail_settings"`
+	TrackingSettings json.RawMessage `json:"tracking_settings"`
 }
 
 // Personalization is one entry of personalizations.
@@ -45,6 +57,13 @@ type Personalization struct {
 	Cc      []Address `json:"cc"`
 	Bcc     []Address `json:"bcc"`
 	Subject string    `json:"subject"`
+	// The rest of a personalization, which Symphony does not send.
+	From                *Address          `json:"from"`
+	Headers             map[string]string `json:"headers"`
+	Substitutions       map[string]string `json:"substitutions"`
+	DynamicTemplateData json.RawMessage   `json:"dynamic_template_data"`
+	CustomArgs          map[string]string `json:"custom_args"`
+	SendAt              int64             `json:"send_at"`
 }
 
 // Address is SendGrid's {email, name}.
@@ -65,6 +84,7 @@ type Attachment struct {
 	Filename    string `json:"filename"`
 	Type        string `json:"type"`
 	Disposition string `json:"disposition"`
+	ContentID   string `json:"content_id"`
 }
 
 // Server is a running fake. Its embedded Recorder and Faults give
@@ -106,18 +126,23 @@ func (s *Server) Mails() []Mail {
 
 type fieldError struct {
 	Message string  `json:"message"`
-	Field   *string `json:"field"`
-	Help    *string `json:"help"`
+	Field   *string `json:"field,omitempty"`
+	Help    *string `json:"help,omitempty"`
 }
 
 type errorBody struct {
 	Errors []fieldError `json:"errors"`
 }
 
+// errorsOf is one error about field. An error about no field names the
+// field "null", a string, as SendGrid's Mail Send reference shows for 400,
+// 401, 403, 404, 405 and 413.
 func errorsOf(field, message string) errorBody {
-	fe := fieldError{Message: message}
-	if field != "" {
-		fe.Field = &field
+	fe := fieldError{Message: message, Field: &field}
+	if field == "" {
+		fe.Field = new(string)
+		*fe.Field = "null"
+	} else {
 		help := "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message." + field
 		fe.Help = &help
 	}
@@ -180,10 +205,10 @@ func (s *Server) handle(req fakehttp.Request) (int, any, string) {
 		return http.StatusRequestEntityTooLarge, errorsOf("", "The JSON payload you have included in your request is too large."), ""
 	}
 	var m Mail
-	if err := json.Unmarshal(req.Body, &m); err != nil {
-		return http.StatusBadRequest, errorsOf("", "Bad Request"), ""
+	if err := fakehttp.DecodeStrict(req.Body, &m); err != nil {
+		return http.StatusBadRequest, errorsOf(decodeField(err), "Bad Request: "+err.Error()), ""
 	}
-	if field, msg := validate(&m); msg != "" {
+	if field, msg := validate(&m, req.Body); msg != "" {
 		return http.StatusBadRequest, errorsOf(field, msg), ""
 	}
 	s.mu.Lock()
@@ -192,6 +217,18 @@ func (s *Server) handle(req fakehttp.Request) (int, any, string) {
 	m.MessageID = fmt.Sprintf("fakeSG%016d", s.seq)
 	s.mails = append(s.mails, m)
 	return http.StatusAccepted, nil, m.MessageID
+}
+
+// decodeField names the field a decoding error is about ("" for bad JSON).
+func decodeField(err error) string {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return typ.Field
+	}
+	if f, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+		return strings.TrimSuffix(f, `"`)
+	}
+	return ""
 }
 
 func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
@@ -215,5 +252,9 @@ func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
 	if f.Status == http.StatusTooManyRequests {
 		msg = "too many requests"
 	}
-	fakehttp.WriteJSON(w, f.Status, errorsOf("", msg))
+	body := errorsOf("", msg)
+	if f.Status >= 500 {
+		body.Errors[0].Field = nil // as the reference's 500: a message alone
+	}
+	fakehttp.WriteJSON(w, f.Status, body)
 }

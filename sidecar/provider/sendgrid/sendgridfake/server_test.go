@@ -22,15 +22,31 @@ func TestSendGridFake_AnswersLikeSendGrid(t *testing.T) {
 		field               string
 	}{
 		{"Accepted", "Bearer " + sendgridfake.DefaultAPIKey, ok, 202, ""},
-		{"WrongKey", "Bearer nope", ok, 401, ""},
+		{"WrongKey", "Bearer nope", ok, 401, "null"},
 		{"NoPersonalizations", "", `{"from":{"email":"a@acme.test"},"subject":"S","content":[{"type":"text/plain","value":"x"}]}`, 400, "personalizations"},
 		{"NoFrom", "", strings.Replace(ok, `"from":{"email":"a@acme.test"},`, "", 1), 400, "from.email"},
 		{"NoSubject", "", strings.Replace(ok, `"subject":"S",`, "", 1), 400, "subject"},
 		{"EmptyContent", "", strings.Replace(ok, `"value":"hi"`, `"value":""`, 1), 400, "content.0.value"},
+		{"ContentWithoutType", "", strings.Replace(ok, `"type":"text/plain",`, ``, 1), 400, "content.0.type"},
 		{"HTMLBeforeText", "", strings.Replace(ok, `[{"type":"text/plain","value":"hi"}]`,
 			`[{"type":"text/html","value":"<b>x</b>"},{"type":"text/plain","value":"x"}]`, 1), 400, "content"},
 		{"DuplicateRecipient", "", strings.Replace(ok, `"to":[{"email":"b@example.test"}]`,
 			`"to":[{"email":"b@example.test"}],"cc":[{"email":"B@example.test"}]`, 1), 400, "personalizations.0"},
+		{"MailboxAsToEmail", "", strings.Replace(ok, `"b@example.test"`, `"Doe, John <b@example.test>"`, 1), 400, "personalizations.0.to.0.email"},
+		{"MailboxAsFromEmail", "", strings.Replace(ok, `{"email":"a@acme.test"}`, `{"email":"Acme <a@acme.test>"}`, 1), 400, "from.email"},
+		{"BadReplyToEmail", "", strings.Replace(ok, `"subject"`, `"reply_to":{"email":"nope"},"subject"`, 1), 400, "reply_to.email"},
+		{"ReservedHeader", "", strings.Replace(ok, `"subject"`, `"headers":{"Reply-To":"x@y.test"},"subject"`, 1), 400, "headers"},
+		{"ReservedHeaderAnyCase", "", strings.Replace(ok, `"subject"`, `"headers":{"x-SG-id":"1"},"subject"`, 1), 400, "headers"},
+		{"UnknownField", "", strings.Replace(ok, `"subject"`, `"replyto":{"email":"x@y.test"},"subject"`, 1), 400, "replyto"},
+		{"WrongType", "", strings.Replace(ok, `"subject":"S"`, `"subject":5`, 1), 400, "subject"},
+		{"EmptySubject", "", strings.Replace(ok, `"subject":"S"`, `"subject":""`, 1), 400, "subject"},
+		{"LongCategory", "", strings.Replace(ok, `"subject"`, `"categories":["`+strings.Repeat("c", 256)+`"],"subject"`, 1), 400, "categories"},
+		{"DuplicateCategory", "", strings.Replace(ok, `"subject"`, `"categories":["a","a"],"subject"`, 1), 400, "categories"},
+		{"AttachmentWithoutFilename", "", strings.Replace(ok, `"subject"`, `"attachments":[{"content":"aGk="}],"subject"`, 1), 400, "attachments.0.filename"},
+		{"EmptyAttachment", "", strings.Replace(ok, `"subject"`, `"attachments":[{"content":"","filename":"f"}],"subject"`, 1), 400, "attachments.0.content"},
+		{"BadDisposition", "", strings.Replace(ok, `"subject"`, `"attachments":[{"content":"aGk=","filename":"f","disposition":"x"}],"subject"`, 1), 400, "attachments.0.disposition"},
+		{"DuplicateReplyTo", "", strings.Replace(ok, `"subject"`, `"reply_to_list":[{"email":"r@acme.test"},{"email":"r@acme.test"}],"subject"`, 1), 400, "reply_to_list"},
+		{"CustomArgsTooLarge", "", strings.Replace(ok, `"subject"`, `"custom_args":{"a":"`+strings.Repeat("x", 10000)+`"},"subject"`, 1), 400, "custom_args"},
 	}
 	for _, tt := range tests {
 		auth := tt.auth

@@ -10,6 +10,14 @@
 // From/MessagingServiceSid or Body answer 400 with codes 21604, 21603 and
 // 21602; the client treats every such 4xx alike, so nothing depends on them.
 //
+// It refuses what Twilio's API description (API v2010, Message create) does
+// not allow, so that a test cannot pass with a request Twilio would refuse: a
+// parameter the description does not list (20001), a From that is not a
+// number, short code, alphanumeric sender ID or channel address (21212; a
+// Messaging Service SID belongs in MessagingServiceSid), a malformed
+// MessagingServiceSid (21701), and a StatusCallback that is not an absolute
+// URL or whose host has an underscore (21609).
+//
 // Twilio documents no idempotency key for this endpoint, and the fake has
 // none: a repeated request is a second SMS.
 //

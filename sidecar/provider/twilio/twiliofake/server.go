@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
 )
@@ -21,8 +19,6 @@ const (
 	DefaultAccountSID = "AC00000000000000000000000000000000"
 	DefaultAuthToken  = "fake-twilio-auth-token"
 )
-
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
 // Options configures a Server.
 type Options struct {
@@ -168,19 +164,8 @@ func (s *Server) handle(r *http.Request, req fakehttp.Request) (int, any) {
 		To: form.Get("To"), From: form.Get("From"), MessagingServiceSID: form.Get("MessagingServiceSid"),
 		Body: form.Get("Body"), StatusCallback: form.Get("StatusCallback"), AuthUser: user,
 	}
-	switch {
-	case m.To == "":
-		return errorOf(http.StatusBadRequest, 21604, "A 'To' phone number is required.")
-	case !e164.MatchString(m.To):
-		return errorOf(http.StatusBadRequest, 21211, "Invalid 'To' Phone Number: "+m.To)
-	case m.From == "" && m.MessagingServiceSID == "":
-		return errorOf(http.StatusBadRequest, 21603, "A 'From' phone number is required.")
-	case m.Body == "":
-		return errorOf(http.StatusBadRequest, 21602, "Message body is required.")
-	case utf8.RuneCountInString(m.Body) > 1600:
-		return errorOf(http.StatusBadRequest, 21658, "Parameter exceeded character limit: Body")
-	case s.optedOut[m.To]:
-		return errorOf(http.StatusBadRequest, 21610, "Attempt to send to unsubscribed recipient")
+	if status, answer, ok := s.validate(form, &m); !ok {
+		return status, answer
 	}
 	status := "queued"
 	if m.MessagingServiceSID != "" && m.From == "" {

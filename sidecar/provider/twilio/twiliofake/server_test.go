@@ -42,6 +42,13 @@ func TestTwilioFake_AnswersLikeTwilio(t *testing.T) {
 		{"NoSender", path, "", with("From", ""), 400, 21603},
 		{"NoBody", path, "", with("Body", ""), 400, 21602},
 		{"BodyTooLong", path, "", with("Body", strings.Repeat("x", 1601)), 400, 21658},
+		{"ServiceSIDAsFrom", path, "", with("From", "MG"+strings.Repeat("0", 32)), 400, 21212},
+		{"FromNotASender", path, "", with("From", "Acme, Inc."), 400, 21212},
+		{"SenderIDTooLong", path, "", with("From", "AcmeCorporation"), 400, 21212},
+		{"BadServiceSID", path, "", with("MessagingServiceSid", "MG123"), 400, 21701},
+		{"UnknownParameter", path, "", with("MessagingServiceSID", "MG"+strings.Repeat("0", 32)), 400, 20001},
+		{"StatusCallbackUnderscore", path, "", with("StatusCallback", "https://my_host.example/cb"), 400, 21609},
+		{"StatusCallbackNotURL", path, "", with("StatusCallback", "/cb"), 400, 21609},
 	}
 	for _, tt := range tests {
 		password := tt.password
