@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the scripts and tests need: PostgreSQL 15 with pg_cron and pgTAP, pg_prove, chromium,
-# the pinned Supabase CLI (into .tools/), and the Go modules.
+# promtool (Debian's prometheus package), the pinned Supabase CLI (into .tools/), and the Go modules.
 #
 # Idempotent and quick when everything is already there, so dev.sh and test.sh call it
 # every time. Non-interactive; apt-get runs only when a package is missing.
@@ -14,6 +14,7 @@ APT_PACKAGES=(
 	postgresql-15-pgtap
 	libtap-parser-sourcehandler-pgtap-perl # pg_prove
 	chromium                               # headless browser for the dashboard test
+	prometheus                             # promtool, to check monitoring/alerts.yml
 )
 
 die() {

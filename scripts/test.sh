@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run every test: the migrations (through the Supabase CLI and through plain psql, which must
 # build the same catalog: scripts/schema-catalog.sh; and on a Supabase-shaped cluster as a
-# non-superuser), the pgTAP tests in supabase/tests, `go test ./...`, a short fuzzing run and
-# a smoke run of the benchmarks (every one runs and prints; no speed is asserted).
+# non-superuser), the pgTAP tests in supabase/tests, the Prometheus alerting rules (promtool),
+# `go test ./...`, a short fuzzing run and a smoke run of the benchmarks (every one runs and
+# prints; no speed is asserted).
 #
 #   scripts/test.sh [go test flags...]      e.g. scripts/test.sh -run TestQueue_ -v
 #
@@ -91,6 +92,10 @@ if ((${#tests[@]} > 0)); then
 	port=${port%%/*}
 	pg_prove --host 127.0.0.1 --port "$port" --username postgres --dbname postgres "${tests[@]}"
 fi
+
+step "alerting rules (promtool check rules, promtool test rules)"
+promtool check rules monitoring/alerts.yml
+promtool test rules monitoring/alerts_test.yml
 
 step "go test ./..."
 race=()

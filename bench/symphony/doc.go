@@ -11,6 +11,9 @@
 //	            trigger, and bulk inserts.
 //	history     claim cost (claim.sql, 100 at a time) with 0, 1M, 10M finished
 //	            messages in the table.
+//	dashboard   the dashboard's pages with 10M finished messages over 14 days in
+//	            history (time to the last byte), and symphony.roll_up(): its
+//	            first catch-up over that history, and one minute's worth.
 //	report      turn the collected lines into docs/benchmarks.md.
 //
 // The database must have the migrations applied (scripts/bench.sh does that);

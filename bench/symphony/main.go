@@ -28,7 +28,7 @@ func emit(f figure) {
 
 const usage = `usage: symphony-bench COMMAND [flags]
 
-commands: throughput, latency, dispatch, history, report (see -h of each)
+commands: throughput, latency, dispatch, history, dashboard, report (see -h of each)
 `
 
 func main() {
@@ -53,6 +53,8 @@ func main() {
 		err = runDispatch(ctx, fs, args)
 	case "history":
 		err = runHistory(ctx, fs, args)
+	case "dashboard":
+		err = runDashboard(ctx, fs, args)
 	case "report":
 		err = runReport(ctx, fs, args)
 	default:

@@ -82,7 +82,19 @@ var rows = []row{
 	{"", "claim + complete loop, 10M finished", "claim_loop_10M", "", nil},
 	{"7. Memory", "sidecar peak RSS (VmHWM), log provider run", "symphony_log_rss", "≤ 50 MiB", func(v float64, _ fig) bool { return v <= 50 }},
 	{"", "sidecar peak RSS (VmHWM), HTTP provider run", "symphony_resend_rss", "≤ 50 MiB", func(v float64, _ fig) bool { return v <= 50 }},
+	{"8. Dashboard pages, 10M finished in history", "overview (queues, failures, sidecars, flags)", "dashboard_ms_overview", "≤ 200 ms", page},
+	{"", "activity, last hour", "dashboard_ms_activity_1h", "≤ 200 ms", page},
+	{"", "activity, last day", "dashboard_ms_activity_1d", "≤ 200 ms", page},
+	{"", "migration, last day", "dashboard_ms_migration_1d", "≤ 200 ms", page},
+	{"", "campaigns and drips (a running campaign of 5,000)", "dashboard_ms_campaigns", "≤ 200 ms", page},
+	{"", "delivery health, 14 days", "dashboard_ms_delivery", "≤ 200 ms", page},
+	{"", "noise floor: one `select 1` round trip just before the pages", "dashboard_select1_ms", "", nil},
+	{"", "symphony.roll_up() of one minute of 50,000 finished messages", "rollup_minute_ms", "", nil},
+	{"", "first symphony.roll_up() over the whole 10M history (once)", "rollup_catchup_s_10M", "", nil},
 }
+
+// page: a dashboard page within 200 ms.
+func page(v float64, _ fig) bool { return v <= 200 }
 
 // flat: within 1.5× of the empty-history claim (or 1 ms, for noise on tiny times).
 func flat(name string) func(float64, fig) bool {

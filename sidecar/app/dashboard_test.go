@@ -1,47 +1,15 @@
 package app_test
 
 import (
-	"bytes"
-	"context"
-	"image"
-	"image/color"
-	"image/png"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	osexec "os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/internal/chromium"
 )
 
 const dashboardToken = "chromium-test-token-0123456789abcdef"
-
-// chromium runs Debian's headless Chromium (scripts/install-deps.sh installs
-// it) with args and returns its standard output.
-func chromium(t *testing.T, args ...string) []byte {
-	t.Helper()
-	bin, err := osexec.LookPath("chromium")
-	if err != nil {
-		t.Fatal("chromium is not installed; run scripts/install-deps.sh (Debian package chromium)")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-		"--user-data-dir=" + t.TempDir(), "--window-size=1280,900"}
-	cmd := osexec.CommandContext(ctx, bin, append(base, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
-	}
-	return out
-}
 
 // dashboardFixture fills the database with what an operator would see mid-
 // migration: traffic, dead messages with real providers' reasons, a message
@@ -96,22 +64,14 @@ func TestMain_DashboardInHeadlessChromium(t *testing.T) {
 	t.Parallel()
 	_, base := dashboardFixture(t)
 
-	dom := string(chromium(t, "--dump-dom", base+"/dashboard"))
+	dom := string(chromium.Run(t, 1280, 900, "--dump-dom", base+"/dashboard"))
 	if !strings.Contains(dom, "Enter the dashboard token") || strings.Contains(dom, "Recent failures") {
 		t.Fatalf("without the token chromium sees:\n%.1000s", dom)
 	}
 
-	target, _ := url.Parse(base)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	inner := proxy.Director
-	proxy.Director = func(r *http.Request) {
-		inner(r)
-		r.Header.Set("Authorization", "Bearer "+dashboardToken)
-	}
-	ps := httptest.NewServer(proxy)
-	t.Cleanup(ps.Close)
+	ps := chromium.BearerProxy(t, base, dashboardToken)
 
-	dom = string(chromium(t, "--dump-dom", ps.URL+"/dashboard"))
+	dom, img, b := chromium.Render(t, ps+"/dashboard", 1280, 900)
 	for _, want := range []string{"Queues", "Recent failures", "suppression list", "21211", "Retry", "retrying",
 		"Sidecars", "fly-3d8d9e1b", "fly-91a7c3e0", "stale", "Flags", "email_queue", "25%", "master switch on"} {
 		if !strings.Contains(dom, want) {
@@ -119,20 +79,10 @@ func TestMain_DashboardInHeadlessChromium(t *testing.T) {
 		}
 	}
 
-	shot := filepath.Join(t.TempDir(), "dashboard.png")
-	chromium(t, "--screenshot="+shot, ps.URL+"/dashboard")
-	b, err := os.ReadFile(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("the screenshot is not a PNG: %v", err)
-	}
 	if sz := img.Bounds().Size(); sz.X != 1280 || sz.Y < 800 {
 		t.Errorf("screenshot is %v, want 1280 wide and about 900 high", sz)
 	}
-	if n := distinctColors(img, 64); n < 64 {
+	if n := chromium.DistinctColors(img, 64); n < 64 {
 		t.Errorf("the screenshot has %d distinct colours: a blank or error page, not the dashboard", n)
 	}
 	if out := os.Getenv("SYMPHONY_DASHBOARD_SCREENSHOT"); out != "" {
@@ -140,20 +90,4 @@ func TestMain_DashboardInHeadlessChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// distinctColors counts colours in img, stopping at limit.
-func distinctColors(img image.Image, limit int) int {
-	seen := map[color.RGBA]bool{}
-	r := img.Bounds()
-	for y := r.Min.Y; y < r.Max.Y; y += 2 {
-		for x := r.Min.X; x < r.Max.X; x += 2 {
-			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
-			seen[c] = true
-			if len(seen) >= limit {
-				return len(seen)
-			}
-		}
-	}
-	return len(seen)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"strconv"
@@ -41,23 +42,33 @@ func (a *auth) mac(parts ...string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// newSession returns a cookie value: its expiry and a MAC over it.
-func (a *auth) newSession() (string, time.Time) {
+// newSession returns a cookie value: its expiry, the name the operator gave
+// at login (for the audit trail), and a MAC over both.
+func (a *auth) newSession(name string) (string, time.Time) {
 	exp := a.now().Add(sessionTTL)
 	e := strconv.FormatInt(exp.Unix(), 10)
-	return e + "." + a.mac("session", e), exp
+	n := base64.RawURLEncoding.EncodeToString([]byte(name))
+	return e + "." + n + "." + a.mac("session", e, n), exp
 }
 
-func (a *auth) sessionOK(v string) bool {
-	e, sig, ok := strings.Cut(v, ".")
-	if !ok {
-		return false
+// session checks a cookie value and returns the name in it.
+func (a *auth) session(v string) (name string, ok bool) {
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return "", false
 	}
-	exp, err := strconv.ParseInt(e, 10, 64)
+	exp, err := strconv.ParseInt(parts[0], 10, 64)
 	if err != nil || a.now().Unix() >= exp {
-		return false
+		return "", false
 	}
-	return hmac.Equal([]byte(sig), []byte(a.mac("session", e)))
+	if !hmac.Equal([]byte(parts[2]), []byte(a.mac("session", parts[0], parts[1]))) {
+		return "", false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
 }
 
 // csrf is the form token for a session: only a page rendered for that session
@@ -73,8 +84,10 @@ func (a *auth) who(r *http.Request) (kind, session string) {
 		}
 		return "", ""
 	}
-	if c, err := r.Cookie(cookieName); err == nil && a.sessionOK(c.Value) {
-		return "session", c.Value
+	if c, err := r.Cookie(cookieName); err == nil {
+		if _, ok := a.session(c.Value); ok {
+			return "session", c.Value
+		}
 	}
 	return "", ""
 }

@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,11 +55,16 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 	})
-	mux.HandleFunc("GET /dashboard", s.page)
+	mux.HandleFunc("GET /dashboard", s.view("overview", s.overview))
 	mux.HandleFunc("GET /dashboard/login", s.loginForm)
 	mux.HandleFunc("POST /dashboard/login", s.login)
 	mux.HandleFunc("POST /dashboard/logout", s.logout)
 	mux.HandleFunc("POST /dashboard/retry", s.retry)
+	mux.HandleFunc("GET /dashboard/activity", s.view("activity", s.activity))
+	mux.HandleFunc("GET /dashboard/migration", s.view("migration", s.migration))
+	mux.HandleFunc("GET /dashboard/campaigns", s.view("campaigns", s.campaigns))
+	mux.HandleFunc("GET /dashboard/delivery", s.view("delivery", s.delivery))
+	mux.HandleFunc("POST /dashboard/campaigns/{id}/{action}", s.campaignAction)
 	// Browsers say where a request comes from (Sec-Fetch-Site, Origin); a
 	// cross-origin POST is refused before any handler sees it.
 	return headers(http.NewCrossOriginProtection().Handler(mux)), nil
@@ -75,28 +79,6 @@ func headers(next http.Handler) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
-}
-
-func (s *server) page(w http.ResponseWriter, r *http.Request) {
-	kind, session := s.auth.who(r)
-	if kind == "" {
-		http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	o, err := s.cfg.Ops.Overview(ctx, 50)
-	data := pageData{Overview: o, WorkerID: s.cfg.WorkerID, Version: s.cfg.Version,
-		Now: s.cfg.Now().UTC(), Notice: r.URL.Query().Get("notice"), SessionAuth: kind == "session"}
-	if kind == "session" {
-		data.CSRF = s.auth.csrf(session)
-	}
-	if err != nil {
-		s.log.Error("dashboard could not read the database", "error", err)
-		data.Error = "The database could not be read: " + err.Error()
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}
-	s.render(w, "page", data)
 }
 
 func (s *server) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -115,7 +97,13 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, "login", loginData{Error: "That is not the dashboard token."})
 		return
 	}
-	v, exp := s.auth.newSession()
+	name, err := operatorName(r.PostFormValue("name"))
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		s.render(w, "login", loginData{Error: err.Error()})
+		return
+	}
+	v, exp := s.auth.newSession(name)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: v, Path: "/dashboard", Expires: exp,
 		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
@@ -132,20 +120,30 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
 }
 
-// retry retries the dead messages named by the form's id fields.
-func (s *server) retry(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+// action admits a state-changing POST: a form of at most limit bytes, from a
+// signed-in operator, with the session's CSRF token. It answers the request
+// itself when it refuses, and otherwise returns how the request is signed in.
+func (s *server) action(w http.ResponseWriter, r *http.Request, limit int64) (kind string, ok bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
-		return
+		return "", false
 	}
 	kind, session := s.auth.who(r)
 	if kind == "" {
 		http.Error(w, "not signed in", http.StatusUnauthorized)
-		return
+		return "", false
 	}
 	if !s.auth.csrfOK(r, kind, session) {
 		http.Error(w, "invalid or missing CSRF token", http.StatusForbidden)
+		return "", false
+	}
+	return kind, true
+}
+
+// retry retries the dead messages named by the form's id fields.
+func (s *server) retry(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.action(w, r, 64<<10); !ok {
 		return
 	}
 	var ids []int64

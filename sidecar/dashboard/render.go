@@ -7,8 +7,6 @@ import (
 	"html/template"
 	"net/http"
 	"time"
-
-	"github.com/symphonymessenger/symphony/sidecar/ops"
 )
 
 //go:embed templates/*.html
@@ -24,30 +22,12 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return *s
 	},
-	"rate":    func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"percent": func(n int) string { return fmt.Sprintf("%d%%", n) },
+	"rate":       func(f float64) string { return fmt.Sprintf("%.1f", f) },
+	"percent":    func(n int) string { return fmt.Sprintf("%d%%", n) },
+	"inc":        func(n int) int { return n + 1 },
+	"changeText": changeText,
+	"master":     master,
 }).ParseFS(files, "templates/*.html"))
-
-type pageData struct {
-	ops.Overview
-	WorkerID    string
-	Version     string
-	Now         time.Time
-	Notice      string
-	Error       string
-	CSRF        string
-	SessionAuth bool
-}
-
-// Master reports the master switch.
-func (p pageData) Master() bool {
-	for _, f := range p.Flags {
-		if f.Name == "symphony" {
-			return f.Enabled
-		}
-	}
-	return false
-}
 
 type loginData struct{ Error string }
 

@@ -36,6 +36,7 @@ type Metrics struct {
 	// Delivery webhooks (sidecar/delivery).
 	DeliveryWebhooks *prometheus.CounterVec // provider, outcome
 	DeliveryEvents   *prometheus.CounterVec // provider, status, result
+	DeliveryRatio    *prometheus.GaugeVec   // channel, status: from the database, all sidecars together
 
 	// The sidecar's own listeners (sidecar/httpserver).
 	HTTPConnections *prometheus.GaugeVec   // listener

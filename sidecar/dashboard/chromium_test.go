@@ -1,0 +1,93 @@
+package dashboard_test
+
+import (
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/symphonymessenger/symphony/sidecar/internal/chromium"
+)
+
+// Each view in a real browser over the seeded database: the DOM Chromium
+// builds holds the drawn charts, bars and markers, and the screenshot shows
+// them in their colours. With SYMPHONY_DASHBOARD_SCREENSHOTS=DIR the
+// screenshots are kept as DIR/dashboard-<view>.png: docs/dashboard.md shows
+// the ones made with DIR=docs.
+func TestDashboard_ViewsInHeadlessChromium(t *testing.T) {
+	t.Parallel()
+	_, srv := seeded(t)
+	if dom := string(chromium.Run(t, 1280, 900, "--dump-dom", srv.URL+"/dashboard/migration")); !strings.Contains(dom, "Enter the dashboard token") ||
+		strings.Contains(dom, "data-chart") {
+		t.Fatalf("without the token chromium sees:\n%.1000s", dom)
+	}
+	// As an authenticating proxy in front of the dashboard would, add the token.
+	ps := chromium.BearerProxy(t, srv.URL, token)
+
+	green, red, purple, amber := rgb(0x18794e), rgb(0xc0262d), rgb(0x7a4cc2), rgb(0xd08700)
+	for _, v := range []struct {
+		name, path string
+		height     int
+		dom        []string
+		colours    []color.RGBA // series, bars, thresholds and markers that must show
+	}{
+		{"overview", "/dashboard", 900, []string{"Queues", "Recent failures", "Sidecars", "Flags"}, nil},
+		{"activity", "/dashboard/activity", 1000, []string{`data-queue="email"`, `data-queue="sms"`,
+			`data-series="sent"`, `data-series="dead"`, `data-series="p95"`}, []color.RGBA{green, red, amber}},
+		{"migration", "/dashboard/migration", 900, []string{`data-bridge="email_queue"`, `data-marker="10 %"`,
+			`data-marker="50 %"`, `data-marker="100 %"`, "raj@acme.test", `data-series="legacy"`, `data-series="rollout"`},
+			[]color.RGBA{green, purple}},
+		{"campaigns", "/dashboard/campaigns", 1000, []string{`data-campaign="December newsletter"`, `data-segment="failed"`,
+			`data-segment="delivered"`, `data-drip="Onboarding SMS"`, ">pause</button>", ">resume</button>", ">cancel</button>"},
+			[]color.RGBA{green, red, purple, amber}},
+		{"delivery", "/dashboard/delivery", 1250, []string{`data-channel="email"`, `data-threshold="0.3"`,
+			`data-series="complained"`, "Gmail/Yahoo limit"}, []color.RGBA{green, red}},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			dom, img, b := chromium.Render(t, ps+v.path, 1280, v.height)
+			for _, want := range v.dom {
+				if !strings.Contains(dom, want) {
+					t.Errorf("chromium's DOM of %s lacks %q", v.path, want)
+				}
+			}
+			if n := chromium.DistinctColors(img, 64); n < 64 {
+				t.Errorf("the screenshot has %d distinct colours: a blank or error page", n)
+			}
+			for _, c := range v.colours {
+				if n := countColour(img, c); n < 30 {
+					t.Errorf("the screenshot of %s shows colour #%02x%02x%02x in %d pixels: not drawn", v.path, c.R, c.G, c.B, n)
+				}
+			}
+			if dir := os.Getenv("SYMPHONY_DASHBOARD_SCREENSHOTS"); dir != "" {
+				if err := os.WriteFile(filepath.Join(dir, "dashboard-"+v.name+".png"), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func rgb(v uint32) color.RGBA {
+	return color.RGBA{R: uint8(v >> 16), G: uint8(v >> 8), B: uint8(v), A: 0xff}
+}
+
+// countColour counts the pixels within a small distance of c (antialiasing
+// blends the edges of thin lines).
+func countColour(img image.Image, c color.RGBA) int {
+	n := 0
+	r := img.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			p := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			if near(p.R, c.R) && near(p.G, c.G) && near(p.B, c.B) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func near(a, b uint8) bool { return int(a)-int(b) <= 12 && int(b)-int(a) <= 12 }

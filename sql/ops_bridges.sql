@@ -1,0 +1,2 @@
+-- Every bridge and the flag that routes it.
+select name, flag from symphony.bridges order by name
