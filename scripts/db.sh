@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Manage a private PostgreSQL 15 cluster with pg_cron for development and tests.
 #
-#   scripts/db.sh start|stop|reset|status|url|log|psql|push [dev|test|chaos|bench|supabase] [args...]
+#   scripts/db.sh start|stop|reset|status|url|log|psql|push [dev|test|chaos|bench|supabase|catalog] [args...]
 #   e.g. scripts/db.sh psql dev -c 'select * from symphony.flags'
 #
-# Five named clusters, so a running dev sidecar, a test run, the chaos suite, the benchmarks and
-# the Supabase-shaped check never share data:
+# Six named clusters, so a running dev sidecar, a test run, the chaos suite, the benchmarks,
+# the Supabase-shaped check and a schema comparison never share data:
 #   dev    port 54322, default durability settings
 #   test   port 54329, durability off (fast, disposable), max_connections=300 for parallel tests
 #   chaos  port 54339, default durability settings: the chaos suite (scripts/chaos.sh) stops and
@@ -16,6 +16,8 @@
 #          supabase_admin, `postgres` is an ordinary role with Supabase's attributes, pg_cron is
 #          installed by the admin with Supabase's grants, and anon, authenticated and
 #          service_role get Supabase's default privileges on public (docs/supabase.md)
+#   catalog port 54369, durability off; re-created for each side of a schema comparison
+#          (scripts/schema-catalog.sh against REV), so each gets a pristine database with pg_cron
 # SYMPHONY_DB_PORT_SHIFT=N adds N to each port (with its own TMPDIR, a second checkout's clusters).
 #
 # start   initialise the cluster if needed, start it, create Supabase's standard roles,
@@ -49,7 +51,7 @@ cmd=${1:-}
 [[ -n $cmd ]] || usage
 shift
 name=dev
-if [[ ${1:-} == dev || ${1:-} == test || ${1:-} == chaos || ${1:-} == bench || ${1:-} == supabase ]]; then
+if [[ ${1:-} == dev || ${1:-} == test || ${1:-} == chaos || ${1:-} == bench || ${1:-} == supabase || ${1:-} == catalog ]]; then
 	name=$1
 	shift
 fi
@@ -60,6 +62,7 @@ test) port=54329 ;;
 chaos) port=54339 ;;
 bench) port=54349 ;;
 supabase) port=54359 ;;
+catalog) port=54369 ;;
 esac
 # SYMPHONY_DB_PORT_SHIFT moves every cluster's port by that much, so two checkouts can run their
 # clusters side by side (with different TMPDIRs, which hold the data directories and locks).
@@ -170,6 +173,14 @@ write_settings() {
 			# queue's inserts, as on Supabase, where wal_level is logical for Realtime.
 			wal_level = logical
 		EOF
+		if [[ $name == catalog ]]; then
+			cat <<-EOF
+				# Disposable: re-created for every comparison.
+				fsync = off
+				synchronous_commit = off
+				full_page_writes = off
+			EOF
+		fi
 		if [[ $name == test ]]; then
 			cat <<-EOF
 				# Disposable: trade durability for speed, and allow many parallel test connections.
@@ -306,7 +317,7 @@ port_listening() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
 
-# Ports 54322, 54329, 54339 and 54349 lie inside Linux's ephemeral range, so while a cluster is down a
+# Ports 54322, 54329, 54339, 54349, 54359 and 54369 lie inside Linux's ephemeral range, so while a cluster is down a
 # client connection elsewhere can take its port, and then hold it in TIME_WAIT for up to 60 s
 # after closing. Busy test runs make that likely; wait it out rather than fail.
 start_server() {

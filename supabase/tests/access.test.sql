@@ -56,7 +56,7 @@ select set_eq($$
    where p.pronamespace = 'symphony'::regnamespace and p.prosecdef
      and has_function_privilege('service_role', p.oid, 'EXECUTE')
 $$, $$ values ('symphony.cancel(bigint,text)'), ('symphony.retry(bigint)'), ('symphony.remove_dead(bigint)'),
-  -- campaigns and drips (20261127020000): they change messages' states
+  -- campaigns and drips: they change messages' states
   ('symphony.start_campaign(bigint,timestamp with time zone)'), ('symphony.pause_campaign(bigint)'),
   ('symphony.resume_campaign(bigint)'), ('symphony.cancel_campaign(bigint,text)'),
   ('symphony.unenroll(bigint,text)'), ('symphony.unenroll(text,text,text)') $$,
@@ -79,7 +79,7 @@ $$, $$ values
   ('symphony._fail(text,text,text)'), ('symphony._check_addresses(text,text,jsonb,boolean,integer)'),
   ('symphony._check_string(text,text,jsonb,boolean,integer,boolean)'),
   ('symphony.validate_email_payload(jsonb)'), ('symphony.validate_sms_payload(jsonb)'),
-  -- campaigns, drips, schedules and suppression (20261127020000): operator actions,
+  -- campaigns, drips, schedules and suppression: operator actions,
   ('symphony.start_campaign(bigint,timestamp with time zone)'), ('symphony.pause_campaign(bigint)'),
   ('symphony.resume_campaign(bigint)'), ('symphony.cancel_campaign(bigint,text)'),
   ('symphony.unenroll(bigint,text)'), ('symphony.unenroll(text,text,text)'), ('symphony.suppress(text,text,text,text)'),
@@ -115,7 +115,7 @@ $$, $$ values
   ('queues', 'INSERT', null), ('queues', 'UPDATE', null),
   ('flags', 'UPDATE', 'enabled'), ('flags', 'UPDATE', 'rollout_percent'), ('flags', 'UPDATE', 'description'),
   ('rate_limits', 'UPDATE', 'per_second'), ('rate_limits', 'UPDATE', 'burst'), ('rate_limits', 'UPDATE', 'description'),
-  -- campaigns, drips, schedules and suppression (20261127020000): content and audiences; states only through functions
+  -- campaigns, drips, schedules and suppression: content and audiences; states only through functions
   ('templates', 'INSERT', null), ('templates', 'UPDATE', null), ('templates', 'DELETE', null),
   ('suppressions', 'INSERT', null), ('suppressions', 'UPDATE', null), ('suppressions', 'DELETE', null),
   ('drip_steps', 'INSERT', null), ('drip_steps', 'UPDATE', null), ('drip_steps', 'DELETE', null),
