@@ -3030,7 +3030,9 @@ begin
   if not exists (select 1 from pg_extension where extname = 'pg_cron')
      and exists (select 1 from pg_available_extensions where name = 'pg_cron') then
     begin
-      create extension pg_cron;
+      -- In pg_catalog, as Supabase installs it: its control file names no schema, so it
+      -- would otherwise land in public and trip the Advisor's extension_in_public lint.
+      create extension pg_cron with schema pg_catalog;
     exception when others then
       raise notice 'symphony: pg_cron cannot be used in this database (%); the sidecar''s timers do its jobs', sqlerrm;
     end;

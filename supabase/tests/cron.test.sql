@@ -2,9 +2,11 @@
 -- the test cluster and on Supabase), where the migration schedules its jobs.
 begin;
 create extension if not exists pgtap;
-select plan(15);
+select plan(16);
 
 select has_extension('pg_cron', 'pg_cron is installed in this database');
+select is((select extnamespace::regnamespace::text from pg_extension where extname = 'pg_cron'), 'pg_catalog',
+  'pg_cron is installed in pg_catalog, as on Supabase, not in public (the Advisor''s extension_in_public)');
 
 select is((select count(*)::int from cron.job where jobname = 'symphony-tick'), 1, 'there is exactly one symphony-tick job');
 select is((select count(*)::int from cron.job where jobname = 'symphony-purge'), 1, 'there is exactly one symphony-purge job');
