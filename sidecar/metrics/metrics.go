@@ -37,6 +37,8 @@ type Metrics struct {
 	DeliveryWebhooks *prometheus.CounterVec // provider, outcome
 	DeliveryEvents   *prometheus.CounterVec // provider, status, result
 
+	Tuning Tuning
+
 	depthQueues []string // queues set at the last refresh (one collector goroutine)
 }
 
@@ -106,6 +108,7 @@ func New() *Metrics {
 	f(m.RateLimitWaits)
 	m.registerOperations(f)
 	m.registerDelivery(f)
+	m.registerTuning(f)
 	f(m.Processed)
 	f(m.HandlerSeconds)
 	f(m.Claimed)

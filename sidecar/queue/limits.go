@@ -10,16 +10,28 @@ import (
 	queries "github.com/symphonymessenger/symphony/sql"
 )
 
+// Bucket is the rate-limit bucket a queue draws from.
+type Bucket struct {
+	Name string
+	// Limited: the bucket has a rate now (the operator's or a learned one),
+	// so claims take tokens from it.
+	Limited bool
+	// Operator: the rate is the operator's per_second, which no learned
+	// rate replaces.
+	Operator bool
+}
+
 // QueueLimits returns the rate-limit bucket of every queue that has one.
-func (s *Store) QueueLimits(ctx context.Context) (map[string]string, error) {
+func (s *Store) QueueLimits(ctx context.Context) (map[string]Bucket, error) {
 	rows, err := s.pool.Query(ctx, queries.QueueLimits)
 	if err != nil {
 		return nil, fmt.Errorf("error reading queue rate limits: %w", err)
 	}
-	out := map[string]string{}
-	var q, bucket string
-	_, err = pgx.ForEachRow(rows, []any{&q, &bucket}, func() error {
-		out[q] = bucket
+	out := map[string]Bucket{}
+	var q string
+	var b Bucket
+	_, err = pgx.ForEachRow(rows, []any{&q, &b.Name, &b.Limited, &b.Operator}, func() error {
+		out[q] = b
 		return nil
 	})
 	if err != nil {

@@ -1,0 +1,108 @@
+package worker
+
+import "time"
+
+// limiter decides how many of a queue's messages run at once: the queue's
+// concurrency limit, between floor and ceiling (SYMPHONY_QUEUES).
+//
+// It is a delay-based controller in the family of TCP Vegas and Netflix's
+// gradient limiters, with TCP's slow start in front. Each window it compares
+// the mean attempt duration with the lowest seen lately (the provider's
+// no-load latency):
+//
+//   - while every slot was busy and latency holds (at most 1.5× the lowest,
+//     plus a millisecond of slack for scheduling noise), the limit grows:
+//     doubling at first (slow start), by a tenth once growth stopped paying;
+//   - if a growth step bought no throughput (completions per second up by less
+//     than 5 %) while latency rose, the step is undone and slow start ends:
+//     the extra slots only queued, at the provider or for the CPU;
+//   - when latency has more than doubled, the limit shrinks by a tenth;
+//   - timeouts, 5xx, 429 and transport errors (drops) cut it by a quarter.
+//
+// Why not AIMD alone: it reacts to drops only, and a provider that slows down
+// under load without refusing would see every slot filled. Why not Vegas's or
+// gradient2's additive steps alone: from 16 slots to the 400 a provider
+// answering in 80 ms needs would take minutes; slow start takes a second.
+// The lowest latency is forgotten every 30 s (re-measured from the current
+// window), so a provider that became slower for good becomes the new
+// baseline, and one that speeds up again lowers it at once.
+type limiter struct {
+	floor, ceiling int
+	limit          int
+	slowStart      bool
+
+	minRTT   time.Duration
+	minRTTAt time.Time
+
+	// The previous window's throughput, and the limit before the last
+	// growth step (0: the last step was not a growth).
+	lastRate  float64
+	grewFrom  int
+	grewRTT   time.Duration
+	lastCheck time.Time
+}
+
+// window is one measurement: attempts finished since the last one.
+type window struct {
+	done    int           // attempts finished
+	dropped int           // of which overload signs: timeouts, 5xx, 429, transport errors
+	latency time.Duration // their mean duration
+	elapsed time.Duration
+	busy    bool // the limit bound: slots were all in use, or work waited for one
+}
+
+const (
+	// rttMemory is how long the lowest latency is trusted before it is
+	// measured afresh.
+	rttMemory = 30 * time.Second
+	// latencySlack is added to every latency comparison: below it, a
+	// difference is scheduling noise, not a queue.
+	latencySlack = time.Millisecond
+)
+
+func newLimiter(floor, ceiling, start int) *limiter {
+	floor = max(1, min(floor, ceiling))
+	return &limiter{floor: floor, ceiling: ceiling, limit: min(max(start, floor), ceiling), slowStart: true}
+}
+
+// update takes a window's measurement and returns the new limit.
+func (l *limiter) update(w window, now time.Time) int {
+	if w.done == 0 || w.elapsed <= 0 {
+		return l.limit
+	}
+	rate := float64(w.done) / w.elapsed.Seconds()
+	if l.minRTT == 0 || w.latency < l.minRTT || now.Sub(l.minRTTAt) > rttMemory {
+		l.minRTT, l.minRTTAt = w.latency, now
+	}
+	grewFrom, grewRTT, lastRate := l.grewFrom, l.grewRTT, l.lastRate
+	l.grewFrom, l.lastRate = 0, rate
+	switch {
+	case w.dropped > 0 && w.dropped*100 >= w.done: // 1 % or more
+		l.slowStart = false
+		l.set(l.limit * 3 / 4)
+	case w.latency > 2*l.minRTT+latencySlack:
+		l.slowStart = false
+		l.set(l.limit * 9 / 10)
+	case grewFrom > 0 && rate < lastRate*1.05 && w.latency > grewRTT+grewRTT/5+latencySlack:
+		// The last step bought nothing and cost latency: undo it.
+		l.slowStart = false
+		l.set(grewFrom)
+	case w.busy && w.latency <= l.minRTT+l.minRTT/2+latencySlack && l.limit < l.ceiling:
+		from := l.limit
+		if l.slowStart {
+			l.set(l.limit * 2)
+		} else {
+			l.set(l.limit + max(1, l.limit/10))
+		}
+		l.grewFrom, l.grewRTT = from, w.latency
+	}
+	return l.limit
+}
+
+func (l *limiter) set(n int) { l.limit = min(max(n, l.floor), l.ceiling) }
+
+// windowLength is how long to measure before the next update: long enough
+// for a few attempts at the lowest latency seen.
+func (l *limiter) windowLength() time.Duration {
+	return max(100*time.Millisecond, 3*l.minRTT)
+}
