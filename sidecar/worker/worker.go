@@ -58,11 +58,11 @@ type Config struct {
 	// Queues maps each queue to the most of its messages that run at once:
 	// the ceiling of its adaptive concurrency limit (see limiter).
 	Queues          map[string]int
-	ClaimBatch      int            // most messages one claim takes
-	Lease           time.Duration  // lease per claim; extended while work runs
-	PollInterval    time.Duration  // fallback poll when no wake-up arrives
-	HandlerTimeout  time.Duration  // deadline of one attempt
-	ShutdownTimeout time.Duration  // how long a stop waits for in-flight work
+	ClaimBatch      int           // most messages one claim takes
+	Lease           time.Duration // lease per claim; extended while work runs
+	PollInterval    time.Duration // fallback poll when no wake-up arrives
+	HandlerTimeout  time.Duration // deadline of one attempt
+	ShutdownTimeout time.Duration // how long a stop waits for in-flight work
 	Retry           RetryPolicy
 	Heartbeat       time.Duration // how often the worker row is refreshed (default 10s)
 	RescueInterval  time.Duration // how often expired leases are rescued (default 15s)
