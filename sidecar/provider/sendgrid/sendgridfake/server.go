@@ -22,6 +22,9 @@ const maxPayload = 30 << 20
 type Options struct {
 	// APIKey is the only Bearer key accepted. Empty means DefaultAPIKey.
 	APIKey string
+	// Pace, when set, makes the fake enforce a rate limit (answering 429 as
+	// the provider does) and answer after a fixed latency.
+	Pace fakehttp.Pace
 }
 
 // Mail is one accepted request body, decoded.
@@ -75,6 +78,7 @@ type Server struct {
 
 	ts     *httptest.Server
 	apiKey string
+	pace   *fakehttp.Limiter
 
 	mu    sync.Mutex
 	seq   int
@@ -83,7 +87,7 @@ type Server struct {
 
 // New starts a fake. Close it when done.
 func New(opts Options) *Server {
-	s := &Server{apiKey: opts.APIKey}
+	s := &Server{apiKey: opts.APIKey, pace: fakehttp.NewLimiter(opts.Pace)}
 	if s.apiKey == "" {
 		s.apiKey = DefaultAPIKey
 	}
@@ -133,6 +137,19 @@ func ErrorFault(status int, field, message string) fakehttp.Fault {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	req := s.Record(r)
+	win, gone := s.pace.Gate(r)
+	switch {
+	case gone:
+		return
+	case win.Refused:
+		s.writeFault(w, fakehttp.RateLimited(win.ResetSeconds()))
+		return
+	case s.pace.Limited():
+		// SendGrid states its limit on every answer; the reset is a Unix time.
+		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(win.Limit))
+		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(win.Remaining))
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(win.Reset).Unix(), 10))
+	}
 	f := s.NextFault()
 	if !fakehttp.Wait(r.Context(), f.Delay) {
 		return
@@ -200,7 +217,7 @@ func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
 		if n, err := strconv.Atoi(f.RetryAfter); err == nil {
 			reset = time.Now().Add(time.Duration(n) * time.Second)
 		}
-		w.Header().Set("X-RateLimit-Limit", "600")
+		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(max(s.pace.Limit(), 600)))
 		w.Header().Set("X-RateLimit-Remaining", "0")
 		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 	}
