@@ -41,8 +41,9 @@ func (s *Store) QueueLimits(ctx context.Context) (map[string]Bucket, error) {
 }
 
 // ClaimLimited claims like Claim, but only as many messages as bucket has
-// tokens for, taking the tokens in the claim's own transaction. When it gets
-// no token it returns how long until the next one.
+// tokens for, taking the tokens in the claim's own transaction. When the
+// tokens, not limit or the backlog, bounded the claim, it returns how long
+// until the next token.
 func (s *Store) ClaimLimited(ctx context.Context, queue, bucket string, limit int, lease time.Duration) ([]Message, time.Duration, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -62,6 +63,7 @@ func (s *Store) ClaimLimited(ctx context.Context, queue, bucket string, limit in
 			if _, err := tx.Exec(ctx, queries.GiveTokens, bucket, unused); err != nil {
 				return nil, 0, fmt.Errorf("error returning %s tokens: %w", bucket, err)
 			}
+			waitMs = 0 // the backlog ran out first
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

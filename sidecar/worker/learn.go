@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"net/http"
 	"sync"
 	"time"
 
@@ -93,8 +92,10 @@ func (w *Worker) RateSignal(ctx context.Context, sig httpx.RateSignal) {
 			}
 		}
 	}
-	if sig.Remaining == 0 && !sig.Refused && sig.Reset > 0 && time.Now().After(l.paused) {
+	if sig.Remaining == 0 && !sig.Refused && sig.Reset > 0 && window > time.Second && time.Now().After(l.paused) {
 		// The window is spent: whatever is sent before it resets is refused.
+		// (Not for windows of a second: a reset in whole seconds would pause
+		// for up to twice the time left, and the pacing keeps to them.)
 		l.paused = time.Now().Add(sig.Reset)
 		if err := w.store.Throttle(wctx, b.Name, sig.Reset); err != nil {
 			w.log.Warn("could not pause the rate-limit bucket", "bucket", b.Name, "error", err)
@@ -115,10 +116,10 @@ const (
 // refused records a provider's 429 in the message's bucket, for every
 // sidecar: the account's limit is shared, so one sidecar's 429 is everyone's.
 func (w *Worker) refused(m *queue.Message, err error) {
-	var pe *provider.Error
-	if !errors.As(err, &pe) || pe.StatusCode != http.StatusTooManyRequests {
+	if !refusal(err) {
 		return
 	}
+	pe, _ := errors.AsType[*provider.Error](err)
 	p, ok := w.producers[m.Queue]
 	if !ok || p.bucket.Load() == nil {
 		return
@@ -143,7 +144,7 @@ func (w *Worker) refused(m *queue.Message, err error) {
 		if pause <= 0 {
 			pause = learnedThrottle
 		}
-		err = w.store.RateRefused(ctx, b.Name, p.tune.rateNow(), pause)
+		err = w.store.RateRefused(ctx, b.Name, float64(p.accepted.lastSecond(time.Now())), pause)
 	}
 	if err != nil {
 		w.log.Warn("could not throttle the rate-limit bucket", "bucket", b.Name, "error", err)

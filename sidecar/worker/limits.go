@@ -26,16 +26,12 @@ func (w *Worker) ReloadLimits(ctx context.Context) {
 }
 
 // claim takes up to n messages, within the queue's rate limit if it has one.
-// wait > 0 means the bucket is empty for that long.
+// wait > 0 means the bucket bounded the claim and has no token for that long.
 func (w *Worker) claim(ctx context.Context, p *producer, n int) ([]queue.Message, time.Duration, error) {
 	b := p.bucket.Load()
 	if b == nil || !b.Limited {
 		msgs, err := w.store.Claim(ctx, p.queue, n, w.cfg.Lease)
 		return msgs, 0, err
 	}
-	msgs, wait, err := w.store.ClaimLimited(ctx, p.queue, b.Name, n, w.cfg.Lease)
-	if len(msgs) > 0 {
-		wait = 0
-	}
-	return msgs, wait, err
+	return w.store.ClaimLimited(ctx, p.queue, b.Name, n, w.cfg.Lease)
 }

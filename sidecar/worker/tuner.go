@@ -51,9 +51,13 @@ func (w *Worker) maxPrefetch() int {
 	return w.cfg.Prefetch
 }
 
+// startPrefetch is the prefetch before the first window's measurement. An
+// automatic one starts at none: until the provider's first answers, this
+// sidecar does not know its rate limit, and what it claimed ahead would go
+// out unpaced.
 func (w *Worker) startPrefetch() int {
 	if w.cfg.Prefetch == AutoPrefetch {
-		return min(limitStart, w.cfg.ClaimBatch)
+		return 0
 	}
 	return w.cfg.Prefetch
 }
@@ -105,6 +109,14 @@ func (p *producer) finished(took time.Duration, err error) {
 	if overloaded(err) {
 		p.dropped.Add(1)
 	}
+	if !refusal(err) {
+		p.accepted.add(time.Now())
+	}
+}
+
+func refusal(err error) bool {
+	var pe *provider.Error
+	return err != nil && errors.As(err, &pe) && pe.StatusCode == http.StatusTooManyRequests
 }
 
 // overloaded reports whether err says the provider is overloaded or refusing

@@ -33,15 +33,21 @@ comment on column symphony.rate_limits.learned_source is
 comment on column symphony.rate_limits.refused_rate is
   'learned_per_second when the provider last answered 429 (null: unknown, the bucket was unlimited then).';
 comment on column symphony.rate_limits.starved_at is
-  'When a claim last wanted more tokens than the bucket had: the limit is what holds the queue back.';
+  'When a claim last found the bucket empty: the limit is what holds the queue back.';
 
--- A learned bucket lets a claim take 50 ms of tokens at once; an operator's
--- bucket keeps the burst the operator set.
-create function symphony._bucket_rate(b symphony.rate_limits, out rate numeric, out burst numeric)
+-- The rate in force, the most tokens one claim may take, and the most the
+-- bucket holds. An operator's bucket keeps the burst the operator set. A
+-- learned one's burst is the margin below the stated rate (5 %, so that any
+-- second's tokens stay within the stated limit), and it also keeps the
+-- fraction of a token beyond it: a claim that comes a little late for its
+-- token loses nothing, yet a second never holds a whole token more.
+create function symphony._bucket_rate(b symphony.rate_limits, out rate numeric, out burst numeric, out cap numeric)
 language sql immutable set search_path = '' as $$
   select coalesce(b.per_second, b.learned_per_second),
          case when b.per_second is not null then b.burst
-              else greatest(b.burst, floor(b.learned_per_second / 20)) end
+              else greatest(b.burst, floor(b.learned_per_second / 19)) end,
+         case when b.per_second is not null then b.burst
+              else greatest(b.burst, floor(b.learned_per_second / 19)) + 0.99 end
 $$;
 
 create or replace function symphony.take_tokens(bucket text, wanted integer, out granted integer, out wait_ms integer)
@@ -64,18 +70,20 @@ begin
     granted := 0; wait_ms := ceil(extract(epoch from b.paused_until - t) * 1000);
     return;
   end if;
-  avail := least(r.burst, b.tokens + extract(epoch from t - b.refilled_at) * r.rate);
-  granted := greatest(0, least(wanted, floor(avail)))::integer;
+  avail := least(r.cap, b.tokens + extract(epoch from t - b.refilled_at) * r.rate);
+  granted := greatest(0, least(wanted, r.burst, floor(avail)))::integer;
   update symphony.rate_limits
      set tokens = avail - granted, refilled_at = t,
-         starved_at = case when granted < wanted then t else starved_at end
+         starved_at = case when granted = 0 then t else starved_at end
    where name = bucket;
-  wait_ms := case when granted > 0 then 0 else ceil((1 - avail) / r.rate * 1000) end;
+  -- When the bucket, not the want, bounded the grant: how long until the
+  -- next token, so that the claimer keeps pace with the bucket.
+  wait_ms := case when granted >= wanted then 0 else ceil((1 - (avail - granted)) / r.rate * 1000) end;
 end $$;
 
 create or replace function symphony.give_tokens(bucket text, n integer) returns void
 language sql set search_path = '' as $$
-  update symphony.rate_limits b set tokens = least((symphony._bucket_rate(b)).burst, tokens + n)
+  update symphony.rate_limits b set tokens = least((symphony._bucket_rate(b)).cap, tokens + n)
    where name = bucket and coalesce(per_second, learned_per_second) is not null and n > 0
 $$;
 
@@ -99,20 +107,33 @@ begin
   return found;
 end $$;
 
--- rate_refused records a 429: the rate in force falls to 0.9 of itself (or,
--- when the bucket had no rate yet, to 0.9 of observed, the refused sidecar's
--- own rate), at most once a second, and the bucket pauses for pause.
+-- rate_refused records a 429: the rate in force falls to 0.9 of itself, at
+-- most once a second, and the bucket pauses for pause. When the bucket had no
+-- rate yet, the sidecars' rate is guessed as observed (what the provider
+-- accepted from the refused sidecar in the last second) times the live
+-- sidecars serving the bucket's queues, and it starts at 0.6 of that (the
+-- last second may span two of the provider's windows, and the guess that
+-- every sidecar sent as much is rough); probe_rate_limit raises it from there.
 create function symphony.rate_refused(bucket text, observed numeric, pause interval) returns void
 language plpgsql set search_path = '' as $$
 declare
   t timestamptz := clock_timestamp();
+  sidecars integer;
 begin
+  select count(*) into sidecars
+    from symphony.workers w
+   where w.stopped_at is null and w.heartbeat_at > t - interval '1 minute'
+     and exists (select 1 from symphony.queues q where q.rate_limit = bucket and w.queues ? q.name);
   update symphony.rate_limits
      set refused_rate = learned_per_second,
-         learned_per_second = greatest(0.1, round(0.9 * coalesce(learned_per_second, greatest(observed, 1)), 3)),
+         learned_per_second = greatest(0.1, round(coalesce(0.9 * learned_per_second,
+                                0.6 * greatest(observed, 1) * greatest(sidecars, 1)), 3)),
          learned_source = coalesce(learned_source, '429 responses'),
          learned_at = t, refused_at = t
-   where name = bucket and coalesce(refused_at, '-infinity') < t - interval '1 second';
+   where name = bucket and coalesce(refused_at, '-infinity') < t - interval '1 second'
+     -- A 429 right after a stated limit was learned answers what was sent
+     -- before the pacing began.
+     and (learned_max is null or learned_at < t - interval '1 second');
   update symphony.rate_limits
      set tokens = 0, refilled_at = t,
          paused_until = greatest(coalesce(paused_until, t), t + pause)

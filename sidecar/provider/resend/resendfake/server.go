@@ -221,7 +221,11 @@ func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
 		if _, err := strconv.Atoi(f.RetryAfter); err == nil {
 			reset = f.RetryAfter
 		}
-		setRateLimitHeaders(w.Header(), max(s.pace.Limit(), 5), 0, reset)
+		limit := 5 // a Resend team's default
+		if s.pace.Limited() {
+			limit = s.pace.Limit()
+		}
+		setRateLimitHeaders(w.Header(), limit, 0, reset)
 	}
 	f.SetHeaders(w.Header())
 	if f.Body != "" {

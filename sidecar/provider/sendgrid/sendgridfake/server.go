@@ -141,14 +141,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case gone:
 		return
-	case win.Refused:
-		s.writeFault(w, fakehttp.RateLimited(win.ResetSeconds()))
-		return
-	case s.pace.Limited():
-		// SendGrid states its limit on every answer; the reset is a Unix time.
+	}
+	if s.pace.Limited() {
+		// SendGrid states its limit on every answer, refusals included; the
+		// reset is a Unix time, and a 429 carries no Retry-After.
 		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(win.Limit))
 		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(win.Remaining))
 		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(win.Reset).Unix(), 10))
+		if win.Refused {
+			s.writeFault(w, fakehttp.Status(http.StatusTooManyRequests))
+			return
+		}
 	}
 	f := s.NextFault()
 	if !fakehttp.Wait(r.Context(), f.Delay) {
@@ -212,12 +215,12 @@ func (s *Server) handle(req fakehttp.Request) (int, any, string) {
 }
 
 func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
-	if f.Status == http.StatusTooManyRequests {
+	if f.Status == http.StatusTooManyRequests && w.Header().Get("X-RateLimit-Limit") == "" {
 		reset := time.Now().Add(time.Second)
 		if n, err := strconv.Atoi(f.RetryAfter); err == nil {
 			reset = time.Now().Add(time.Duration(n) * time.Second)
 		}
-		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(max(s.pace.Limit(), 600)))
+		w.Header().Set("X-RateLimit-Limit", "600")
 		w.Header().Set("X-RateLimit-Remaining", "0")
 		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
 	}
