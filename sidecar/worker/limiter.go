@@ -8,16 +8,23 @@ import "time"
 // It is a delay-based controller in the family of TCP Vegas and Netflix's
 // gradient limiters, with TCP's slow start in front. Each window it compares
 // the mean attempt duration with the lowest seen lately (the provider's
-// no-load latency):
+// no-load latency); the target is 1.25× that, plus a millisecond of slack
+// for scheduling noise:
 //
-//   - while every slot was busy and latency holds (at most 1.5× the lowest,
-//     plus a millisecond of slack for scheduling noise), the limit grows:
-//     doubling at first (slow start), by a tenth once growth stopped paying;
+//   - while every slot was busy and latency is within the target, the limit
+//     grows: doubling at first (slow start), by a tenth once growth stopped
+//     paying;
 //   - if a growth step bought no throughput (completions per second up by less
-//     than 5 %) while latency rose, the step is undone and slow start ends:
-//     the extra slots only queued, at the provider or for the CPU;
-//   - when latency has more than doubled, the limit shrinks by a tenth;
-//   - timeouts, 5xx, 429 and transport errors (drops) cut it by a quarter.
+//     than 5 %) while latency rose, the step is undone, slow start ends, and
+//     the limit holds for ten windows: the extra slots only queued, at the
+//     provider or for the CPU;
+//   - above the target, the limit shrinks in proportion (gradient: limit ×
+//     target / latency, at most by half), so it settles where a quarter of
+//     the no-load latency is queueing;
+//   - timeouts, 5xx, 429 and transport errors (drops) cut it by a quarter;
+//     once they stop, it doubles back up to the highest limit that worked in
+//     the last minute (as TCP's slow start returns to its threshold), then
+//     grows by tenths again.
 //
 // Why not AIMD alone: it reacts to drops only, and a provider that slows down
 // under load without refusing would see every slot filled. Why not Vegas's or
@@ -39,8 +46,15 @@ type limiter struct {
 	lastRate  float64
 	grewFrom  int
 	grewRTT   time.Duration
-	lastCheck time.Time
+	holdUntil time.Time
+	// good is the highest limit of a healthy window (no drops, latency on
+	// target) in the last goodMemory, and when it was last confirmed.
+	good   int
+	goodAt time.Time
 }
+
+// goodMemory is how long a limit that worked is worth returning to quickly.
+const goodMemory = time.Minute
 
 // window is one measurement: attempts finished since the last one.
 type window struct {
@@ -76,27 +90,43 @@ func (l *limiter) update(w window, now time.Time) int {
 	}
 	grewFrom, grewRTT, lastRate := l.grewFrom, l.grewRTT, l.lastRate
 	l.grewFrom, l.lastRate = 0, rate
+	target := l.minRTT + l.minRTT/4 + latencySlack
 	switch {
 	case w.dropped > 0 && w.dropped*100 >= w.done: // 1 % or more
 		l.slowStart = false
 		l.set(l.limit * 3 / 4)
-	case w.latency > 2*l.minRTT+latencySlack:
-		l.slowStart = false
-		l.set(l.limit * 9 / 10)
-	case grewFrom > 0 && rate < lastRate*1.05 && w.latency > grewRTT+grewRTT/5+latencySlack:
+	case grewFrom > 0 && rate < lastRate*1.05 && w.latency > grewRTT+latencySlack:
 		// The last step bought nothing and cost latency: undo it.
 		l.slowStart = false
 		l.set(grewFrom)
-	case w.busy && w.latency <= l.minRTT+l.minRTT/2+latencySlack && l.limit < l.ceiling:
+		l.holdUntil = now.Add(10 * l.windowLength())
+	case w.latency > target:
+		l.slowStart = false
+		l.set(int(float64(l.limit) * max(0.5, float64(target)/float64(w.latency))))
+	case w.busy && !now.Before(l.holdUntil) && l.limit < l.ceiling:
+		l.healthy(now)
 		from := l.limit
-		if l.slowStart {
+		switch {
+		case l.slowStart:
 			l.set(l.limit * 2)
-		} else {
+		case l.limit < l.good:
+			l.set(min(l.limit*2, l.good))
+		default:
 			l.set(l.limit + max(1, l.limit/10))
 		}
 		l.grewFrom, l.grewRTT = from, w.latency
+	default:
+		l.healthy(now)
 	}
 	return l.limit
+}
+
+// healthy records that the current limit worked.
+func (l *limiter) healthy(now time.Time) {
+	if now.Sub(l.goodAt) > goodMemory {
+		l.good = 0
+	}
+	l.good, l.goodAt = max(l.good, l.limit), now
 }
 
 func (l *limiter) set(n int) { l.limit = min(max(n, l.floor), l.ceiling) }

@@ -28,6 +28,8 @@ const (
 	// probeEvery is how often a queue held back by a learned rate limit asks
 	// for it to be raised (the database raises it once a second for all).
 	probeEvery = time.Second
+	// maxWindow is the longest a measurement window lasts.
+	maxWindow = 10 * time.Second
 	// rateLimitsEvery is how often the buckets' rates are read for /metrics.
 	rateLimitsEvery = 5 * time.Second
 )
@@ -166,6 +168,13 @@ func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
 	}
 	elapsed := now.Sub(t.since)
 	if elapsed < t.limiter.windowLength() {
+		return
+	}
+	// A window spans at least two of its own mean attempts, so that slots
+	// added at its start have finished something within it; while work is
+	// in flight and nothing has finished, it goes on (up to maxWindow).
+	if d := p.done.Load(); elapsed < maxWindow && ((d == 0 && p.held.Load() > 0) ||
+		(d > 0 && elapsed < 2*time.Duration(p.latencyNs.Load()/d))) {
 		return
 	}
 	t.since = now
