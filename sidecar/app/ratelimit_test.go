@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +51,7 @@ func pacedProvider(t *testing.T, provider string, pace fakehttp.Pace, cfg *confi
 	return
 }
 
-// Two sidecars share a provider that allows 20 requests a second: with the
+// Two sidecars share a provider that allows 40 requests a second: with the
 // limit stated in headers (Resend, SendGrid) they keep to it from the first
 // answers; with only 429s to go by (Postmark, Twilio) they find it and then
 // stay just under it. Either way the learned rate lands in the shared bucket.
@@ -57,26 +59,29 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		provider, bucket, source string
-		maxRefused               int
-		minUsed                  float64
+		// Bounds loose enough for a busy test machine, whose stalls bunch
+		// requests; scripts/bench.sh measures the figures themselves.
+		maxRefused int
+		minUsed    float64
+		maxLearned float64 // × limit: probing for a limit nobody states touches it
 	}{
-		{"resend", "email", "ratelimit-limit header", 3, 0.75},
-		{"sendgrid", "email", "x-ratelimit-limit header", 3, 0.75},
+		{"resend", "email", "ratelimit-limit header", 10, 0.7, 1},
+		{"sendgrid", "email", "x-ratelimit-limit header", 10, 0.7, 1},
 		// Without a stated limit, 429s are all there is to learn from: the
 		// first second's sends go out unpaced, and the rate found then is
 		// raised until the provider refuses again.
-		{"postmark", "email", "429 responses", 30, 0.6},
-		{"twilio", "sms", "429 responses", 30, 0.6},
+		{"postmark", "email", "429 responses", 40, 0.5, 1.05},
+		{"twilio", "sms", "429 responses", 40, 0.5, 1.05},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
 			t.Parallel()
-			const limit, n = 20, 240
+			const limit, n = 40, 480
 			db := testDB(t)
 			cfg := testConfig(db)
 			kind, payload, accepted, requests := pacedProvider(t, tc.provider, fakehttp.Pace{PerSecond: limit, Latency: 20 * time.Millisecond}, &cfg)
 			cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
 			cfg.WorkerID = "one"
-			start(t, cfg, nil, nil)
+			one := start(t, cfg, nil, nil)
 			cfg.WorkerID = "two"
 			start(t, cfg, nil, nil)
 			began := time.Now()
@@ -98,9 +103,35 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 				tc.bucket).Scan(&learned, &source); err != nil {
 				t.Fatal(err)
 			}
-			if source != tc.source || learned > limit || learned < 0.6*limit {
-				t.Errorf("bucket %s learned %.2f/s from %q, want ≤ %d from %q", tc.bucket, learned, source, limit, tc.source)
+			if source != tc.source || learned > tc.maxLearned*limit || learned < 0.6*limit {
+				t.Errorf("bucket %s learned %.2f/s from %q, want ≤ %.0f from %q", tc.bucket, learned, source, tc.maxLearned*limit, tc.source)
 			}
+			// Visible where an operator looks: /status (the dashboard reads the
+			// same overview) and /metrics.
+			_, status := one.get(t, "/status")
+			var st struct {
+				Cluster struct {
+					RateLimits []struct {
+						Bucket, Source string
+						LearnedFrom    string  `json:"learned_from"`
+						PerSecond      float64 `json:"per_second"`
+					} `json:"rate_limits"`
+				} `json:"cluster"`
+			}
+			if err := json.Unmarshal([]byte(status), &st); err != nil {
+				t.Fatal(err)
+			}
+			shown := false
+			for _, r := range st.Cluster.RateLimits {
+				shown = shown || (r.Bucket == tc.bucket && r.Source == "learned" && r.LearnedFrom == tc.source && r.PerSecond > 0)
+			}
+			if !shown {
+				t.Errorf("/status does not show the learned limit of %s: %s", tc.bucket, status)
+			}
+			waitFor(t, 10*time.Second, "/metrics to show the learned limit", func() bool {
+				_, metrics := one.get(t, "/metrics")
+				return strings.Contains(metrics, fmt.Sprintf(`symphony_rate_limit_per_second{bucket="%s",source="learned"}`, tc.bucket))
+			})
 			t.Logf("%d messages in %s, %d refused, learned %.2f/s from %s", n, took.Round(time.Millisecond), refused, learned, source)
 		})
 	}
