@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -92,6 +94,9 @@ func (m *Main) Run(ctx context.Context) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	met := metrics.New()
+	if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
+		met.Tuning.MemoryLimit.Set(float64(l)) // see sidecar/memlimit
+	}
 
 	// One HTTP client for every provider and remote handler.
 	// What providers' answers say about their rate limits goes to the worker,

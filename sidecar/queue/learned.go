@@ -31,11 +31,12 @@ func (s *Store) RateRefused(ctx context.Context, bucket string, observed float64
 }
 
 // ProbeRateLimit raises bucket's learned rate when it holds its queue back
-// and has not been refused lately (once a second for all sidecars). It
+// and has not been refused lately (once a second for all sidecars); observed
+// is what the provider accepted from this sidecar in the last second. It
 // returns the learned rate in force, 0 when none.
-func (s *Store) ProbeRateLimit(ctx context.Context, bucket string) (float64, error) {
+func (s *Store) ProbeRateLimit(ctx context.Context, bucket string, observed float64) (float64, error) {
 	var rate *float64
-	if err := s.pool.QueryRow(ctx, queries.ProbeRateLimit, bucket).Scan(&rate); err != nil {
+	if err := s.pool.QueryRow(ctx, queries.ProbeRateLimit, bucket, observed).Scan(&rate); err != nil {
 		return 0, fmt.Errorf("error probing the rate limit of %s: %w", bucket, err)
 	}
 	if rate == nil {

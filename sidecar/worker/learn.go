@@ -143,8 +143,20 @@ func (w *Worker) refused(m *queue.Message, err error) {
 	} else {
 		if pause <= 0 {
 			pause = learnedThrottle
+			if !b.Limited {
+				// The first 429 of a provider that states nothing: its
+				// window is spent, for up to a second (the common window);
+				// whatever goes out before it resets is refused too.
+				pause = defaultThrottle
+			}
 		}
-		err = w.store.RateRefused(ctx, b.Name, float64(p.accepted.lastSecond(time.Now())), pause)
+		observed := p.accepted.lastSecond(time.Now())
+		if observed == 0 && !b.Limited {
+			// Nothing sent here was accepted lately: no guess at the limit to
+			// make. A sidecar that has sent will make it.
+			return
+		}
+		err = w.store.RateRefused(ctx, b.Name, float64(observed), pause)
 	}
 	if err != nil {
 		w.log.Warn("could not throttle the rate-limit bucket", "bucket", b.Name, "error", err)

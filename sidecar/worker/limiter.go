@@ -134,5 +134,5 @@ func (l *limiter) set(n int) { l.limit = min(max(n, l.floor), l.ceiling) }
 // windowLength is how long to measure before the next update: long enough
 // for a few attempts at the lowest latency seen.
 func (l *limiter) windowLength() time.Duration {
-	return max(100*time.Millisecond, 3*l.minRTT)
+	return max(100*time.Millisecond, 2*l.minRTT)
 }

@@ -201,7 +201,7 @@ func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
 	w.startSlots(p)
 	if b := p.bucket.Load(); b != nil && b.Limited && !b.Operator && p.held.Load() > 0 && now.Sub(t.probed) >= probeEvery {
 		t.probed = now
-		if _, err := w.store.ProbeRateLimit(ctx, b.Name); err != nil && ctx.Err() == nil {
+		if _, err := w.store.ProbeRateLimit(ctx, b.Name, float64(p.accepted.lastSecond(now))); err != nil && ctx.Err() == nil {
 			w.log.Warn("could not probe the learned rate limit", "bucket", b.Name, "error", err)
 		}
 	}

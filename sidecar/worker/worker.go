@@ -526,6 +526,11 @@ func (w *Worker) decide(km *kindMetrics, m *queue.Message, result json.RawMessag
 	default:
 		o.State, o.Error, o.Code = queue.Retry, truncate(err.Error()), provider.ErrorCode(err)
 		o.RetryIn = w.cfg.Retry.Delay(m.Attempt, provider.RetryAfter(err))
+		if refusal(err) && provider.RetryAfter(err) <= 0 {
+			// Refused for our pace, not for the message: the bucket paces
+			// its next try, so it need not wait out a backoff.
+			o.RetryIn = defaultThrottle
+		}
 	}
 	w.refused(m, err)
 	return w.record(km, m, o, took)

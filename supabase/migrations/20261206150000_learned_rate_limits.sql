@@ -6,15 +6,16 @@
 -- draws from, so that all of them together keep to it. The operator's
 -- per_second, when set, still wins: the learned rate is then only shown.
 --
--- learned_max is the provider's stated rate less a margin (5 %: the sidecars'
+-- learned_max is the provider's stated rate less a margin (3 %, and at least
+-- one request a second: the sidecars'
 -- sends reach the provider a few milliseconds apart from their tokens, and a
 -- provider counts in windows that do not line up with ours). learned_per_second
 -- is the rate in force: learned_max, or below it after 429s. After each 429 it
 -- falls to 0.9 of what was in force (once a second at most, however many
 -- sidecars saw the 429), and while the bucket is the bottleneck it rises
--- again: quickly up to 0.97 of the rate that was refused, then by 0.5 % a
--- second, so that a limit that was raised is found, and one that was not is
--- touched rarely (a 429 in a few thousand requests).
+-- again: quickly up to 0.97 of the rate that was refused, and 30 seconds
+-- after the 429 by 0.5 % a second, so that a limit that was raised is found,
+-- and one that was not is touched rarely.
 alter table symphony.rate_limits
   add column learned_per_second numeric check (learned_per_second > 0),
   add column learned_max        numeric check (learned_max > 0),
@@ -27,17 +28,20 @@ alter table symphony.rate_limits
 comment on column symphony.rate_limits.learned_per_second is
   'Rate learned from the provider (requests per second), in force unless per_second is set.';
 comment on column symphony.rate_limits.learned_max is
-  'The provider''s stated rate less a 5 % margin; null when it states none.';
+  'The provider''s stated rate less a margin of 3 % (at least 1/s); null when it states none.';
 comment on column symphony.rate_limits.learned_source is
   'Where learned_per_second comes from, e.g. "resend ratelimit-limit header" or "429 responses".';
 comment on column symphony.rate_limits.refused_rate is
   'learned_per_second when the provider last answered 429 (null: unknown, the bucket was unlimited then).';
 comment on column symphony.rate_limits.starved_at is
-  'When a claim last found the bucket empty: the limit is what holds the queue back.';
+  'When a claim last got fewer tokens than it wanted: the limit may be what holds the queue back.';
 
 -- The rate in force, the most tokens one claim may take, and the most the
 -- bucket holds. An operator's bucket keeps the burst the operator set. A
--- learned one's burst is the margin below the stated rate (5 %, so that any
+-- learned one's burst is the margin below the stated rate (3 %, so that any
+-- second's tokens stay within the stated limit; 1 when the provider states
+-- none: measured with a fake counting in one-second windows, bursts of 3 at
+-- 0.97 of the refused rate drew more 429s than they saved),
 -- second's tokens stay within the stated limit), and it also keeps the
 -- fraction of a token beyond it: a claim that comes a little late for its
 -- token loses nothing, yet a second never holds a whole token more.
@@ -45,9 +49,11 @@ create function symphony._bucket_rate(b symphony.rate_limits, out rate numeric, 
 language sql immutable set search_path = '' as $$
   select coalesce(b.per_second, b.learned_per_second),
          case when b.per_second is not null then b.burst
-              else greatest(b.burst, floor(b.learned_per_second / 19)) end,
+              when b.learned_max is null then 1
+              else greatest(b.burst, floor(b.learned_per_second / 32)) end,
          case when b.per_second is not null then b.burst
-              else greatest(b.burst, floor(b.learned_per_second / 19)) + 0.99 end
+              when b.learned_max is null then 1.99
+              else greatest(b.burst, floor(b.learned_per_second / 32)) + 0.99 end
 $$;
 
 create or replace function symphony.take_tokens(bucket text, wanted integer, out granted integer, out wait_ms integer)
@@ -74,7 +80,7 @@ begin
   granted := greatest(0, least(wanted, r.burst, floor(avail)))::integer;
   update symphony.rate_limits
      set tokens = avail - granted, refilled_at = t,
-         starved_at = case when granted = 0 then t else starved_at end
+         starved_at = case when granted < wanted then t else starved_at end
    where name = bucket;
   -- When the bucket, not the want, bounded the grant: how long until the
   -- next token, so that the claimer keeps pace with the bucket.
@@ -93,7 +99,7 @@ $$;
 create function symphony.learn_rate_limit(bucket text, stated numeric, source text) returns boolean
 language plpgsql set search_path = '' as $$
 declare
-  target numeric := round(stated * 0.95, 3);
+  target numeric := round(least(stated * 0.97, stated - 1), 3);
 begin
   if stated is null or stated <= 0 then
     return false;
@@ -107,27 +113,36 @@ begin
   return found;
 end $$;
 
+-- _bucket_sidecars counts the live sidecars serving a queue that draws from
+-- bucket: what one of them sees, times this, is a guess at all of them.
+create function symphony._bucket_sidecars(bucket text) returns integer
+language sql stable set search_path = '' as $$
+  select greatest(1, count(*))::integer
+    from symphony.workers w
+   where w.stopped_at is null and w.heartbeat_at > now() - interval '1 minute'
+     and exists (select 1 from symphony.queues q where q.rate_limit = bucket and w.queues ? q.name)
+$$;
+
 -- rate_refused records a 429: the rate in force falls to 0.9 of itself, at
 -- most once a second, and the bucket pauses for pause. When the bucket had no
 -- rate yet, the sidecars' rate is guessed as observed (what the provider
 -- accepted from the refused sidecar in the last second) times the live
--- sidecars serving the bucket's queues, and it starts at 0.6 of that (the
--- last second may span two of the provider's windows, and the guess that
--- every sidecar sent as much is rough); probe_rate_limit raises it from there.
+-- sidecars serving the bucket's queues. A provider counting in windows of a
+-- second may have let through up to twice its limit in the last second (the
+-- end of one window and the start of the next), so the rate starts at half
+-- that guess: between 0.5 and 1 of the limit; probes raise it (by a fifth a
+-- second until a rate has been refused), 429s lower it.
 create function symphony.rate_refused(bucket text, observed numeric, pause interval) returns void
 language plpgsql set search_path = '' as $$
 declare
   t timestamptz := clock_timestamp();
-  sidecars integer;
+  guess numeric := greatest(observed, 1) * symphony._bucket_sidecars(bucket);
 begin
-  select count(*) into sidecars
-    from symphony.workers w
-   where w.stopped_at is null and w.heartbeat_at > t - interval '1 minute'
-     and exists (select 1 from symphony.queues q where q.rate_limit = bucket and w.queues ? q.name);
+  -- The sidecars may send below the bucket's rate: what was refused is the
+  -- lower of the two.
   update symphony.rate_limits
-     set refused_rate = learned_per_second,
-         learned_per_second = greatest(0.1, round(coalesce(0.9 * learned_per_second,
-                                0.6 * greatest(observed, 1) * greatest(sidecars, 1)), 3)),
+     set refused_rate = least(learned_per_second, guess),
+         learned_per_second = greatest(0.1, round(coalesce(0.9 * least(learned_per_second, guess), 0.5 * guess), 3)),
          learned_source = coalesce(learned_source, '429 responses'),
          learned_at = t, refused_at = t
    where name = bucket and coalesce(refused_at, '-infinity') < t - interval '1 second'
@@ -142,8 +157,11 @@ end $$;
 
 -- probe_rate_limit raises a learned rate that holds its queue back and has not
 -- been refused for 2 seconds, once a second however many sidecars ask.
--- Returns the rate in force afterwards (null: nothing learned).
-create function symphony.probe_rate_limit(bucket text) returns numeric
+-- observed is what the provider accepted from the asking sidecar in the last
+-- second: a rate the sidecars do not reach (times the live sidecars, at least
+-- 85 % of it) is not holding them back. Returns the rate in force afterwards
+-- (null: nothing learned).
+create function symphony.probe_rate_limit(bucket text, observed numeric) returns numeric
 language plpgsql set search_path = '' as $$
 declare
   t timestamptz := clock_timestamp();
@@ -151,15 +169,18 @@ declare
 begin
   update symphony.rate_limits
      set learned_per_second = round(least(coalesce(learned_max, 'infinity'), case
-           when refused_rate is null then learned_per_second * 1.1
+           when refused_rate is null then learned_per_second * 1.2
            when learned_per_second < 0.97 * refused_rate then least(0.97 * refused_rate, learned_per_second * 1.05)
+           -- Just under the rate last refused: stay a while before trying it.
+           when refused_at > t - interval '30 seconds' then learned_per_second
            else learned_per_second * 1.005 end), 3),
          raised_at = t
    where name = bucket and per_second is null and learned_per_second is not null
      and learned_per_second < coalesce(learned_max, 'infinity')
      and coalesce(refused_at, '-infinity') < t - interval '2 seconds'
      and coalesce(raised_at, '-infinity') < t - interval '1 second'
-     and starved_at > t - interval '1 second';
+     and starved_at > t - interval '1 second'
+     and observed * symphony._bucket_sidecars(bucket) >= 0.85 * learned_per_second;
   select learned_per_second into rate from symphony.rate_limits where name = bucket;
   return rate;
 end $$;
@@ -171,7 +192,8 @@ create trigger rate_limits_learned after update of learned_per_second on symphon
   execute function symphony.limits_changed();
 
 revoke all on function symphony._bucket_rate(symphony.rate_limits), symphony.learn_rate_limit(text, numeric, text),
-  symphony.rate_refused(text, numeric, interval), symphony.probe_rate_limit(text) from public;
+  symphony._bucket_sidecars(text), symphony.rate_refused(text, numeric, interval),
+  symphony.probe_rate_limit(text, numeric) from public;
 do $$
 declare
   r text;
@@ -179,8 +201,8 @@ begin
   foreach r in array array['anon', 'authenticated', 'service_role'] loop
     if exists (select 1 from pg_roles where rolname = r) then
       execute format('revoke all on function symphony._bucket_rate(symphony.rate_limits), '
-        'symphony.learn_rate_limit(text, numeric, text), symphony.rate_refused(text, numeric, interval), '
-        'symphony.probe_rate_limit(text) from %I', r);
+        'symphony.learn_rate_limit(text, numeric, text), symphony._bucket_sidecars(text), '
+        'symphony.rate_refused(text, numeric, interval), symphony.probe_rate_limit(text, numeric) from %I', r);
     end if;
   end loop;
 end $$;
