@@ -65,7 +65,9 @@ select 'sms.send', jsonb_build_object('to', '+1415' || lpad(g::text, 7, '0'), 'b
   from generate_series(1, $1) g`
 
 // load dispatches n email messages in statements of at most 50,000.
-func load(ctx context.Context, pool *pgxpool.Pool, n int) error { return loadRows(ctx, pool, emailRows, n) }
+func load(ctx context.Context, pool *pgxpool.Pool, n int) error {
+	return loadRows(ctx, pool, emailRows, n)
+}
 
 // loadRows dispatches n messages with rows in statements of at most 50,000.
 func loadRows(ctx context.Context, pool *pgxpool.Pool, rows string, n int) error {
