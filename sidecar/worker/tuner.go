@@ -194,12 +194,19 @@ func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
 	}
 	t.rate.Store(math.Float64bits(rate))
 	prefetch := w.cfg.Prefetch
-	if prefetch == AutoPrefetch {
+	b := p.bucket.Load()
+	switch {
+	case prefetch != AutoPrefetch:
+	case b != nil && b.Limited:
+		// The bucket paces the claims; a message claimed ahead would wait
+		// here with its token spent and go out later, bunched with others.
+		prefetch = 0
+	default:
 		prefetch = min(max(int(rate*prefetchHorizon.Seconds()), limit), w.cfg.ClaimBatch)
 	}
 	w.resize(p, limit, prefetch)
 	w.startSlots(p)
-	if b := p.bucket.Load(); b != nil && b.Limited && !b.Operator && p.held.Load() > 0 && now.Sub(t.probed) >= probeEvery {
+	if b != nil && b.Limited && !b.Operator && p.held.Load() > 0 && now.Sub(t.probed) >= probeEvery {
 		t.probed = now
 		if _, err := w.store.ProbeRateLimit(ctx, b.Name, float64(p.accepted.lastSecond(now))); err != nil && ctx.Err() == nil {
 			w.log.Warn("could not probe the learned rate limit", "bucket", b.Name, "error", err)

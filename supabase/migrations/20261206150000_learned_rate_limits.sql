@@ -82,9 +82,12 @@ begin
      set tokens = avail - granted, refilled_at = t,
          starved_at = case when granted < wanted then t else starved_at end
    where name = bucket;
-  -- When the bucket, not the want, bounded the grant: how long until the
-  -- next token, so that the claimer keeps pace with the bucket.
-  wait_ms := case when granted >= wanted then 0 else ceil((1 - (avail - granted)) / r.rate * 1000) end;
+  -- When the bucket, not the want, bounded the grant of a learned rate: how
+  -- long until the next token, so that the claimer keeps pace with the
+  -- bucket. An operator's bucket says so only when it granted nothing, as it
+  -- always did (its claimers then wait for a free slot, a little under pace).
+  wait_ms := case when granted >= wanted or (granted > 0 and b.per_second is not null) then 0
+                  else ceil((1 - (avail - granted)) / r.rate * 1000) end;
 end $$;
 
 create or replace function symphony.give_tokens(bucket text, n integer) returns void
