@@ -39,6 +39,12 @@ type tuning struct {
 	limiter *limiter
 	since   time.Time // start of the current window
 	rate    atomic.Uint64
+	// peak is the highest recent rate, decaying by a fiftieth a window: the
+	// prefetch follows it, not each window's rate, which dips whenever the
+	// slots wait for a claim (and a smaller prefetch would make them wait
+	// more: measured, the prefetch swung between 32 and 500 and the log
+	// provider ran at half speed).
+	peak    float64
 	started int // slot goroutines started
 	probed  time.Time
 }
@@ -202,7 +208,8 @@ func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
 		// here with its token spent and go out later, bunched with others.
 		prefetch = 0
 	default:
-		prefetch = min(max(int(rate*prefetchHorizon.Seconds()), limit), w.cfg.ClaimBatch)
+		t.peak = max(rate, t.peak*0.98)
+		prefetch = min(max(int(t.peak*prefetchHorizon.Seconds()), limit), w.cfg.ClaimBatch)
 	}
 	w.resize(p, limit, prefetch)
 	w.startSlots(p)
