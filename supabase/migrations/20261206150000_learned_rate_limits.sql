@@ -144,8 +144,10 @@ begin
   -- The sidecars may send below the bucket's rate: what was refused is the
   -- lower of the two.
   update symphony.rate_limits
-     set refused_rate = least(learned_per_second, guess),
-         learned_per_second = greatest(0.1, round(coalesce(0.9 * least(learned_per_second, guess), 0.5 * guess), 3)),
+     -- (least() skips nulls: a bucket without a rate keeps refused_rate null.)
+     set refused_rate = case when learned_per_second is not null then least(learned_per_second, guess) end,
+         learned_per_second = greatest(0.1, round(case when learned_per_second is null then 0.5 * guess
+                                                       else 0.9 * least(learned_per_second, guess) end, 3)),
          learned_source = coalesce(learned_source, '429 responses'),
          learned_at = t, refused_at = t
    where name = bucket and coalesce(refused_at, '-infinity') < t - interval '1 second'
