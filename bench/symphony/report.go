@@ -193,8 +193,10 @@ func runReport(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	b.WriteString("**Read the figures with care:** the machine has 2 cores and was shared with other engineers' test runs while this ran, so each figure is noisy (±30 % run to run is usual). The peers ran in the same run, so ratios are fairer than absolute numbers. Re-run with `scripts/bench.sh`.\n\n")
 	b.WriteString(table)
 	b.WriteString("\n## Notes on each figure\n\n")
+	noted := map[string]bool{} // a figure held to several targets is described once
 	for _, r := range rows {
-		if v, ok := f[r.name]; ok && v.Note != "" {
+		if v, ok := f[r.name]; ok && v.Note != "" && !noted[r.name] {
+			noted[r.name] = true
 			fmt.Fprintf(&b, "- `%s`: %s\n", r.name, v.Note)
 		}
 	}
