@@ -117,7 +117,9 @@ func (p *producer) finished(took time.Duration, err error) {
 	if overloaded(err) {
 		p.dropped.Add(1)
 	}
-	if !refusal(err) {
+	if refusal(err) {
+		p.refusals.add(time.Now())
+	} else {
 		p.accepted.add(time.Now())
 	}
 }

@@ -221,11 +221,14 @@ func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
 		if _, err := strconv.Atoi(f.RetryAfter); err == nil {
 			reset = f.RetryAfter
 		}
-		limit := 5 // a Resend team's default
 		if s.pace.Limited() {
-			limit = s.pace.Limit()
+			setRateLimitHeaders(w.Header(), s.pace.Limit(), 0, reset)
+		} else {
+			// An injected 429 states no limit: the fake enforces none, and
+			// a sidecar would learn it.
+			w.Header().Set("Ratelimit-Remaining", "0")
+			w.Header().Set("Ratelimit-Reset", reset)
 		}
-		setRateLimitHeaders(w.Header(), limit, 0, reset)
 	}
 	f.SetHeaders(w.Header())
 	if f.Body != "" {
