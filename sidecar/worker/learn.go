@@ -150,25 +150,13 @@ func (w *Worker) refused(m *queue.Message, err error) {
 				pause = defaultThrottle
 			}
 		}
-		now := time.Now()
-		observed, refusals := p.accepted.lastSecond(now), p.refusals.lastSecond(now)
-		switch {
-		case refusals < 2 || refusals*20 < observed+refusals:
-			// A stray 429 among many accepted requests is not a pace the
-			// provider refuses (a rate limit overrun refuses the rest of its
-			// window): pause the bucket, do not lower its rate. Lowered at
-			// every stray 429, the rate would sink a tenth a second.
-			if !b.Limited {
-				return
-			}
-			err = w.store.Throttle(ctx, b.Name, pause)
-		case observed == 0 && !b.Limited:
+		observed := p.accepted.lastSecond(time.Now())
+		if observed == 0 && !b.Limited {
 			// Nothing sent here was accepted lately: no guess at the limit to
 			// make. A sidecar that has sent will make it.
 			return
-		default:
-			err = w.store.RateRefused(ctx, b.Name, float64(observed), pause)
 		}
+		err = w.store.RateRefused(ctx, b.Name, float64(observed), pause)
 	}
 	if err != nil {
 		w.log.Warn("could not throttle the rate-limit bucket", "bucket", b.Name, "error", err)

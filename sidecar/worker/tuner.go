@@ -117,9 +117,7 @@ func (p *producer) finished(took time.Duration, err error) {
 	if overloaded(err) {
 		p.dropped.Add(1)
 	}
-	if refusal(err) {
-		p.refusals.add(time.Now())
-	} else {
+	if !refusal(err) {
 		p.accepted.add(time.Now())
 	}
 }

@@ -160,9 +160,8 @@ type producer struct {
 	closing atomic.Bool
 	// Attempts finished since the tuner last looked (see tuner.go).
 	done, dropped, latencyNs atomic.Int64
-	// accepted counts the attempts the provider did not refuse with 429,
-	// refusals those it did.
-	accepted, refusals meter
+	// accepted counts the attempts the provider did not refuse with 429.
+	accepted meter
 }
 
 // New returns a Worker over store, running handlers by message kind.
