@@ -20,11 +20,11 @@ alter table symphony.rate_limits
   add column learned_per_second numeric check (learned_per_second > 0),
   add column learned_max        numeric check (learned_max > 0),
   add column learned_source     text,
-  add column learned_at         timestamptz,
+  add column learned_at         timestamptz constraint rate_limits_learned_at_finite check (isfinite(learned_at)),
   add column refused_rate       numeric,
-  add column refused_at         timestamptz,
-  add column raised_at          timestamptz,
-  add column starved_at         timestamptz;
+  add column refused_at         timestamptz constraint rate_limits_refused_at_finite check (isfinite(refused_at)),
+  add column raised_at          timestamptz constraint rate_limits_raised_at_finite check (isfinite(raised_at)),
+  add column starved_at         timestamptz constraint rate_limits_starved_at_finite check (isfinite(starved_at));
 comment on column symphony.rate_limits.learned_per_second is
   'Rate learned from the provider (requests per second), in force unless per_second is set.';
 comment on column symphony.rate_limits.learned_max is
