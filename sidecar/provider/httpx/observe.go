@@ -9,8 +9,7 @@ import (
 // retry loop, so a 503 retried in-process into a 200 is seen as both.
 type observingTransport struct {
 	next    http.RoundTripper
-	observe Observer    // may be nil
-	signals RateSignals // may be nil
+	observe Observer
 }
 
 func (t *observingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -19,14 +18,7 @@ func (t *observingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	status := 0
 	if resp != nil {
 		status = resp.StatusCode
-		if t.signals != nil {
-			if sig, ok := ReadRateSignal(resp, time.Now()); ok {
-				t.signals(req.Context(), sig)
-			}
-		}
 	}
-	if t.observe != nil {
-		t.observe(req.URL.Host, status, err, time.Since(start))
-	}
+	t.observe(req.URL.Host, status, err, time.Since(start))
 	return resp, err
 }
