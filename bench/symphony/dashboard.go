@@ -46,7 +46,8 @@ select 'email.send', 'email', '{"to": "hour@example.com", "from": "bench@example
        lateral (select now() - interval '62 minutes' + (g::float8 / $1) * interval '1 hour' as t) ts`
 
 // The rest of what the views show: delivery reports on 1 % of the messages,
-// a bridge with 1 % as many rows, a running campaign of $R recipients (a number put in by fill) and a drip.
+// a bridge with 1 % as many rows, a running campaign of $R recipients (a number put in by fill), all
+// sent half an hour ago (a backlog of them pending would time the pending count instead), and a drip.
 const dashboardExtras = `
 insert into symphony.delivery_events (message_id, provider, event_key, status, occurred_at, received_at)
 select id, case queue when 'sms' then 'twilio' else 'resend' end, 'b' || id,
@@ -74,7 +75,12 @@ select 'email.send', jsonb_build_object('to', email, 'from', 'bench@example.com'
   from symphony.campaign_recipients;
 update symphony.campaign_recipients r set status = 'queued', message_id = m.id
   from symphony.messages m where m.meta ? 'campaign_recipient_id' and (m.meta ->> 'campaign_recipient_id')::bigint = r.id;
-update symphony.campaigns set status = 'running', started_at = now() - interval '10 minutes';
+alter table symphony.messages disable trigger user;
+update symphony.messages set state = 'succeeded', attempts = 1, attempted_at = now() - interval '30 minutes',
+       finished_at = now() - interval '30 minutes', result = '{"provider": "log", "provider_message_id": "log-1"}'
+ where state = 'pending' and meta ? 'campaign_recipient_id';
+alter table symphony.messages enable trigger user;
+update symphony.campaigns set status = 'running', started_at = now() - interval '40 minutes';
 insert into symphony.drips (name) values ('bench drip');
 insert into symphony.drip_steps (drip_id, position, delay, body)
 select currval(pg_get_serial_sequence('symphony.drips', 'id')), p, p * interval '1 day', 'step ' || p from generate_series(0, 2) p;
