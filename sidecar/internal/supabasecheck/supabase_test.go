@@ -308,7 +308,7 @@ func TestSupabase_CronHistoryPurgedAsPostgres(t *testing.T) {
 		where jobname like 'symphony-%'`).Scan(&jobs); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"symphony-cron-history:postgres", "symphony-purge:postgres", "symphony-scheduler:postgres", "symphony-tick:postgres"}
+	want := []string{"symphony-cron-history:postgres", "symphony-purge:postgres", "symphony-rollup:postgres", "symphony-scheduler:postgres", "symphony-tick:postgres"}
 	if !slices.Equal(jobs, want) {
 		t.Fatalf("cron jobs %v, want %v (scheduled by the migrations, as postgres)", jobs, want)
 	}
