@@ -27,12 +27,13 @@ fi
 }
 
 if [[ -n $smoke ]]; then
-	n=2000 river_default_n=300 bare1_n=500 http_n=1000 history=0,20000 pending=2000 dash_history=20000
+	n=2000 river_default_n=300 bare1_n=500 http_n=1000 history=0,20000 pending=2000 dash_history=20000 dash_hour=2000 dash_recipients=1000
 	probes=20 load=200 dispatch_for=1s bulk=5000 out=.tmp/bench/benchmarks-smoke.md
 	river_tuned_workers=(100)
 else
 	n=${BENCH_N:-200000} river_default_n=20000 bare1_n=20000 http_n=${BENCH_HTTP_N:-50000}
 	history=${BENCH_HISTORY:-0,1000000,10000000} pending=20000 dash_history=${BENCH_DASHBOARD_HISTORY:-10000000}
+	dash_hour=1000000 dash_recipients=100000
 	probes=300 load=2000 dispatch_for=10s bulk=200000 out=docs/benchmarks.md
 	river_tuned_workers=(100 1000 2000)
 fi
@@ -138,7 +139,7 @@ step "3c. the HTTP provider a third time"
 run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$http_n" -provider resend "${http[@]}" -name symphony_resend_again2
 
 step "8. dashboard pages with $dash_history finished messages in history"
-run "$bench" dashboard -db "$sym" -history "$dash_history"
+run "$bench" dashboard -db "$sym" -history "$dash_history" -hour "$dash_hour" -recipients "$dash_recipients"
 
 step "report: $out"
 smoke_flag=()

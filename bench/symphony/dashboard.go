@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,8 +35,19 @@ select case when g % 5 = 0 then 'sms.send' else 'email.send' end, case when g % 
   from generate_series($1::bigint, $2::bigint) g,
        lateral (select now() - interval '14 days' + (g::float8 / $3) * interval '14 days' - interval '2 minutes' as t) ts`
 
+// A busy last hour: $1 more finished messages over the hour up to two minutes
+// ago, as the overview counts the last hour's work.
+const dashboardHour = `insert into symphony.messages
+  (kind, queue, payload, state, attempts, max_attempts, available_at, created_at, attempted_at, finished_at, result)
+select 'email.send', 'email', '{"to": "hour@example.com", "from": "bench@example.com", "subject": "hour", "text": "hello"}',
+       'succeeded', 1, 5, t, t, t + interval '20 milliseconds', t + interval '300 milliseconds',
+       '{"provider": "log", "provider_message_id": "log-1"}'::jsonb
+  from generate_series(1, $1::bigint) g,
+       lateral (select now() - interval '62 minutes' + (g::float8 / $1) * interval '1 hour' as t) ts`
+
 // The rest of what the views show: delivery reports on 1 % of the messages,
-// a bridge with 1 % as many rows, a running campaign and a drip.
+// a bridge with 1 % as many rows, a running campaign of $R recipients (a number put in by fill), all
+// sent half an hour ago (a backlog of them pending would time the pending count instead), and a drip.
 const dashboardExtras = `
 insert into symphony.delivery_events (message_id, provider, event_key, status, occurred_at, received_at)
 select id, case queue when 'sms' then 'twilio' else 'resend' end, 'b' || id,
@@ -56,14 +68,19 @@ select 'bench_email', g::text, s, s, t, t + interval '2 seconds', 'succeeded'
 on conflict do nothing;
 insert into symphony.campaigns (name, "from", subject, "text") values ('bench campaign', 'bench@example.com', 'Hi', 'Hello');
 insert into symphony.campaign_recipients (campaign_id, email)
-select currval(pg_get_serial_sequence('symphony.campaigns', 'id')), 'r' || g || '@example.com' from generate_series(1, 5000) g;
+select currval(pg_get_serial_sequence('symphony.campaigns', 'id')), 'r' || g || '@example.com' from generate_series(1, $R) g;
 insert into symphony.messages (kind, payload, meta)
 select 'email.send', jsonb_build_object('to', email, 'from', 'bench@example.com', 'subject', 'Hi', 'text', 'Hello'),
        jsonb_build_object('campaign_recipient_id', id)
   from symphony.campaign_recipients;
 update symphony.campaign_recipients r set status = 'queued', message_id = m.id
   from symphony.messages m where m.meta ? 'campaign_recipient_id' and (m.meta ->> 'campaign_recipient_id')::bigint = r.id;
-update symphony.campaigns set status = 'running', started_at = now() - interval '10 minutes';
+alter table symphony.messages disable trigger user;
+update symphony.messages set state = 'succeeded', attempts = 1, attempted_at = now() - interval '30 minutes',
+       finished_at = now() - interval '30 minutes', result = '{"provider": "log", "provider_message_id": "log-1"}'
+ where state = 'pending' and meta ? 'campaign_recipient_id';
+alter table symphony.messages enable trigger user;
+update symphony.campaigns set status = 'running', started_at = now() - interval '40 minutes';
 insert into symphony.drips (name) values ('bench drip');
 insert into symphony.drip_steps (drip_id, position, delay, body)
 select currval(pg_get_serial_sequence('symphony.drips', 'id')), p, p * interval '1 day', 'step ' || p from generate_series(0, 2) p;
@@ -74,6 +91,8 @@ func runDashboard(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	db := fs.String("db", "", "database URL with the Symphony schema")
 	history := fs.Int("history", 10000000, "finished messages in history, over the last 14 days")
 	minute := fs.Int("minute", 50000, "messages finished in the one minute whose roll-up is timed")
+	hour := fs.Int("hour", 1000000, "more messages finished over the last hour (the overview counts them)")
+	recipients := fs.Int("recipients", 100000, "recipients of the running campaign")
 	requests := fs.Int("requests", 20, "timed requests per page")
 	keep := fs.Bool("keep", false, "leave the history in the database afterwards, for EXPLAIN")
 	reuse := fs.Bool("reuse", false, "time the pages over the history a -keep run left")
@@ -84,9 +103,13 @@ func runDashboard(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	}
 	defer pool.Close()
 	label := human(*history)
-	note := fmt.Sprintf("%s finished messages over 14 days in history", label)
+	note := fmt.Sprintf("%s finished messages over 14 days in history, %s in the last hour, a campaign of %s",
+		label, human(*hour), human(*recipients))
 	if *reuse {
-		return timePages(ctx, pool, *requests, note)
+		if err := timePages(ctx, pool, *requests, note); err != nil {
+			return err
+		}
+		return timeMinute(ctx, pool, *minute, note)
 	}
 	if err := reset(ctx, pool); err != nil {
 		return err
@@ -100,7 +123,7 @@ func runDashboard(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	began := time.Now()
-	if err := fill(ctx, pool, *history); err != nil {
+	if err := fill(ctx, pool, *history, *hour, *recipients); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "  %s finished messages over 14 days (%s, with VACUUM ANALYZE)\n", label, time.Since(began).Round(time.Second))
@@ -129,9 +152,14 @@ func runDashboard(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 
-	// The steady state, after the pages (the overview counts the last hour's
-	// messages itself): one minute of that many finished messages, rolled up.
-	if err := oneMinute(ctx, pool, *minute); err != nil {
+	// The steady state, after the pages: one minute of that many finished
+	// messages, rolled up.
+	return timeMinute(ctx, pool, *minute, note)
+}
+
+// timeMinute times symphony.roll_up() over one more minute of n finished messages.
+func timeMinute(ctx context.Context, pool *pgxpool.Pool, n int, note string) error {
+	if err := oneMinute(ctx, pool, n); err != nil {
 		return err
 	}
 	t := time.Now()
@@ -139,8 +167,7 @@ func runDashboard(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	emit(figure{Name: "rollup_minute_ms", Value: float64(time.Since(t).Microseconds()) / 1000, Unit: "ms",
-		Note: fmt.Sprintf("symphony.roll_up() of one minute with %d finished messages (pg_cron runs it every minute); %s", *minute, note)})
-
+		Note: fmt.Sprintf("symphony.roll_up() of one minute with %d finished messages (pg_cron runs it every minute); %s", n, note)})
 	return nil
 }
 
@@ -180,7 +207,7 @@ func timePages(ctx context.Context, pool *pgxpool.Pool, requests int, note strin
 
 // fill adds n finished messages (a million per statement) and the rest of
 // what the views show, then does what autovacuum would have done.
-func fill(ctx context.Context, pool *pgxpool.Pool, n int) error {
+func fill(ctx context.Context, pool *pgxpool.Pool, n, hour, recipients int) error {
 	if _, err := pool.Exec(ctx, `alter table symphony.messages disable trigger user`); err != nil {
 		return err
 	}
@@ -190,10 +217,17 @@ func fill(ctx context.Context, pool *pgxpool.Pool, n int) error {
 			return fmt.Errorf("error adding history: %w", err)
 		}
 	}
+	if hour > 0 {
+		if _, err := pool.Exec(ctx, dashboardHour, hour); err != nil {
+			_, _ = pool.Exec(context.WithoutCancel(ctx), `alter table symphony.messages enable trigger user`)
+			return fmt.Errorf("error adding the last hour: %w", err)
+		}
+	}
 	if _, err := pool.Exec(ctx, `alter table symphony.messages enable trigger user`); err != nil {
 		return err
 	}
-	for _, stmt := range strings.Split(dashboardExtras, ";\n") {
+	extras := strings.ReplaceAll(dashboardExtras, "$R", strconv.Itoa(recipients))
+	for _, stmt := range strings.Split(extras, ";\n") {
 		var args []any
 		if strings.Contains(stmt, "$1") {
 			args = append(args, n)

@@ -92,7 +92,9 @@ $$, $$ values
   ('symphony._cron_field(text,text,integer,integer)'), ('symphony.validate_campaign_process_payload(jsonb)'),
   ('symphony.validate_drip_step_payload(jsonb)'),
   -- the check on kinds.config (20261206130200):
-  ('symphony._config_credential(jsonb,text)')
+  ('symphony._config_credential(jsonb,text)'),
+  -- read by the symphony.queue_stats view, as the reading role (20261206160000):
+  ('symphony._finished_recently()')
 $$, 'service_role may execute exactly the dispatch, routing, operator and validation functions (edit this list deliberately)');
 
 -- Every write privilege service_role holds, table- or column-level.

@@ -6,7 +6,7 @@
 -- so other data in a shared test database cannot change the result.
 begin;
 create extension if not exists pgtap;
-select plan(30);
+select plan(34);
 
 select has_view('symphony', 'queue_stats', 'view symphony.queue_stats exists');
 select has_view('symphony', 'recent_failures', 'view symphony.recent_failures exists');
@@ -20,6 +20,14 @@ select is_empty($$
      and c.relname in ('queue_stats', 'recent_failures', 'worker_status', 'flag_status')
      and not coalesce('security_invoker=true' = any(c.reloptions), false)
 $$, 'every operations view is security_invoker (reads with the caller''s privileges)');
+
+-- queue_stats reads finished counts from the rollup before its watermark and from
+-- symphony.messages after it. This file's messages are not committed, so pg_cron's
+-- roll_up (which runs in this database) never sees them: hold its lock, and put the
+-- watermark before the fixtures, so its next run cannot leave them behind it.
+select pg_advisory_xact_lock(hashtext('symphony.roll_up'));
+insert into symphony.rollup_watermarks (name, upto) values ('messages', date_trunc('minute', now()) - interval '3 hours')
+on conflict (name) do update set upto = excluded.upto;
 
 -- ---------------------------------------------------------------------------
 -- Fixtures: queue ops_a with one message in each interesting state.
@@ -62,6 +70,26 @@ select results_eq(
   'queue_stats counts finished messages over the last 5 minutes and hour, not older ones');
 select is((select per_minute_5m from symphony.queue_stats where queue = 'ops_a'), 0.40,
   'per_minute_5m is (succeeded + dead) in 5 minutes / 5');
+
+-- The same counts once roll_up has folded the closed minutes into message_minutes
+-- (ok_hour and the older ones; ok_recent and dead_new finished after its cutoff).
+select cmp_ok(symphony.roll_up(), '>', 0, 'roll_up folds the closed minutes (this transaction''s too)');
+select results_eq(
+  $$select succeeded_5m, dead_5m, succeeded_1h, dead_1h, per_minute_5m from symphony.queue_stats where queue = 'ops_a'$$,
+  $$values (1::bigint, 1::bigint, 2::bigint, 1::bigint, 0.40)$$,
+  'queue_stats counts the same after the roll-up: message_minutes before the watermark, messages after it');
+update symphony.messages set state = 'succeeded', attempts = 1, finished_at = now() where id = (select id from ids where name = 'due2');
+select results_eq(
+  $$select succeeded_5m, succeeded_1h from symphony.queue_stats where queue = 'ops_a'$$,
+  $$values (2::bigint, 3::bigint)$$,
+  'a message counts the moment it finishes, after a roll-up too');
+update symphony.messages set state = 'pending', attempts = 0, finished_at = null where id = (select id from ids where name = 'due2');
+insert into symphony.message_minutes (minute, queue, succeeded, dead, latency)
+values (date_trunc('minute', now()) - interval '10 minutes', 'ops_rolled', 7, 1, '{}');
+select results_eq(
+  $$select succeeded_5m, succeeded_1h, dead_1h from symphony.queue_stats where queue = 'ops_rolled'$$,
+  $$values (0::bigint, 7::bigint, 1::bigint)$$,
+  'before the watermark, queue_stats reads the rollup, not the messages');
 select ok((select oldest_pending_seconds between 89 and 120 from symphony.queue_stats where queue = 'ops_a'),
   'oldest_pending_seconds is the age of the oldest due message');
 select ok((select last_dead_at > now() - interval '2 minutes' from symphony.queue_stats where queue = 'ops_a'),
