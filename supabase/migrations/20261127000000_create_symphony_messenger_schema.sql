@@ -22,7 +22,7 @@ revoke all on schema symphony from public;
 create table symphony.installation (
   singleton  boolean primary key default true check (singleton),
   id         uuid not null default gen_random_uuid(),
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now() constraint installation_created_at_finite check (isfinite(created_at))
 );
 insert into symphony.installation default values;
 
@@ -45,6 +45,56 @@ insert into symphony.installation default values;
 -- in the sidecar's environment); webhooks are signed with SYMPHONY_WEBHOOK_SECRET.
 -- Credentials never go in symphony.kinds.config.
 
+-- _config_credential returns where in v a credential is (a key path such as
+-- "options.auth", or "url" for a URL's password or query), or null: a key whose
+-- name says credential in any case, a string that is an Authorization value, a
+-- URL with a password or with such a query parameter. Any spelling or depth counts:
+-- {"Token": …}, {"API_KEY": …}, a key inside a nested object, a webhook URL carrying a
+-- password (https://user:pass@host) or a token in its query (?token=…). (A secret a
+-- receiver hides in the URL's path cannot be told from a path; the sidecar keeps paths
+-- and queries out of errors and logs.)
+create function symphony._config_credential(v jsonb, at text default '') returns text
+language plpgsql immutable parallel safe set search_path = '' as $$
+declare
+  named constant text := '(auth|token|secret|passw|pwd|api[_-]?key|apikey|bearer|credential|private[_-]?key|cookie|signature|^headers$|^sig$|^key$)';
+  e record;
+  s text;
+  hit text;
+begin
+  case jsonb_typeof(v)
+    when 'object' then
+      for e in select key, value from jsonb_each(v) loop
+        if lower(e.key) ~ named then
+          return at || e.key;
+        end if;
+        hit := symphony._config_credential(e.value, at || e.key || '.');
+        if hit is not null then
+          return hit;
+        end if;
+      end loop;
+    when 'array' then
+      for e in select value, n from jsonb_array_elements(v) with ordinality as a(value, n) loop
+        hit := symphony._config_credential(e.value, format('%s[%s].', rtrim(at, '.'), e.n - 1));
+        if hit is not null then
+          return hit;
+        end if;
+      end loop;
+    when 'string' then
+      s := v #>> '{}';
+      if s ~* '^\s*(bearer|basic|token)\s+\S'
+         or s ~* '^[a-z][a-z0-9+.-]*://[^/?#]*@'
+         or exists (select 1 from regexp_split_to_table(substring(s from '^[a-zA-Z][a-zA-Z0-9+.-]*://[^?#]*\?([^#]*)'), '&') p
+                     where lower(split_part(p, '=', 1)) ~ named) then
+        return rtrim(at, '.');
+      end if;
+    else
+      null;
+  end case;
+  return null;
+end $$;
+comment on function symphony._config_credential(jsonb, text) is
+  'Where in a kind''s config a credential is (a key path), or null. Backs the check kinds_config_has_no_secrets.';
+
 create table symphony.kinds (
   kind              text primary key
                     check (kind ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'),
@@ -55,7 +105,7 @@ create table symphony.kinds (
   handler           text not null default 'builtin',
   config            jsonb not null default '{}' check (jsonb_typeof(config) = 'object'),
   description       text,
-  created_at        timestamptz not null default now(),
+  created_at        timestamptz not null default now() constraint kinds_created_at_finite check (isfinite(created_at)),
   -- Text, not regprocedure: pg_upgrade refuses tables with reg* columns other than
   -- regclass/regtype/regrole, and Supabase upgrades Postgres with pg_upgrade.
   validator         text check (validator ~ '^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$'),
@@ -66,13 +116,14 @@ create table symphony.kinds (
   constraint kinds_webhook_config
     check (handler <> 'webhook' or coalesce(config ->> 'url', '') ~ '^https?://[^\s/]+'),
   -- A credential in a row would be readable by every role that reads kinds.
-  constraint kinds_config_has_no_secrets
-    check (not (config ?| array['authorization', 'Authorization', 'token', 'secret', 'api_key', 'apikey', 'password', 'headers']))
+  constraint kinds_config_has_no_secrets check (symphony._config_credential(config) is null)
 );
 comment on table symphony.kinds is
   'Message kinds that may be dispatched. Unknown kinds are rejected at insert; add your own with symphony.register_kind().';
 comment on column symphony.kinds.handler is
   'builtin (email.send, sms.send, …), edge_function (config {"function": name}) or webhook (config {"url": …}).';
+comment on constraint kinds_config_has_no_secrets on symphony.kinds is
+  'No credential in config, in any spelling or depth (symphony._config_credential says where one is).';
 comment on column symphony.kinds.validator is
   'Optional schema-qualified function name f(payload jsonb) run at insert for kinds other than email.send and sms.send; it raises SQLSTATE 22023 naming the bad field.';
 
@@ -103,9 +154,9 @@ create table symphony.messages (
   priority      smallint not null default 0,
   attempts      integer not null default 0 check (attempts >= 0),
   max_attempts  integer not null check (max_attempts between 1 and 100),
-  available_at  timestamptz not null default now(),
+  available_at  timestamptz not null default now() constraint messages_available_at_finite check (isfinite(available_at)),
   locked_by     text,
-  locked_until  timestamptz,
+  locked_until  timestamptz constraint messages_locked_until_finite check (isfinite(locked_until)),
   dedupe_key    text check (length(dedupe_key) between 1 and 200),
   subject       text,
   meta          jsonb not null default '{}' check (jsonb_typeof(meta) = 'object'),
@@ -113,9 +164,9 @@ create table symphony.messages (
   errors        jsonb not null default '[]' check (jsonb_typeof(errors) = 'array'),
   result        jsonb,
   cancelled_by  text,
-  created_at    timestamptz not null default now(),
-  attempted_at  timestamptz,
-  finished_at   timestamptz,
+  created_at    timestamptz not null default now() constraint messages_created_at_finite check (isfinite(created_at)),
+  attempted_at  timestamptz constraint messages_attempted_at_finite check (isfinite(attempted_at)),
+  finished_at   timestamptz constraint messages_finished_at_finite check (isfinite(finished_at)),
   constraint messages_finished_at_matches_state
     check ((state in ('succeeded', 'dead', 'cancelled')) = (finished_at is not null)),
   -- A lease exists exactly while a message is processing: the sidecar's writes
@@ -158,9 +209,9 @@ create table symphony.workers (
   hostname      text not null,
   version       text not null,
   queues        jsonb not null default '{}',
-  started_at    timestamptz not null default now(),
-  heartbeat_at  timestamptz not null default now(),
-  stopped_at    timestamptz
+  started_at    timestamptz not null default now() constraint workers_started_at_finite check (isfinite(started_at)),
+  heartbeat_at  timestamptz not null default now() constraint workers_heartbeat_at_finite check (isfinite(heartbeat_at)),
+  stopped_at    timestamptz constraint workers_stopped_at_finite check (isfinite(stopped_at))
 );
 comment on table symphony.workers is 'Sidecars that have run, with their heartbeats. id is what messages.locked_by holds.';
 
@@ -178,15 +229,31 @@ begin
     column = 'payload';
 end $$;
 
--- email_address returns the bare address of "a@b.c" or "Name <a@b.c>", or null when
--- the text is not one address. Deliberately simpler than RFC 5322: what providers
--- accept, at most 254 characters with a local part of at most 64. (Lengths are
--- checked apart from the pattern: counted repetitions made it 8x slower.)
+-- What email.send may carry to a provider (docs/providers.md, "Addresses and fields").
+-- Addresses: a display name may hold a comma or an @ only inside quotes, so that no
+-- provider can read one mailbox as several, and a suppression check on the address in
+-- angle brackets covers everything that is sent. Nothing but spaces and tabs after the
+-- closing >. Local parts are dot-atoms (no leading, trailing or doubled dot).
+-- Subjects and every other one-line field refuse NEL, U+2028 and U+2029 as line breaks.
+-- Tags: values in Resend's charset. Headers: none that a provider reserves. Storage
+-- paths: no percent-escapes.
+--
+-- email_address returns the bare address of a mailbox, or null when the text is not
+-- one of the forms below. The sidecar's parser (sidecar/handler/payload_address.go)
+-- accepts exactly the same strings.
+--   address                   local@domain, at most 254 characters, local part at most 64
+--   words <address>           words: letters of any script, digits, spaces, . and
+--                             !#$%&'*+-/=?^_`{|}~ (no , ; : @ ( ) [ ] \ " < >)
+--   "quoted name" <address>   anything printable but " \ < >
+-- with spaces or tabs around the mailbox. Control characters, NEL and U+2028/U+2029
+-- are refused everywhere.
 create function symphony.email_address(mailbox text) returns text
 language sql immutable parallel safe set search_path = '' as $$
-  select case when a ~ '^[A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$'
+  select case when a ~ '^[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$'
                and length(a) <= 254 and length(split_part(a, '@', 1)) <= 64 then a end
-  from (select coalesce(substring(mailbox from '^[^<>\r\n]*<([^<>\s]+)>\s*$'), mailbox) as a) s
+  from (select coalesce(substring(mailbox from
+    '^[ \t]*(?:"[ \t!\u0023-\u003b=\u003f-\u005b\u005d-\u007e\u00a0-\u2027\u202a-\U0010ffff]*"|[A-Za-z0-9!#$%&''*+/=?^_`{|}~. \t\u00a0-\u2027\u202a-\U0010ffff-]*)[ \t]*<([^<>]*)>[ \t]*$'),
+    mailbox) as a) s
 $$;
 
 create function symphony._check_addresses(kind text, field text, v jsonb, required boolean, max_count integer)
@@ -237,7 +304,7 @@ begin
   if length(v #>> '{}') > max_len then
     perform symphony._fail(kind, format('"%s"', field), format('is %s characters long; at most %s are allowed', length(v #>> '{}'), max_len));
   end if;
-  if single_line and (v #>> '{}') ~ '[\r\n]' then
+  if single_line and (v #>> '{}') ~ '[\r\n\u0085\u2028\u2029]' then
     perform symphony._fail(kind, format('"%s"', field), 'must not contain line breaks');
   end if;
 end $$;
@@ -247,6 +314,10 @@ language plpgsql immutable set search_path = '' as $$
 declare
   k constant text := 'email.send';
   allowed constant text[] := array['to', 'from', 'subject', 'html', 'text', 'cc', 'bcc', 'reply_to', 'headers', 'tags', 'attachments'];
+  -- Set by the provider from the payload's fields, or refused by one (SendGrid's
+  -- Mail Send reference lists these as headers that may not be overridden).
+  reserved_headers constant text[] := array['to', 'from', 'subject', 'reply-to', 'cc', 'bcc', 'content-type',
+    'content-transfer-encoding', 'dkim-signature', 'received', 'x-sg-id', 'x-sg-eid'];
   f text;
   e record;
   a jsonb;
@@ -260,12 +331,12 @@ begin
      and (p - array['to', 'from', 'subject', 'html', 'text']) = '{}'::jsonb
      and jsonb_typeof(p -> 'to') = 'string' and length(p ->> 'to') <= 254
      and length(split_part(p ->> 'to', '@', 1)) <= 64
-     and (p ->> 'to') ~ '^[A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$'
+     and (p ->> 'to') ~ '^[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$'
      and jsonb_typeof(p -> 'from') = 'string' and length(p ->> 'from') <= 254
      and length(split_part(p ->> 'from', '@', 1)) <= 64
-     and (p ->> 'from') ~ '^(?:[A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+|[^<>\r\n]*<[A-Za-z0-9.!#$%&''*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+>)$'
+     and (p ->> 'from') ~ '^(?:[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+|[A-Za-z0-9!#$%&''*+/=?^_`{|}~. -]*<[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&''*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+>)$'
      and jsonb_typeof(p -> 'subject') = 'string' and length(p ->> 'subject') <= 998
-     and btrim(p ->> 'subject') <> '' and (p ->> 'subject') !~ '[\r\n]'
+     and btrim(p ->> 'subject') <> '' and (p ->> 'subject') !~ '[\r\n\u0085\u2028\u2029]'
      and coalesce(jsonb_typeof(p -> 'html'), 'string') = 'string'
      and coalesce(jsonb_typeof(p -> 'text'), 'string') = 'string'
      and (coalesce(p ->> 'html', '') <> '' or coalesce(p ->> 'text', '') <> '') then
@@ -300,6 +371,10 @@ begin
       if e.key !~ '^[A-Za-z0-9!#$%&''*+.^_`|~-]{1,100}$' then
         perform symphony._fail(k, format('"headers.%s"', e.key), 'is not a valid header name');
       end if;
+      if lower(e.key) = any (reserved_headers) then
+        perform symphony._fail(k, format('"headers.%s"', e.key),
+          'is reserved: the provider sets it from the payload (use to, cc, bcc, reply_to and subject)');
+      end if;
       perform symphony._check_string(k, 'headers.' || e.key, e.value, false, 2000, true);
     end loop;
   end if;
@@ -312,6 +387,9 @@ begin
         perform symphony._fail(k, format('"tags.%s"', e.key), 'must use only ASCII letters, digits, _ and -');
       end if;
       perform symphony._check_string(k, 'tags.' || e.key, e.value, false, 256, true);
+      if (e.value #>> '{}') !~ '^[A-Za-z0-9_-]*$' then
+        perform symphony._fail(k, format('"tags.%s"', e.key), 'value must use only ASCII letters, digits, _ and -');
+      end if;
     end loop;
   end if;
   if p ? 'attachments' then
@@ -350,6 +428,10 @@ begin
           perform symphony._fail(k, format('"attachments[%s].storage.bucket"', i), 'is not a bucket name');
         end if;
         perform symphony._check_string(k, format('attachments[%s].storage.path', i), a -> 'storage' -> 'path', true, 1024, true);
+        if (a -> 'storage' ->> 'path') ~ '%' then
+          perform symphony._fail(k, format('"attachments[%s].storage.path"', i),
+            'must not contain %: Storage decodes percent-escapes, and its object names cannot hold %');
+        end if;
         if (a -> 'storage' ->> 'path') ~ '(^|/)\.\.(/|$)' or (a -> 'storage' ->> 'path') ~ '^/' then
           perform symphony._fail(k, format('"attachments[%s].storage.path"', i), 'must be a relative path inside the bucket');
         end if;
@@ -513,6 +595,50 @@ create trigger messages_validate_kind before insert on symphony.messages
   for each row when (new.kind not in ('email.send', 'sms.send') or new.meta ? 'quiet_hours')
   execute function symphony.messages_validate_kind();
 
+-- Values nothing can read, serve or send are refused where they are written. Every
+-- timestamptz column carries a CHECK that it is finite (<table>_<column>_finite): one
+-- message inserted with created_at = 'infinity' (service_role may set it) could not be
+-- read by the sidecar's claim, and took every message claimed with it down. A check
+-- rather than a trigger that overwrites the value: it holds for every writer and every
+-- statement (the table owner's UPDATE, a restore, a future function), costs no PL/pgSQL
+-- call on the dispatch path, and refuses instead of silently replacing what a client
+-- sent (an import may carry real creation times).
+--
+-- available_at: run_at or delay of ±infinity would queue a message that is never sent
+-- (infinity) or break symphony.queue_stats (-infinity). queue: a typo such as "emails"
+-- would queue a message that no sidecar claims. Both are refused at insert with an
+-- error that names them, by a trigger that only runs when one is wrong.
+-- messages_check_values words the refusals a client can meet at insert. Its WHEN
+-- clause keeps it off rows that need it not (finite times and a built-in queue,
+-- which the built-in kinds or symphony.queues always name), so the hot dispatch
+-- path costs what it did. It fires after messages_before_insert (triggers fire
+-- in name order), which has filled in the kind's queue when none was given.
+create function symphony.messages_check_values() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+  if not isfinite(new.created_at) then
+    raise exception using errcode = '22023', column = 'created_at',
+      message = format('symphony: created_at must be a finite time, got %s', new.created_at),
+      hint = 'Leave created_at out: it defaults to now().';
+  end if;
+  if not isfinite(new.available_at) then
+    raise exception using errcode = '22023', column = 'available_at',
+      message = format('symphony: available_at (run_at, delay) must be a finite time, got %s', new.available_at),
+      hint = 'run_at: a timestamp such as 2026-12-01T09:00:00Z; delay: an interval such as ''10 minutes'' or a number of seconds.';
+  end if;
+  if not exists (select 1 from symphony.queues q where q.name = new.queue)
+     and not exists (select 1 from symphony.kinds k where k.queue = new.queue) then
+    raise exception using errcode = '22023', column = 'queue',
+      message = format('symphony: queue "%s" is not a known queue; no sidecar would claim the message', new.queue),
+      hint = 'Leave queue out to use the kind''s queue, or use one of symphony.queues (add a queue there first).';
+  end if;
+  return new;
+end $$;
+create trigger messages_check_values before insert on symphony.messages
+  for each row when (not isfinite(new.created_at) or not isfinite(new.available_at)
+                     or new.queue not in ('email', 'sms', 'campaign', 'drip', 'default'))
+  execute function symphony.messages_check_values();
+
 -- validate_payload runs the insert-time payload check of a kind without inserting.
 create function symphony.validate_payload(kind text, payload jsonb) returns void
 language plpgsql set search_path = '' as $$
@@ -552,7 +678,7 @@ end $$;
 create unlogged table symphony.listeners (
   queue      text not null,
   worker_id  text not null,
-  since      timestamptz not null default now(),
+  since      timestamptz not null default now() constraint listeners_since_finite check (isfinite(since)),
   primary key (queue, worker_id)
 );
 comment on table symphony.listeners is
@@ -759,16 +885,24 @@ $$;
 -- cannot UPDATE the queue directly: state changes go through these checked paths.
 -- ---------------------------------------------------------------------------
 
--- actor names whoever is acting, for audit columns: an explicit
--- `set symphony.actor = '…'`, else the email in a PostgREST request's JWT, else
--- the session user.
+-- actor names whoever is acting, for audit columns. Through the Data API every request
+-- logs in as authenticator, so session_user says nothing; PostgREST puts the request's
+-- JWT claims in request.jwt.claims, and actor() records the JWT's role and subject from
+-- there ('service_role', 'authenticated:<user id>', with the email after it when the
+-- token has one). An explicit `set symphony.actor` (the CLI, the dashboard) comes first.
 create function symphony.actor() returns text
 language sql stable set search_path = '' as $$
   select coalesce(
     nullif(current_setting('symphony.actor', true), ''),
-    nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email',
+    (select nullif(concat_ws(' ',
+                             concat_ws(':', c ->> 'role', c ->> 'sub'),
+                             '(' || (c ->> 'email') || ')'), '')
+       from (select nullif(current_setting('request.jwt.claims', true), '')::jsonb as c) claims
+      where jsonb_typeof(c) = 'object'),
     session_user::text)
 $$;
+comment on function symphony.actor() is
+  'Who is acting, for audit columns: symphony.actor if set, else the request''s JWT (role:sub (email)), else the session user.';
 
 -- Who did what to a message: cancel, retry and remove are operator actions, recorded
 -- like flag changes are (symphony.flag_changes), with symphony.actor(). The symphony
@@ -778,7 +912,7 @@ create table symphony.message_actions (
   message_id  bigint not null,
   action      text not null check (action in ('cancel', 'retry', 'remove')),
   actor       text not null,
-  at          timestamptz not null default now(),
+  at          timestamptz not null default now() constraint message_actions_at_finite check (isfinite(at)),
   detail      text
 );
 create index message_actions_message_idx on symphony.message_actions (message_id);
@@ -803,27 +937,8 @@ end $$;
 comment on function symphony.cancel(bigint, text) is
   'Cancel a pending message (not one in flight); returns whether it was cancelled. Records who cancelled it.';
 
-create function symphony.retry(message_id bigint) returns boolean
-language plpgsql security definer set search_path = '' as $$
-declare
-  q text;
-  was text;
-begin
-  select state into was from symphony.messages where id = message_id for update;
-  update symphony.messages
-     set state = 'pending', attempts = 0, available_at = now(), finished_at = null,
-         cancelled_by = null, result = null
-   where id = message_id and state in ('dead', 'cancelled')
-  returning queue into q;
-  if q is null then
-    return false;
-  end if;
-  insert into symphony.message_actions (message_id, action, actor, detail)
-  values (retry.message_id, 'retry', symphony.actor(), 'was ' || was);
-  perform pg_notify('symphony', q);
-  return true;
-end $$;
-comment on function symphony.retry(bigint) is 'Send a dead or cancelled message again from its first attempt; its error history is kept.';
+-- retry (send a dead or cancelled message again) is defined with the bridges below:
+-- it reads symphony.bridge_rows.
 
 -- remove_dead deletes one dead message for good (Symfony Messenger's
 -- messenger:failed:remove). Only dead rows: a pending, processing, succeeded or
@@ -855,8 +970,8 @@ create table symphony.rate_limits (
   per_second    numeric check (per_second > 0),  -- null: unlimited
   burst         integer not null default 1 check (burst >= 1),
   tokens        numeric not null default 0,
-  refilled_at   timestamptz not null default clock_timestamp(),
-  paused_until  timestamptz,                      -- set when the provider answers 429
+  refilled_at   timestamptz not null default clock_timestamp() constraint rate_limits_refilled_at_finite check (isfinite(refilled_at)),
+  paused_until  timestamptz constraint rate_limits_paused_until_finite check (isfinite(paused_until)),                      -- set when the provider answers 429
   description   text
 );
 comment on table symphony.rate_limits is
@@ -868,6 +983,10 @@ create table symphony.queues (
   description text
 );
 comment on table symphony.queues is 'Queues and the rate-limit bucket each draws from. A queue missing here is unlimited.';
+-- An index under every foreign key (here and below): Studio's Performance Advisor lists
+-- each one without (unindexed_foreign_keys), and deleting or renaming the referenced
+-- row would scan the whole referencing table.
+create index queues_rate_limit_idx on symphony.queues (rate_limit);
 
 insert into symphony.rate_limits (name, description) values
   ('email', 'Every queue that sends through the email provider.'),
@@ -1016,6 +1135,40 @@ begin
   return total;
 end $$;
 
+-- purge_cron_history deletes pg_cron's run history of the jobs named symphony-* and
+-- returns how many rows went; without pg_cron it does nothing. pg_cron records every
+-- run in cron.job_run_details and never deletes a row: with symphony-tick and
+-- symphony-scheduler every 5 seconds that is 34,560 rows a day, for ever. Turning
+-- cron.log_run off is a server setting a project's postgres role cannot change, and
+-- it would hide every other job's history too. Keeping successful runs an hour and
+-- every run (failures included) 7 days holds about 1,800 rows for the two 5-second
+-- jobs. On Supabase, postgres (which runs the jobs) may delete from
+-- cron.job_run_details but not write cron.job; this needs only the former.
+create function symphony.purge_cron_history(keep_succeeded interval default interval '1 hour',
+                                            keep_failed interval default interval '7 days')
+returns bigint language plpgsql set search_path = '' as $$
+declare
+  n bigint;
+begin
+  if keep_succeeded is null or keep_failed is null then
+    raise exception using errcode = '22023', message = 'symphony: purge_cron_history needs both keep intervals';
+  end if;
+  if to_regclass('cron.job_run_details') is null then
+    return 0;
+  end if;
+  -- A run that never finished (its worker died) has no end_time: its start counts.
+  delete from cron.job_run_details d
+   using cron.job j
+   where j.jobid = d.jobid
+     and j.jobname like 'symphony-%'
+     and coalesce(d.end_time, d.start_time)
+         < now() - case when d.status = 'succeeded' then keep_succeeded else keep_failed end;
+  get diagnostics n = row_count;
+  return n;
+end $$;
+comment on function symphony.purge_cron_history(interval, interval) is
+  'Delete pg_cron''s run history of the symphony-* jobs: successful runs older than keep_succeeded (1 hour), any run older than keep_failed (7 days). Run by pg_cron (symphony-cron-history) every 15 minutes.';
+
 -- ---------------------------------------------------------------------------
 -- Suppression: addresses that must not be contacted. Checked by the sidecar right
 -- before every email.send and sms.send provider call (one primary-key lookup), so
@@ -1039,7 +1192,7 @@ create table symphony.suppressions (
   address    text not null,
   reason     text not null check (reason in ('unsubscribed', 'bounced', 'complained', 'stop', 'manual')),
   source     text,
-  created_at timestamptz not null default now(),
+  created_at timestamptz not null default now() constraint suppressions_created_at_finite check (isfinite(created_at)),
   primary key (channel, address)
 );
 comment on table symphony.suppressions is
@@ -1117,8 +1270,8 @@ create table symphony.delivery_events (
   status      text not null check (symphony.delivery_rank(status) is not null),
   recipient   text,
   reason      text,
-  occurred_at timestamptz not null,
-  received_at timestamptz not null default now(),
+  occurred_at timestamptz not null constraint delivery_events_occurred_at_finite check (isfinite(occurred_at)),
+  received_at timestamptz not null default now() constraint delivery_events_received_at_finite check (isfinite(received_at)),
   raw         jsonb,
   constraint delivery_events_key unique (provider, event_key)
 );
@@ -1135,6 +1288,84 @@ create index delivery_events_message_idx on symphony.delivery_events (message_id
 -- lookup states the same condition, so the planner can use the index.
 create index messages_provider_message_id_idx on symphony.messages ((result ->> 'provider_message_id'))
   where (result ->> 'provider_message_id') is not null and (result ->> 'provider') <> 'log';
+
+-- Opt-outs and opt-ins from the providers' webhooks, applied in event order and once.
+--
+-- A Twilio request carries no timestamp in its signature, so a validly signed START can
+-- be posted again at any time, and a replayed START must not lift a later STOP. Every
+-- consent event (an opt-out or opt-in, and any
+-- event that adds a "stop" or "unsubscribed" suppression, such as Twilio's error 21610)
+-- is kept in symphony.opt_events under its (provider, event_key), and changes the
+-- suppression list only if it is new and no later event for the same address is known:
+--
+--   * a copy of an event already recorded changes nothing ("duplicate");
+--   * an event older than one already recorded for the address is kept, but changes
+--     nothing ("superseded"): the newer event stands.
+--
+-- Order is (occurred_at, id): the provider's time where it gives one (SendGrid,
+-- Postmark), otherwise the time the sidecar first received the event (Twilio's inbound
+-- messages carry no time; Twilio posts them as they arrive), with ties going to the
+-- later received. Keys are kept, not purged: a purged key would let its old copy count
+-- as news. Opt-outs are few, so the table stays small.
+
+create table symphony.opt_events (
+  id          bigint generated always as identity primary key,
+  provider    text not null check (provider in ('resend', 'sendgrid', 'postmark', 'twilio')),
+  event_key   text not null check (length(event_key) between 1 and 500),
+  channel     text not null check (channel in ('email', 'sms')),
+  address     text not null,
+  opted_out   boolean not null,
+  -- the suppression reason an opt-out adds (stop, unsubscribed, bounced, complained)
+  reason      text check (opted_out = (reason is not null)),
+  occurred_at timestamptz not null constraint opt_events_occurred_at_finite check (isfinite(occurred_at)),
+  received_at timestamptz not null default now() constraint opt_events_received_at_finite check (isfinite(received_at)),
+  constraint opt_events_key unique (provider, event_key)
+);
+comment on table symphony.opt_events is
+  'Every distinct opt-out and opt-in the providers reported (Twilio STOP/START and 21610, SendGrid and Postmark unsubscribes), by (provider, event_key). Only the latest event for an address, by (occurred_at, id), changes symphony.suppressions; copies and older events change nothing.';
+-- The latest event for an address.
+create index opt_events_address_idx on symphony.opt_events (channel, address, occurred_at desc, id desc);
+
+-- apply_opt_event records one consent event and applies it if it is the latest for the
+-- address. Returns 'duplicate', 'superseded' or 'applied'. Called by record_delivery.
+create function symphony.apply_opt_event(
+  provider text, event_key text, channel text, address text, opted_out boolean, reason text, occurred_at timestamptz)
+returns text language plpgsql set search_path = '' as $$
+declare
+  ev bigint;
+begin
+  -- One address at a time, so two events for it cannot both believe they are the latest.
+  perform pg_catalog.pg_advisory_xact_lock('symphony.opt_events'::regclass::oid::integer,
+                                           pg_catalog.hashtext(apply_opt_event.channel || ':' || apply_opt_event.address));
+  insert into symphony.opt_events as o (provider, event_key, channel, address, opted_out, reason, occurred_at)
+  values (apply_opt_event.provider, apply_opt_event.event_key, apply_opt_event.channel, apply_opt_event.address,
+          apply_opt_event.opted_out, case when apply_opt_event.opted_out then apply_opt_event.reason end,
+          apply_opt_event.occurred_at)
+  on conflict on constraint opt_events_key do nothing
+  returning o.id into ev;
+  if ev is null then
+    return 'duplicate';
+  end if;
+  if exists (select 1 from symphony.opt_events o
+              where o.channel = apply_opt_event.channel and o.address = apply_opt_event.address
+                and (o.occurred_at, o.id) > (apply_opt_event.occurred_at, ev)) then
+    return 'superseded';
+  end if;
+  if apply_opt_event.opted_out then
+    -- An address already there keeps its first reason.
+    insert into symphony.suppressions (channel, address, reason, source)
+    values (apply_opt_event.channel, apply_opt_event.address, apply_opt_event.reason, 'webhook:' || apply_opt_event.provider)
+    on conflict on constraint suppressions_pkey do nothing;
+  else
+    -- Twilio lets the number receive again after START; so do we, unless an operator or
+    -- another source suppressed it for another reason.
+    delete from symphony.suppressions s
+     where s.channel = apply_opt_event.channel and s.address = apply_opt_event.address and s.reason = 'stop';
+  end if;
+  return 'applied';
+end $$;
+comment on function symphony.apply_opt_event(text, text, text, text, boolean, text, timestamptz) is
+  'Records one opt-out or opt-in (symphony.opt_events) and changes symphony.suppressions only if it is new and the latest for the address. Returns duplicate, superseded or applied.';
 
 -- record_delivery records one webhook event and returns what it did:
 --   recorded    the message's result.delivery now says this event;
@@ -1156,23 +1387,25 @@ declare
   msg bigint;
   cur jsonb;
   r text := left(record_delivery.reason, 500);
+  consent text;
 begin
   if record_delivery.provider not in ('resend', 'sendgrid', 'postmark', 'twilio') then
     raise exception using errcode = '22023', message = format('symphony: record_delivery: unknown provider %L', record_delivery.provider);
   end if;
-  if record_delivery.status = 'opt_in' then
-    -- Twilio lets the number receive again after START; so do we, unless an operator
-    -- or another source suppressed it for another reason.
-    delete from symphony.suppressions s where s.channel = 'sms' and s.address = addr and s.reason = 'stop';
-    return 'opt_in';
-  end if;
-  if record_delivery.suppress is not null and addr is not null then
+  if record_delivery.status in ('opt_in', 'opt_out') or record_delivery.suppress in ('stop', 'unsubscribed') then
+    -- A consent event: in order, once (symphony.apply_opt_event).
+    if addr is not null then
+      consent := symphony.apply_opt_event(record_delivery.provider, record_delivery.event_key, channel, addr,
+                                          record_delivery.status <> 'opt_in', coalesce(record_delivery.suppress, 'stop'),
+                                          record_delivery.occurred_at);
+    end if;
+    if record_delivery.status in ('opt_in', 'opt_out') then
+      return case when consent in ('duplicate', 'superseded') then consent else record_delivery.status end;
+    end if;
+  elsif record_delivery.suppress is not null and addr is not null then
     insert into symphony.suppressions as s (channel, address, reason, source)
     values (channel, addr, record_delivery.suppress, 'webhook:' || record_delivery.provider)
     on conflict on constraint suppressions_pkey do nothing;
-  end if;
-  if record_delivery.status = 'opt_out' then
-    return 'opt_out';
   end if;
   if symphony.delivery_rank(record_delivery.status) is null then
     raise exception using errcode = '22023', message = format('symphony: record_delivery: unknown status %L', record_delivery.status);
@@ -1211,7 +1444,7 @@ begin
   return 'recorded';
 end $$;
 comment on function symphony.record_delivery(text, text, text, text, text, text, timestamptz, text, text, jsonb) is
-  'Records one provider delivery event (the sidecar''s webhooks call it): result.delivery, symphony.delivery_events, and the suppression list for hard bounces, complaints and opt-outs. Idempotent per (provider, event_key).';
+  'Records one provider delivery event (the sidecar''s webhooks call it): result.delivery, symphony.delivery_events, and the suppression list for hard bounces and complaints; opt-outs and opt-ins go through symphony.apply_opt_event, in event order and once. Idempotent per (provider, event_key).';
 
 -- ===========================================================================
 -- 2. Flags and rollout.
@@ -1225,7 +1458,7 @@ create table symphony.flags (
   enabled         boolean not null default false,
   rollout_percent integer not null default 0 check (rollout_percent between 0 and 100),
   description     text,
-  updated_at      timestamptz not null default now(),
+  updated_at      timestamptz not null default now() constraint flags_updated_at_finite check (isfinite(updated_at)),
   updated_by      text not null default current_user
 );
 comment on table symphony.flags is
@@ -1240,7 +1473,7 @@ insert into symphony.flags (name, enabled, rollout_percent, description) values
 create table symphony.flag_changes (
   id              bigint generated always as identity primary key,
   flag            text not null,
-  changed_at      timestamptz not null default now(),
+  changed_at      timestamptz not null default now() constraint flag_changes_changed_at_finite check (isfinite(changed_at)),
   changed_by      text not null,
   old_enabled     boolean,
   new_enabled     boolean,
@@ -1346,10 +1579,12 @@ create table symphony.bridges (
   sent_at_column     text,
   provider_id_column text,
   error_column       text,
-  created_at         timestamptz not null default now()
+  created_at         timestamptz not null default now() constraint bridges_created_at_finite check (isfinite(created_at))
 );
 comment on table symphony.bridges is
   'Legacy tables bridged to Symphony. Install with symphony.install_bridge(); remove with symphony.uninstall_bridge().';
+create index bridges_flag_idx on symphony.bridges (flag);
+create index bridges_kind_idx on symphony.bridges (kind);
 
 create table symphony.bridge_rows (
   bridge          text not null references symphony.bridges (name) on delete cascade,
@@ -1358,9 +1593,9 @@ create table symphony.bridge_rows (
   routed_to       text not null check (routed_to in ('legacy', 'symphony')),  -- the decision at insert, never changed
   owner           text not null check (owner in ('legacy', 'symphony')),      -- who handles it now
   message_id      bigint,
-  created_at      timestamptz not null default now(),
-  handed_back_at  timestamptz,
-  finished_at     timestamptz,
+  created_at      timestamptz not null default now() constraint bridge_rows_created_at_finite check (isfinite(created_at)),
+  handed_back_at  timestamptz constraint bridge_rows_handed_back_at_finite check (isfinite(handed_back_at)),
+  finished_at     timestamptz constraint bridge_rows_finished_at_finite check (isfinite(finished_at)),
   outcome         text check (outcome in ('succeeded', 'failed')),
   primary key (bridge, source_id)
 );
@@ -1659,8 +1894,117 @@ language sql stable set search_path = '' as $$
   select owner from symphony.bridge_rows r where r.bridge = bridge_owner.bridge and r.source_id = bridge_owner.source_id
 $$;
 
+-- Only Symphony changes who owns a bridged row. The owner column (handled_by) is the
+-- legacy code's whole check, and it lives in the app's own table, where the API roles
+-- may write (on Supabase anon and authenticated get every privilege on a new table in
+-- public, and with RLS off nothing stops them). Setting handled_by = 'legacy' on a row
+-- whose Symphony message is still pending would make both systems send it; setting
+-- 'symphony' on a row legacy owns would make neither. So every bridged table gets a
+-- trigger that refuses any change of the owner column other than Symphony's own: the
+-- column may only ever say what symphony.bridge_rows says (bridge_hand_back moves
+-- both), and a row the bridge never routed can never be marked 'symphony'.
+create function symphony.bridge_guard_owner() returns trigger
+language plpgsql security definer set search_path = '' as $$
+declare
+  b symphony.bridges;
+  was text;
+  wants text;
+  owner text;
+  routed boolean;
+begin
+  select * into b from symphony.bridges where name = tg_argv[0];
+  if not found then
+    return new;
+  end if;
+  was := to_jsonb(old) ->> b.owner_column;
+  wants := to_jsonb(new) ->> b.owner_column;
+  if wants is not distinct from was then
+    return new;
+  end if;
+  select r.owner, true into owner, routed from symphony.bridge_rows r
+   where r.bridge = b.name and r.source_id = to_jsonb(old) ->> b.id_column;
+  if routed and wants is not distinct from owner then
+    return new;  -- Symphony moving the row (a rollback hands it back to legacy)
+  end if;
+  if not coalesce(routed, false) and wants is distinct from 'symphony' then
+    return new;  -- a row Symphony never took is legacy's business
+  end if;
+  raise exception using errcode = '42501',
+    message = format('symphony: %s.%I is set by Symphony only; row %s belongs to %s (bridge %s)',
+                     b.source, b.owner_column, to_jsonb(old) ->> b.id_column, coalesce(owner, 'legacy'), b.name),
+    hint = format('To move rows back to legacy, turn flag %s off: Symphony hands back every row it has not started.', b.flag);
+end $$;
+
+-- Each bridge gets the guard when it is installed and loses it when it is removed.
+create function symphony.bridges_guard() returns trigger
+language plpgsql set search_path = '' as $$
+begin
+  if tg_op = 'INSERT' then
+    execute format('create trigger symphony_bridge_owner_guard before update of %I on %s for each row execute function symphony.bridge_guard_owner(%L)',
+                   new.owner_column, new.source, new.name);
+  else
+    execute format('drop trigger if exists symphony_bridge_owner_guard on %s', old.source);
+  end if;
+  return null;
+end $$;
+
+create trigger bridges_guard after insert or delete on symphony.bridges
+  for each row execute function symphony.bridges_guard();
+
+-- retry sends a dead or cancelled message again from its first attempt. It refuses a
+-- bridged message that is no longer Symphony's to send: a rollback (a bridge's flag
+-- turned off) cancels the bridged messages Symphony had not started and hands their
+-- rows back to the legacy system, which then sends them, so retrying one here would
+-- send it twice (DESIGN invariant 3). The same holds for a message whose bridge row
+-- was routed again and now names a newer message. A bridged message Symphony still
+-- owns (one that died here, say) is retried as usual.
+create function symphony.retry(message_id bigint) returns boolean
+language plpgsql security definer set search_path = '' as $$
+declare
+  q text;
+  was text;
+  msg symphony.messages;
+  r symphony.bridge_rows;
+begin
+  select * into msg from symphony.messages where id = message_id for update;
+  was := msg.state;
+  if msg.meta ? 'bridge' and msg.state in ('dead', 'cancelled') then
+    select * into r from symphony.bridge_rows
+     where bridge = msg.meta ->> 'bridge' and source_id = msg.meta ->> 'source_id';
+    if r.owner = 'legacy' or msg.cancelled_by like 'rollback:%' then
+      raise exception using errcode = '55000',
+        message = format('symphony: message %s was handed back to the legacy system (bridge %s, row %s), which sends it; retrying it here would send it twice',
+                         message_id, msg.meta ->> 'bridge', msg.meta ->> 'source_id'),
+        hint = 'Send it from the legacy system; to move the row to Symphony, insert it again with the flag on.';
+    end if;
+    if found and r.message_id is distinct from message_id then
+      raise exception using errcode = '55000',
+        message = format('symphony: message %s is no longer the message of bridge %s row %s (now %s); retrying it could send that row twice',
+                         message_id, msg.meta ->> 'bridge', msg.meta ->> 'source_id', coalesce(r.message_id::text, 'none')),
+        hint = 'Retry the row''s current message, if any.';
+    end if;
+  end if;
+  update symphony.messages
+     set state = 'pending', attempts = 0, available_at = now(), finished_at = null,
+         cancelled_by = null, result = null
+   where id = message_id and state in ('dead', 'cancelled')
+  returning queue into q;
+  if q is null then
+    return false;
+  end if;
+  insert into symphony.message_actions (message_id, action, actor, detail)
+  values (retry.message_id, 'retry', symphony.actor(), 'was ' || was);
+  perform pg_notify('symphony', q);
+  return true;
+end $$;
+comment on function symphony.retry(bigint) is
+  'Send a dead or cancelled message again from its first attempt; its error history is kept. Refused for a bridged message handed back to the legacy system.';
+
+
 -- Compare both systems per flag: "monitor both systems, compare results" in one query.
-create view symphony.migration_compare as
+-- security_invoker like every other view: its readers (service_role) may read both
+-- tables anyway, and the Security Advisor's security_definer_view never applies.
+create view symphony.migration_compare with (security_invoker = true) as
 select b.flag,
        r.bridge,
        r.owner as system,
@@ -1786,8 +2130,8 @@ create table symphony.templates (
   "text"     text,
   body       text,
   variables  text[] not null default '{}',
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
+  created_at timestamptz not null default now() constraint templates_created_at_finite check (isfinite(created_at)),
+  updated_at timestamptz not null default now() constraint templates_updated_at_finite check (isfinite(updated_at)),
   constraint templates_email_content check (channel <> 'email' or
     (subject is not null and coalesce(html, "text") is not null and body is null)),
   constraint templates_sms_content check (channel <> 'sms' or
@@ -1833,11 +2177,11 @@ create table symphony.campaigns (
   priority           smallint not null default -1,
   batch_size         integer not null default 500 check (batch_size between 1 and 5000),
   meta               jsonb not null default '{}' check (jsonb_typeof(meta) = 'object'),
-  scheduled_at       timestamptz,
-  started_at         timestamptz,
-  completed_at       timestamptz,
-  paused_at          timestamptz,
-  cancelled_at       timestamptz,
+  scheduled_at       timestamptz constraint campaigns_scheduled_at_finite check (isfinite(scheduled_at)),
+  started_at         timestamptz constraint campaigns_started_at_finite check (isfinite(started_at)),
+  completed_at       timestamptz constraint campaigns_completed_at_finite check (isfinite(completed_at)),
+  paused_at          timestamptz constraint campaigns_paused_at_finite check (isfinite(paused_at)),
+  cancelled_at       timestamptz constraint campaigns_cancelled_at_finite check (isfinite(cancelled_at)),
   cancelled_by       text,
   -- The one campaign.process message allowed to work on this campaign: a stale or
   -- duplicate message finds another id here and does nothing.
@@ -1850,8 +2194,8 @@ create table symphony.campaigns (
   -- most half of this one is still unsent.
   last_batch_first   bigint,
   last_batch_last    bigint,
-  created_at         timestamptz not null default now(),
-  updated_at         timestamptz not null default now(),
+  created_at         timestamptz not null default now() constraint campaigns_created_at_finite check (isfinite(created_at)),
+  updated_at         timestamptz not null default now() constraint campaigns_updated_at_finite check (isfinite(updated_at)),
   paused_reason      text
 );
 comment on table symphony.campaigns is
@@ -1861,6 +2205,41 @@ comment on column symphony.campaigns.unsubscribe_url is
 comment on column symphony.campaigns.priority is 'Priority of the campaign''s email.send messages; below 0 by default so transactional email goes first.';
 comment on column symphony.campaigns.paused_reason is
   'Why Symphony paused the campaign by itself (its campaign.process chain ended); null when it runs or an operator paused it. Cleared whenever the campaign leaves paused (resumed, cancelled).';
+create index campaigns_template_idx on symphony.campaigns (template) where template is not null;
+
+-- Campaign pause, resume and cancel are audited in symphony.campaign_actions with
+-- symphony.actor(), whoever does them (dashboard, CLI, Studio, SQL).
+create table symphony.campaign_actions (
+  id          bigint generated always as identity primary key,
+  campaign_id bigint not null,
+  action      text not null check (action in ('pause', 'resume', 'cancel')),
+  actor       text not null,
+  at          timestamptz not null default now() constraint campaign_actions_at_finite check (isfinite(at)),
+  detail      text
+);
+create index campaign_actions_campaign_idx on symphony.campaign_actions (campaign_id);
+comment on table symphony.campaign_actions is
+  'Audit of campaign pauses, resumes and cancellations, with symphony.actor(). Kept after a campaign is deleted.';
+
+-- SECURITY DEFINER: the audit table is not writable by the roles that act.
+create function symphony.campaigns_audit() returns trigger
+language plpgsql security definer set search_path = '' as $$
+declare
+  act text := case
+    when new.status = 'paused' then 'pause'
+    when new.status = 'cancelled' then 'cancel'
+    when old.status = 'paused' and new.status in ('scheduled', 'running') then 'resume'
+  end;
+begin
+  if act is not null then
+    insert into symphony.campaign_actions (campaign_id, action, actor, detail)
+    values (new.id, act, symphony.actor(), format('%s → %s', old.status, new.status));
+  end if;
+  return null;
+end $$;
+create trigger campaigns_audit after update of status on symphony.campaigns
+  for each row when (old.status is distinct from new.status)
+  execute function symphony.campaigns_audit();
 
 create table symphony.campaign_recipients (
   id           bigint generated always as identity primary key,
@@ -1871,8 +2250,8 @@ create table symphony.campaign_recipients (
                check (status in ('pending', 'queued', 'skipped', 'failed', 'cancelled')),
   message_id   bigint,
   error        text,
-  processed_at timestamptz,
-  created_at   timestamptz not null default now(),
+  processed_at timestamptz constraint campaign_recipients_processed_at_finite check (isfinite(processed_at)),
+  created_at   timestamptz not null default now() constraint campaign_recipients_created_at_finite check (isfinite(created_at)),
   unique (campaign_id, email),
   constraint campaign_recipients_queued_has_message check ((status = 'queued') = (message_id is not null))
 );
@@ -2382,7 +2761,7 @@ create table symphony.drips (
   quiet_hours boolean not null default true,
   send_from   time not null default '08:00',
   send_until  time not null default '21:00',
-  created_at  timestamptz not null default now(),
+  created_at  timestamptz not null default now() constraint drips_created_at_finite check (isfinite(created_at)),
   constraint drips_time_zone check (symphony.valid_time_zone(time_zone)),
   constraint drips_window check (send_from <> send_until)
 );
@@ -2400,6 +2779,7 @@ create table symphony.drip_steps (
 );
 comment on table symphony.drip_steps is
   'The steps of a drip, run in position order. delay: after enrollment for the first step, after the previous step was sent for the others. body (or a template, whose body is copied) may use {{variables}} from the enrollment''s data and {{phone}}.';
+create index drip_steps_template_idx on symphony.drip_steps (template) where template is not null;
 
 create table symphony.drip_enrollments (
   id              bigint generated always as identity primary key,
@@ -2410,11 +2790,11 @@ create table symphony.drip_enrollments (
   status          text not null default 'active'
                   check (status in ('active', 'completed', 'unenrolled', 'opted_out')),
   next_step       integer,
-  next_at         timestamptz,
+  next_at         timestamptz constraint drip_enrollments_next_at_finite check (isfinite(next_at)),
   steps_sent      integer not null default 0,
   last_message_id bigint,
-  enrolled_at     timestamptz not null default now(),
-  ended_at        timestamptz,
+  enrolled_at     timestamptz not null default now() constraint drip_enrollments_enrolled_at_finite check (isfinite(enrolled_at)),
+  ended_at        timestamptz constraint drip_enrollments_ended_at_finite check (isfinite(ended_at)),
   end_reason      text,
   constraint drip_enrollments_cursor check ((status = 'active') = (next_step is not null and next_at is not null)),
   constraint drip_enrollments_ended check ((status = 'active') = (ended_at is null))
@@ -2756,19 +3136,20 @@ create table symphony.schedules (
   cron            text,
   time_zone       text not null default 'UTC' check (symphony.valid_time_zone(time_zone)),
   enabled         boolean not null default true,
-  next_run_at     timestamptz not null,
-  last_run_at     timestamptz,
+  next_run_at     timestamptz not null constraint schedules_next_run_at_finite check (isfinite(next_run_at)),
+  last_run_at     timestamptz constraint schedules_last_run_at_finite check (isfinite(last_run_at)),
   last_message_id bigint,
   last_error      text,
   runs            bigint not null default 0,
   description     text,
-  created_at      timestamptz not null default now(),
-  updated_at      timestamptz not null default now(),
+  created_at      timestamptz not null default now() constraint schedules_created_at_finite check (isfinite(created_at)),
+  updated_at      timestamptz not null default now() constraint schedules_updated_at_finite check (isfinite(updated_at)),
   constraint schedules_one_rule check ((every is null) <> (cron is null))
 );
 comment on table symphony.schedules is
   'Recurring dispatches: every (an interval, aligned to multiples of it since 2000-01-01 UTC) or cron (five fields, in time_zone). When due, symphony.run_schedules() dispatches kind/payload with options (queue, priority, max_attempts, subject, meta) and dedupe_key schedule:<name>:<due time>. Runs missed while nothing ran are fired once, late, not once each. Set next_run_at = now() to run one at once.';
 create index schedules_due_idx on symphony.schedules (next_run_at) where enabled;
+create index schedules_kind_idx on symphony.schedules (kind);
 
 -- schedule_next: the first due time of a schedule strictly after "after".
 create function symphony.schedule_next(every interval, cron text, tz text, "after" timestamptz) returns timestamptz
@@ -2862,6 +3243,277 @@ comment on function symphony.run_schedules(timestamptz) is
 -- 5. Operations: the views an operator reads, and pg_cron's jobs.
 -- ===========================================================================
 
+-- ---------------------------------------------------------------------------
+-- Rollups: history for the dashboard's charts, kept without touching the hot path.
+-- ---------------------------------------------------------------------------
+--
+-- The dashboard draws throughput, failures and latency per queue, legacy and
+-- Symphony side by side per bridge, and delivery rates per day. Reading those
+-- from symphony.messages on every page would cost time in proportion to the
+-- history (millions of finished rows). Instead symphony.roll_up() folds finished
+-- work into small per-minute (and per-day) tables from a watermark: each minute
+-- is read once, after it has closed, through the indexes on finished_at. There is
+-- no trigger on messages and no per-message cost when sending; pg_cron's
+-- symphony-rollup job runs it every minute, and each sidecar's metrics collector
+-- calls it too (an advisory lock lets one caller work at a time), so the charts
+-- keep up without pg_cron.
+--
+-- A minute is rolled up once it is a full minute old: a completion that commits
+-- later than that (a transaction open for over a minute) is not counted.
+--
+
+-- Latency buckets, in milliseconds: bucket i (1-based) holds values below
+-- bounds[i] and from bounds[i-1] up; the last bucket holds everything from the
+-- last bound up. The dashboard reads the bounds from symphony.latency_bounds().
+create function symphony.latency_bounds() returns integer[]
+language sql immutable parallel safe set search_path = '' as $$
+  select array[10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 900000, 3600000]
+$$;
+comment on function symphony.latency_bounds() is
+  'Bounds (ms) of the latency histogram buckets in message_minutes and bridge_minutes: bucket i holds values below bound i; one more bucket holds the rest.';
+
+-- _histogram_sql is the select-list expression that counts the column of
+-- latencies d (an interval) into the buckets: one count(*) FILTER per bucket,
+-- built-in aggregates only, so a roll-up of many rows stays cheap.
+create function symphony._histogram_sql(d text) returns text
+language sql immutable parallel safe set search_path = '' as $$
+  select 'array[' || string_agg(format('count(*) filter (where width_bucket(extract(epoch from %s) * 1000, %L::float8[]) = %s)::int',
+                                       d, symphony.latency_bounds()::float8[], i - 1), ', ' order by i) || ']'
+    from generate_series(1, array_length(symphony.latency_bounds(), 1) + 1) i
+$$;
+
+-- _hist_merge adds two histograms element by element.
+create function symphony._hist_merge(a integer[], b integer[]) returns integer[]
+language sql immutable parallel safe set search_path = '' as $$
+  select array_agg(coalesce(x, 0) + coalesce(y, 0) order by i)
+    from unnest(a, b) with ordinality as u(x, y, i)
+$$;
+
+create table symphony.rollup_watermarks (
+  name     text primary key,
+  upto     timestamptz constraint rollup_watermarks_upto_finite check (isfinite(upto)),  -- everything finished before this is rolled up
+  upto_id  bigint        -- for id-ordered sources: every id up to this
+);
+comment on table symphony.rollup_watermarks is
+  'How far symphony.roll_up() has folded each source into the dashboard''s rollup tables.';
+
+create table symphony.message_minutes (
+  minute          timestamptz not null constraint message_minutes_minute_finite check (isfinite(minute)),
+  queue           text not null,
+  succeeded       integer not null default 0,
+  dead            integer not null default 0,
+  cancelled       integer not null default 0,
+  retried         integer not null default 0,  -- finished after more than one attempt
+  failed_attempts integer not null default 0,  -- attempts that failed, of the messages finished here
+  latency         integer[] not null,          -- succeeded messages by due-to-request time (latency_bounds)
+  primary key (minute, queue)
+);
+comment on table symphony.message_minutes is
+  'Finished messages per minute (of finished_at) and queue: succeeded, dead, cancelled, retried (needed more than one attempt), failed attempts, and a histogram of the time from due (available_at) to the provider request of the attempt that succeeded. Filled by symphony.roll_up().';
+
+create table symphony.bridge_minutes (
+  minute      timestamptz not null constraint bridge_minutes_minute_finite check (isfinite(minute)),
+  bridge      text not null,
+  system      text not null check (system in ('legacy', 'symphony')),
+  finished    integer not null default 0,
+  succeeded   integer not null default 0,
+  failed      integer not null default 0,
+  handed_back integer not null default 0,  -- finished by legacy after Symphony handed them back
+  latency     integer[] not null,          -- insert to finish
+  primary key (minute, bridge, system)
+);
+comment on table symphony.bridge_minutes is
+  'Bridged rows finished per minute, bridge and system (who finished them): successes, failures, rows handed back by a rollback, and a histogram of insert-to-finish time. Filled by symphony.roll_up().';
+
+create table symphony.delivery_days (
+  day      date not null,
+  channel  text not null check (channel in ('email', 'sms')),
+  status   text not null,
+  events   integer not null default 0,
+  primary key (day, channel, status)
+);
+comment on table symphony.delivery_days is
+  'Delivery events per day (UTC, of occurred_at), channel and status, from symphony.delivery_events. Filled by symphony.roll_up().';
+
+-- roll_up reads bridge_rows by the time they finished.
+create index bridge_rows_finished_idx on symphony.bridge_rows (finished_at) where finished_at is not null;
+
+-- _latency_bucket_sql is the expression of the histogram bucket of latency d (an
+-- interval; 0-based, null for null): one float8 width_bucket per row, the bounds
+-- a constant. Spliced into roll_up's query, as a function with a search_path
+-- would not be inlined and would cost a call per row.
+create function symphony._latency_bucket_sql(d text) returns text
+language sql immutable parallel safe set search_path = '' as $$
+  select format('width_bucket(extract(epoch from %s)::float8 * 1000, %L::float8[])', d, symphony.latency_bounds()::float8[])
+$$;
+
+-- _histogram_sum_sql is the select-list expression that builds the histogram
+-- array from rows already grouped by bucket: sum of n where bucket = i, per bucket.
+create function symphony._histogram_sum_sql(bucket text, n text) returns text
+language sql immutable parallel safe set search_path = '' as $$
+  select 'array[' || string_agg(format('coalesce(sum(%s) filter (where %s = %s), 0)::int', n, bucket, i - 1), ', ' order by i) || ']'
+    from generate_series(1, array_length(symphony.latency_bounds(), 1) + 1) i
+$$;
+
+-- roll_up folds what finished since the last call into the rollup tables, at
+-- most max_span of history per source per call (the first call on a large
+-- history catches up over several), and drops rollup rows older than keep.
+-- Returns the number of rollup rows written. Concurrent calls do not wait:
+-- all but one return 0 at once.
+--
+-- Rolling up one minute of 50,000 finished messages took 4.7 s with 10M in
+-- history on a loaded machine. EXPLAIN (ANALYZE, BUFFERS) of its query over
+-- 50,000 rows: the index on finished_at is used (messages_finished_idx, a
+-- bitmap scan, 1,700 buffers, all hits), and of 1.15 s the scan and grouping
+-- took 0.2 s; the rest was per-row work. The latency histogram was sixteen
+-- count(*) FILTER clauses, each computing extract(epoch ...) (numeric) and
+-- width_bucket over the bounds again, sixteen times a row; and date_trunc on a
+-- timestamptz converts through the session's time zone. So each row's bucket is
+-- computed once, rows are grouped by (minute, queue or bridge and system,
+-- bucket) with date_bin (no time zone: minutes are whole in every zone in use),
+-- and the sixteen sums run over those few groups.
+create function symphony.roll_up(max_span interval default interval '1 day', keep interval default interval '35 days')
+returns integer language plpgsql set search_path = '' as $$
+declare
+  cutoff timestamptz := date_trunc('minute', now()) - interval '1 minute';
+  lo timestamptz;
+  hi timestamptz;
+  lo_id bigint;
+  hi_id bigint;
+  n integer;
+  total integer := 0;
+begin
+  if max_span is null or max_span < interval '1 minute' then
+    raise exception using errcode = '22023', message = 'symphony: roll_up needs a max_span of at least a minute';
+  end if;
+  if not pg_try_advisory_xact_lock(hashtext('symphony.roll_up')) then
+    return 0;
+  end if;
+  insert into symphony.rollup_watermarks (name) values ('messages'), ('bridge_rows'), ('delivery_events')
+  on conflict (name) do nothing;
+
+  -- Messages, by the minute they finished.
+  select upto into lo from symphony.rollup_watermarks where name = 'messages';
+  if lo is null then
+    select date_trunc('minute', min(finished_at)) into lo from symphony.messages where finished_at is not null;
+  end if;
+  if lo < cutoff then
+    hi := least(cutoff, lo + date_trunc('minute', max_span));
+    execute format($q$
+    insert into symphony.message_minutes as t (minute, queue, succeeded, dead, cancelled, retried, failed_attempts, latency)
+    select b.minute, b.queue, sum(b.succeeded), sum(b.dead), sum(b.cancelled), sum(b.retried), sum(b.failed_attempts), %s
+      from (select date_bin('1 minute', m.finished_at, timestamptz '2000-01-01 00:00+00') as minute, m.queue,
+                   %s as bucket,
+                   count(*) as n,
+                   count(*) filter (where m.state = 'succeeded') as succeeded,
+                   count(*) filter (where m.state = 'dead') as dead,
+                   count(*) filter (where m.state = 'cancelled') as cancelled,
+                   count(*) filter (where m.attempts > 1) as retried,
+                   coalesce(sum(case m.state when 'succeeded' then m.attempts - 1 when 'dead' then m.attempts
+                                             else greatest(m.attempts - 1, 0) end), 0) as failed_attempts
+              from symphony.messages m
+             where m.finished_at >= $1 and m.finished_at < $2
+             group by 1, 2, 3) b
+     group by 1, 2
+    on conflict (minute, queue) do update
+       set succeeded = t.succeeded + excluded.succeeded, dead = t.dead + excluded.dead,
+           cancelled = t.cancelled + excluded.cancelled, retried = t.retried + excluded.retried,
+           failed_attempts = t.failed_attempts + excluded.failed_attempts,
+           latency = symphony._hist_merge(t.latency, excluded.latency)$q$,
+      symphony._histogram_sum_sql('b.bucket', 'b.n'),
+      symphony._latency_bucket_sql('case when m.state = ''succeeded'' then m.attempted_at - m.available_at end'))
+    using lo, hi;
+    get diagnostics n = row_count;
+    total := total + n;
+    update symphony.rollup_watermarks set upto = hi where name = 'messages';
+  end if;
+
+  -- Bridged rows, by the minute they finished, per system that finished them.
+  select upto into lo from symphony.rollup_watermarks where name = 'bridge_rows';
+  if lo is null then
+    select date_trunc('minute', min(finished_at)) into lo from symphony.bridge_rows where finished_at is not null;
+  end if;
+  if lo < cutoff then
+    hi := least(cutoff, lo + date_trunc('minute', max_span));
+    execute format($q$
+    insert into symphony.bridge_minutes as t (minute, bridge, system, finished, succeeded, failed, handed_back, latency)
+    select b.minute, b.bridge, b.owner, sum(b.n), sum(b.succeeded), sum(b.failed), sum(b.handed_back), %s
+      from (select date_bin('1 minute', r.finished_at, timestamptz '2000-01-01 00:00+00') as minute, r.bridge, r.owner,
+                   %s as bucket,
+                   count(*) as n,
+                   count(*) filter (where r.outcome = 'succeeded') as succeeded,
+                   count(*) filter (where r.outcome = 'failed') as failed,
+                   count(*) filter (where r.handed_back_at is not null) as handed_back
+              from symphony.bridge_rows r
+             where r.finished_at >= $1 and r.finished_at < $2
+             group by 1, 2, 3, 4) b
+     group by 1, 2, 3
+    on conflict (minute, bridge, system) do update
+       set finished = t.finished + excluded.finished, succeeded = t.succeeded + excluded.succeeded,
+           failed = t.failed + excluded.failed, handed_back = t.handed_back + excluded.handed_back,
+           latency = symphony._hist_merge(t.latency, excluded.latency)$q$,
+      symphony._histogram_sum_sql('b.bucket', 'b.n'),
+      symphony._latency_bucket_sql('r.finished_at - r.created_at'))
+    using lo, hi;
+    get diagnostics n = row_count;
+    total := total + n;
+    update symphony.rollup_watermarks set upto = hi where name = 'bridge_rows';
+  end if;
+
+  -- Delivery events, by id, once received a full minute ago.
+  select coalesce(upto_id, 0) into lo_id from symphony.rollup_watermarks where name = 'delivery_events';
+  select max(id) into hi_id
+    from (select id from symphony.delivery_events
+           where id > lo_id and received_at < cutoff
+           order by id limit 100000) e;
+  if hi_id is not null then
+    insert into symphony.delivery_days as t (day, channel, status, events)
+    select (e.occurred_at at time zone 'UTC')::date,
+           case e.provider when 'twilio' then 'sms' else 'email' end, e.status, count(*)
+      from symphony.delivery_events e
+     where e.id > lo_id and e.id <= hi_id and e.received_at < cutoff
+     group by 1, 2, 3
+    on conflict (day, channel, status) do update set events = t.events + excluded.events;
+    get diagnostics n = row_count;
+    total := total + n;
+    update symphony.rollup_watermarks set upto_id = hi_id where name = 'delivery_events';
+  end if;
+
+  delete from symphony.message_minutes where minute < now() - keep;
+  delete from symphony.bridge_minutes where minute < now() - keep;
+  delete from symphony.delivery_days where day < (now() - keep)::date;
+  return total;
+end $$;
+comment on function symphony.roll_up(interval, interval) is
+  'Fold finished messages, bridged rows and delivery events into message_minutes, bridge_minutes and delivery_days from their watermarks (at most max_span per call), and drop rollup rows older than keep. Run every minute by pg_cron''s symphony-rollup job and by the sidecars.';
+
+-- _finished_recently counts, per queue, the messages finished since the
+-- rollup's watermark (or within the hour, when the rollup is further behind or
+-- has not run), through messages_finished_idx. Dynamic SQL, so the planner sees
+-- the bound: with it as an unknown parameter it guesses a third of the table and
+-- reads it in full (a parallel sequential scan of 11M rows, 2.5 s).
+create function symphony._finished_recently()
+returns table (queue text, succeeded_5m bigint, dead_5m bigint, succeeded_1h bigint, dead_1h bigint)
+language plpgsql stable set search_path = '' as $$
+declare
+  hour timestamptz := date_trunc('minute', now()) - interval '1 hour';
+  five timestamptz := date_trunc('minute', now()) - interval '5 minutes';
+  since timestamptz := greatest(hour, (select upto from symphony.rollup_watermarks where name = 'messages'));
+begin
+  return query execute
+    'select m.queue,
+            count(*) filter (where m.state = ''succeeded'' and m.finished_at >= $2),
+            count(*) filter (where m.state = ''dead'' and m.finished_at >= $2),
+            count(*) filter (where m.state = ''succeeded''),
+            count(*) filter (where m.state = ''dead'')
+       from symphony.messages m
+      where m.finished_at >= $1
+      group by m.queue'
+    using since, five;
+end $$;
+comment on function symphony._finished_recently() is
+  'Per queue, messages finished since the rollup''s watermark (at most the last hour): succeeded and dead since the start of the minute 5 minutes ago and an hour ago. Part of symphony.queue_stats.';
+
 -- Views an operator reads in Supabase Studio (or with `symphony status`). Each is
 -- security_invoker: it reads with the caller's privileges, so a role that cannot read
 -- symphony.messages cannot read it through a view either (and Supabase's linter has no
@@ -2870,7 +3522,13 @@ comment on function symphony.run_schedules(timestamptz) is
 -- ---------------------------------------------------------------------------
 -- queue_stats: one row per queue. pending counts messages due now; scheduled
 -- those delayed or waiting out a retry backoff (retrying says how many of all
--- pending rows have failed before). Throughput counts finished messages.
+-- pending rows have failed before). Throughput counts finished messages: every
+-- minute symphony.roll_up() has folded (everything before its watermark) from
+-- symphony.message_minutes, and only what finished since, normally a minute or two
+-- of traffic, from symphony.messages (_finished_recently), so the cost does not grow
+-- with the hour's traffic. The parts meet at the watermark, a minute boundary: the
+-- counts are the same whether or not the rollup has run, and the windows start on a
+-- minute ("5 minutes" is 5 to 6 minutes; per_minute_* still divide by 5 and 60).
 -- ---------------------------------------------------------------------------
 create view symphony.queue_stats with (security_invoker = true) as
 -- One branch per partial index (pending, processing, dead, finished by time):
@@ -2900,14 +3558,25 @@ with live_parts as (
     from symphony.messages
    where state = 'dead'
    group by queue
-), recent as (
+), recent_parts as (
+  -- Minutes rolled up: before the watermark.
   select queue,
-         count(*) filter (where state = 'succeeded' and finished_at > now() - interval '5 minutes') as succeeded_5m,
-         count(*) filter (where state = 'dead' and finished_at > now() - interval '5 minutes') as dead_5m,
-         count(*) filter (where state = 'succeeded') as succeeded_1h,
-         count(*) filter (where state = 'dead') as dead_1h
-    from symphony.messages
-   where finished_at > now() - interval '1 hour'
+         sum(succeeded) filter (where minute >= date_trunc('minute', now()) - interval '5 minutes') as succeeded_5m,
+         sum(dead) filter (where minute >= date_trunc('minute', now()) - interval '5 minutes') as dead_5m,
+         sum(succeeded) as succeeded_1h,
+         sum(dead) as dead_1h
+    from symphony.message_minutes
+   where minute >= date_trunc('minute', now()) - interval '1 hour'
+     and minute < (select upto from symphony.rollup_watermarks where name = 'messages')
+   group by queue
+  union all
+  -- Finished since the watermark (symphony._finished_recently).
+  select queue, succeeded_5m, dead_5m, succeeded_1h, dead_1h
+    from symphony._finished_recently()
+), recent as (
+  select queue, sum(succeeded_5m) as succeeded_5m, sum(dead_5m) as dead_5m,
+         sum(succeeded_1h) as succeeded_1h, sum(dead_1h) as dead_1h
+    from recent_parts
    group by queue
 ), names as (
   select name as queue from symphony.queues
@@ -2922,10 +3591,10 @@ select n.queue,
        coalesce(l.processing, 0)::bigint as processing,
        coalesce(d.dead, 0)        as dead,
        coalesce(extract(epoch from now() - l.oldest_pending_at), 0)::float8 as oldest_pending_seconds,
-       coalesce(r.succeeded_5m, 0) as succeeded_5m,
-       coalesce(r.dead_5m, 0)      as dead_5m,
-       coalesce(r.succeeded_1h, 0) as succeeded_1h,
-       coalesce(r.dead_1h, 0)      as dead_1h,
+       coalesce(r.succeeded_5m, 0)::bigint as succeeded_5m,
+       coalesce(r.dead_5m, 0)::bigint      as dead_5m,
+       coalesce(r.succeeded_1h, 0)::bigint as succeeded_1h,
+       coalesce(r.dead_1h, 0)::bigint      as dead_1h,
        round((coalesce(r.succeeded_5m, 0) + coalesce(r.dead_5m, 0)) / 5.0, 2)  as per_minute_5m,
        round((coalesce(r.succeeded_1h, 0) + coalesce(r.dead_1h, 0)) / 60.0, 2) as per_minute_1h,
        d.last_dead_at
@@ -2935,7 +3604,7 @@ select n.queue,
   left join recent r on r.queue = n.queue
  order by n.queue;
 comment on view symphony.queue_stats is
-  'Per queue: pending (due now), scheduled (delayed or backing off), retrying (pending after a failure), processing, dead, the age of the oldest due message, and finished messages over the last 5 minutes and hour (per_minute_* = succeeded + dead per minute).';
+  'Per queue: pending (due now), scheduled (delayed or backing off), retrying (pending after a failure), processing, dead, the age of the oldest due message, and finished messages since the start of the minute 5 minutes and an hour ago (per_minute_* = succeeded + dead per minute, over 5 and 60). Finished counts come from symphony.message_minutes up to the rollup''s watermark and from symphony.messages after it.';
 
 -- ---------------------------------------------------------------------------
 -- recent_failures: the failure queue (dead) and messages waiting to retry after
@@ -3049,6 +3718,8 @@ begin
   perform cron.schedule('symphony-scheduler',
     case when (regexp_match(v, '^(\d+)\.(\d+)'))::int[] >= array[1, 5] then '5 seconds' else '* * * * *' end,
     'select symphony.run_schedules()');
+  perform cron.schedule('symphony-cron-history', '*/15 * * * *', 'select symphony.purge_cron_history()');
+  perform cron.schedule('symphony-rollup', '* * * * *', 'select symphony.roll_up()');
 end $$;
 
 -- ===========================================================================
@@ -3118,7 +3789,11 @@ begin
       symphony._check_string(text, text, jsonb, boolean, integer, boolean),
       symphony.validate_email_payload(jsonb),
       symphony.validate_sms_payload(jsonb),
-      symphony.validate_quiet_hours(text, jsonb)
+      symphony.validate_quiet_hours(text, jsonb),
+      -- the check kinds_config_has_no_secrets runs as the role that writes kinds:
+      symphony._config_credential(jsonb, text),
+      -- read by the symphony.queue_stats view, as the reading role:
+      symphony._finished_recently()
     to service_role;
 
     -- Campaigns, drips, schedules, templates and suppressions: content and audiences

@@ -91,9 +91,9 @@ $$, $$ values
   ('symphony.validate_quiet_hours(text,jsonb)'), ('symphony._check_id(text,text,jsonb)'),
   ('symphony._cron_field(text,text,integer,integer)'), ('symphony.validate_campaign_process_payload(jsonb)'),
   ('symphony.validate_drip_step_payload(jsonb)'),
-  -- the check on kinds.config (20261206130200):
+  -- the check on kinds.config runs as the writing role:
   ('symphony._config_credential(jsonb,text)'),
-  -- read by the symphony.queue_stats view, as the reading role (20261206160000):
+  -- read by the symphony.queue_stats view, as the reading role:
   ('symphony._finished_recently()')
 $$, 'service_role may execute exactly the dispatch, routing, operator and validation functions (edit this list deliberately)');
 
