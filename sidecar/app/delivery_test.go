@@ -18,6 +18,7 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/config"
 	"github.com/symphonymessenger/symphony/sidecar/delivery"
 	"github.com/symphonymessenger/symphony/sidecar/delivery/deliveryfake"
+	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
 )
 
@@ -157,12 +158,7 @@ func resendEvent(typ, emailID, to, extra string) []byte {
 func TestDelivery_ResendWebhooks(t *testing.T) {
 	t.Parallel()
 	db := testDB(t)
-	fake := resendfake.New(resendfake.Options{})
-	t.Cleanup(fake.Close)
-	secret := deliveryfake.NewResendSecret()
-	cfg := testConfig(db)
-	cfg.EmailProvider, cfg.Providers.ResendAPIKey, cfg.Providers.ResendURL = "resend", resendfake.DefaultAPIKey, fake.URL()
-	cfg.WebhookAddr, cfg.Providers.ResendWebhookSecret = "127.0.0.1:0", secret
+	cfg, secret := resendWebhookConfig(t, db)
 	s, logs := startLogged(t, cfg)
 	pool := db.Pool
 	ids, pids := sent(t, pool, "email.send", "ok@example.com", "Bounce@Example.com", "complain@example.com")
@@ -259,13 +255,8 @@ func TestDelivery_LimitsAndStorage(t *testing.T) {
 	}
 	_ = plain.stop(t) // the messages below are Resend's
 
-	fake := resendfake.New(resendfake.Options{})
-	t.Cleanup(fake.Close)
-	secret := deliveryfake.NewResendSecret()
-	cfg := testConfig(db)
+	cfg, secret := resendWebhookConfig(t, db)
 	cfg.WorkerID = "webhooks"
-	cfg.EmailProvider, cfg.Providers.ResendAPIKey, cfg.Providers.ResendURL = "resend", resendfake.DefaultAPIKey, fake.URL()
-	cfg.WebhookAddr, cfg.Providers.ResendWebhookSecret = "127.0.0.1:0", secret
 	s := start(t, cfg, nil, nil)
 
 	huge := append([]byte(`{"type":"email.delivered","pad":"`), bytes.Repeat([]byte("x"), delivery.MaxBody)...)
@@ -301,12 +292,7 @@ func TestDelivery_LimitsAndStorage(t *testing.T) {
 func TestDelivery_ResendSuppressedHasItsReason(t *testing.T) {
 	t.Parallel()
 	db := testDB(t)
-	fake := resendfake.New(resendfake.Options{})
-	t.Cleanup(fake.Close)
-	secret := deliveryfake.NewResendSecret()
-	cfg := testConfig(db)
-	cfg.EmailProvider, cfg.Providers.ResendAPIKey, cfg.Providers.ResendURL = "resend", resendfake.DefaultAPIKey, fake.URL()
-	cfg.WebhookAddr, cfg.Providers.ResendWebhookSecret = "127.0.0.1:0", secret
+	cfg, secret := resendWebhookConfig(t, db)
 	s := start(t, cfg, nil, nil)
 	ids, pids := sent(t, db.Pool, "email.send", "gone@example.com")
 	event := resendEvent("email.suppressed", pids[0], "gone@example.com", `,"suppressed":{"diagnosticCode":[],`+
@@ -324,4 +310,18 @@ func TestDelivery_ResendSuppressedHasItsReason(t *testing.T) {
 	if r, src := suppressed(t, db.Pool, "email", "gone@example.com"); r != "bounced" || src != "webhook:resend" {
 		t.Fatalf("suppression %q %q; want bounced by webhook:resend", r, src)
 	}
+}
+
+// resendWebhookConfig is a sidecar configuration that sends email through a
+// Resend fake (closed when the test ends) and takes Resend's signed webhooks
+// with a fresh secret, which it returns for signing test requests.
+func resendWebhookConfig(t *testing.T, db *pgtest.DB) (config.Config, string) {
+	t.Helper()
+	fake := resendfake.New(resendfake.Options{})
+	t.Cleanup(fake.Close)
+	secret := deliveryfake.NewResendSecret()
+	cfg := testConfig(db)
+	cfg.EmailProvider, cfg.Providers.ResendAPIKey, cfg.Providers.ResendURL = "resend", resendfake.DefaultAPIKey, fake.URL()
+	cfg.WebhookAddr, cfg.Providers.ResendWebhookSecret = "127.0.0.1:0", secret
+	return cfg, secret
 }
