@@ -28,13 +28,14 @@ fi
 
 if [[ -n $smoke ]]; then
 	n=2000 river_default_n=300 bare1_n=500 http_n=1000 history=0,20000 pending=2000 dash_history=20000 dash_hour=2000 dash_recipients=1000
-	probes=20 load=200 dispatch_for=1s bulk=5000 out=.tmp/bench/benchmarks-smoke.md
+	probes=20 load=200 dispatch_for=1s bulk=5000 out=.tmp/bench/benchmarks-smoke.md latency_n=500 pacing_n=200
 	river_tuned_workers=(100)
 else
 	n=${BENCH_N:-200000} river_default_n=20000 bare1_n=20000 http_n=${BENCH_HTTP_N:-50000}
 	history=${BENCH_HISTORY:-0,1000000,10000000} pending=20000 dash_history=${BENCH_DASHBOARD_HISTORY:-10000000}
 	dash_hour=1000000 dash_recipients=100000
-	probes=300 load=2000 dispatch_for=10s bulk=200000 out=docs/benchmarks.md
+	probes=300 load=2000 dispatch_for=10s bulk=200000 out=docs/benchmarks.md latency_n=${BENCH_LATENCY_N:-20000}
+	pacing_n=${BENCH_PACING_N:-3000}
 	river_tuned_workers=(100 1000 2000)
 fi
 
@@ -94,8 +95,9 @@ http=(-queues email=200 -batch 500 -prefetch 500)
 
 step "1. Symphony end to end, log provider ($n messages)"
 run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log "${tuned[@]}"
-run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log -queues email=200 -batch 100 \
-	-prefetch 0 -name symphony_log_untuned
+# The sidecar's own settings, no SYMPHONY_* tuning at all: the figure a new user gets. Best of
+# three too, each run beside a tuned one.
+run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log -name symphony_log_defaults
 
 step "2. peers on the same work"
 river=$(scripts/db.sh url bench river_bench)
@@ -108,9 +110,11 @@ done
 # of three: the first above and two taken between the peers' runs, so that a slower or faster
 # stretch of the shared machine falls on both sides alike.
 run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log "${tuned[@]}" -name symphony_log_again
+run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log -name symphony_log_defaults_again
 graphile=$(scripts/db.sh url bench graphile_bench)
 run node bench/graphile/run.js "$graphile" "$n" as-loaded
 run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log "${tuned[@]}" -name symphony_log_again2
+run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$n" -provider log -name symphony_log_defaults_again2
 run node bench/graphile/run.js "$graphile" "$n" analyzed
 bare=$(scripts/db.sh url bench bare_bench)
 run "$work/peers" bare -db "$bare" -n "$n" -batch 100
@@ -118,6 +122,20 @@ run "$work/peers" bare -db "$bare" -n "$bare1_n" -batch 1
 
 step "3. Symphony through a loopback HTTP provider ($http_n messages)"
 run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$http_n" -provider resend "${http[@]}"
+
+step "3d. providers answering in 20, 80 and 300 ms: default settings beside hand-tuned ones"
+for lat in 20 80 300; do
+	case $lat in 20) slots=200 ;; 80) slots=400 ;; 300) slots=1000 ;; esac
+	run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$latency_n" -provider resend -latency "${lat}ms" \
+		-queues "email=$slots" -batch 500 -prefetch 500 -name "symphony_http${lat}_tuned"
+	run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$latency_n" -provider resend -latency "${lat}ms" \
+		-name "symphony_http${lat}_defaults"
+done
+
+step "3e. two sidecars (default settings) against a provider allowing 100 requests/s, in its own words"
+for p in resend sendgrid postmark twilio; do
+	run "$bench" pacing -db "$sym" -bin "$work/symphony" -provider "$p" -limit 100 -n "$pacing_n" -sidecars 2
+done
 
 step "4. wake latency"
 run "$bench" latency -db "$sym" -bin "$work/symphony" -probes "$probes" -load "$load"

@@ -59,10 +59,20 @@ select 'email.send', jsonb_build_object('to', 'user' || g || '@example.com', 'fr
                                         'subject', 'bench ' || g, 'text', 'hello')
   from generate_series(1, $1) g`
 
+// smsRows is emailRows for sms.send.
+const smsRows = `insert into symphony.messages (kind, payload)
+select 'sms.send', jsonb_build_object('to', '+1415' || lpad(g::text, 7, '0'), 'body', 'hello')
+  from generate_series(1, $1) g`
+
 // load dispatches n email messages in statements of at most 50,000.
 func load(ctx context.Context, pool *pgxpool.Pool, n int) error {
+	return loadRows(ctx, pool, emailRows, n)
+}
+
+// loadRows dispatches n messages with rows in statements of at most 50,000.
+func loadRows(ctx context.Context, pool *pgxpool.Pool, rows string, n int) error {
 	for left := n; left > 0; left -= 50000 {
-		if _, err := pool.Exec(ctx, emailRows, min(left, 50000)); err != nil {
+		if _, err := pool.Exec(ctx, rows, min(left, 50000)); err != nil {
 			return fmt.Errorf("error dispatching %d messages: %w", n, err)
 		}
 	}

@@ -28,7 +28,7 @@ func emit(f figure) {
 
 const usage = `usage: symphony-bench COMMAND [flags]
 
-commands: throughput, latency, dispatch, history, dashboard, report (see -h of each)
+commands: throughput, pacing, latency, dispatch, history, dashboard, report (see -h of each)
 `
 
 func main() {
@@ -47,6 +47,8 @@ func main() {
 	switch cmd {
 	case "throughput":
 		err = runThroughput(ctx, fs, args)
+	case "pacing":
+		err = runPacing(ctx, fs, args)
 	case "latency":
 		err = runLatency(ctx, fs, args)
 	case "dispatch":

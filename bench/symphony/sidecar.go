@@ -43,7 +43,6 @@ func startSidecar(ctx context.Context, bin, db string, env map[string]string) (*
 		"SYMPHONY_LOG_LEVEL":   "warn",
 		"SYMPHONY_LOG_FORMAT":  "text",
 		"SYMPHONY_WORKER_ID":   "bench",
-		"SYMPHONY_QUEUES":      "email=200",
 		"SYMPHONY_OUTBOX_SIZE": "100",
 	}
 	for k, v := range env {

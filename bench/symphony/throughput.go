@@ -10,12 +10,14 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/symphonymessenger/symphony/sidecar/app"
 	"github.com/symphonymessenger/symphony/sidecar/config"
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
 )
 
@@ -24,9 +26,10 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	bin := fs.String("bin", "bin/symphony", "the sidecar binary")
 	n := fs.Int("n", 200000, "messages to preload and send")
 	via := fs.String("provider", "log", "log, or resend (a loopback fake of Resend's API)")
-	queues := fs.String("queues", "email=200", "SYMPHONY_QUEUES for the sidecar")
-	batch := fs.String("batch", "100", "SYMPHONY_CLAIM_BATCH for the sidecar")
-	prefetch := fs.String("prefetch", "0", "SYMPHONY_PREFETCH for the sidecar")
+	queues := fs.String("queues", "", "SYMPHONY_QUEUES for the sidecar (default: the sidecar's own)")
+	batch := fs.String("batch", "", "SYMPHONY_CLAIM_BATCH for the sidecar (default: the sidecar's own)")
+	prefetch := fs.String("prefetch", "", "SYMPHONY_PREFETCH for the sidecar (default: the sidecar's own)")
+	latency := fs.Duration("latency", 0, "with -provider resend: how long the fake takes to answer")
 	gogc := fs.String("gogc", "", "GOGC for the sidecar (default: the Go runtime's, 100)")
 	name := fs.String("name", "", "figure name (default symphony_<provider>)")
 	cpuprofile := fs.String("cpuprofile", "", "run the sidecar in-process and write its CPU profile here")
@@ -45,8 +48,20 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err := reset(ctx, pool); err != nil {
 		return err
 	}
-	env := map[string]string{"SYMPHONY_QUEUES": *queues, "SYMPHONY_CLAIM_BATCH": *batch, "SYMPHONY_PREFETCH": *prefetch}
-	settings := fmt.Sprintf("SYMPHONY_QUEUES=%s, SYMPHONY_CLAIM_BATCH=%s, SYMPHONY_PREFETCH=%s", *queues, *batch, *prefetch)
+	env := map[string]string{}
+	var set []string
+	for _, v := range []struct{ name, value string }{
+		{"SYMPHONY_QUEUES", *queues}, {"SYMPHONY_CLAIM_BATCH", *batch}, {"SYMPHONY_PREFETCH", *prefetch},
+	} {
+		if v.value != "" {
+			env[v.name] = v.value
+			set = append(set, v.name+"="+v.value)
+		}
+	}
+	settings := "default settings"
+	if len(set) > 0 {
+		settings = strings.Join(set, ", ")
+	}
 	if *gogc != "" {
 		if _, err := gcPercent(*gogc); err != nil {
 			return err
@@ -55,7 +70,7 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		settings += ", GOGC=" + *gogc
 	}
 	if *via == "resend" {
-		fake := resendfake.New(resendfake.Options{})
+		fake := resendfake.New(resendfake.Options{Pace: fakehttp.Pace{Latency: *latency}})
 		defer fake.Close()
 		env["SYMPHONY_EMAIL_PROVIDER"] = "resend"
 		env["RESEND_API_KEY"] = resendfake.DefaultAPIKey
@@ -92,6 +107,9 @@ func runThroughput(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	provider := "log provider"
 	if *via == "resend" {
 		provider = "Resend provider against a loopback fake of its API"
+		if *latency > 0 {
+			provider += fmt.Sprintf(" answering in %s", *latency)
+		}
 	}
 	emit(figure{Name: *name, Value: float64(*n) / took.Seconds(), Unit: "msgs/s",
 		Note: fmt.Sprintf("%d email.send messages, %s, %s", *n, provider, settings)})

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -93,9 +95,16 @@ func (m *Main) Run(ctx context.Context) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	met := metrics.New()
+	if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
+		met.Tuning.MemoryLimit.Set(float64(l)) // see sidecar/memlimit
+	}
 
 	// One HTTP client for every provider and remote handler.
-	hc := httpx.New(httpx.Config{Version: Version, Logger: log, Observe: met.ObserveProviderHTTP})
+	// What providers' answers say about their rate limits goes to the worker,
+	// which keeps each queue's shared bucket at it (set before any send).
+	var w *worker.Worker
+	hc := httpx.New(httpx.Config{Version: Version, Logger: log, Observe: met.ObserveProviderHTTP,
+		RateSignals: func(ctx context.Context, sig httpx.RateSignal) { w.RateSignal(ctx, sig) }})
 	email, sms, err := m.providers(cfg, log, hc)
 	if err != nil {
 		return err
@@ -120,7 +129,7 @@ func (m *Main) Run(ctx context.Context) error {
 	p := cfg.Providers
 	handlers := handler.NewRegistry(webhook.New(hc), handler.RemoteConfig{
 		SupabaseURL: p.SupabaseURL, ServiceRoleKey: p.SupabaseServiceRoleKey, WebhookSecret: p.WebhookSecret})
-	w := worker.New(store, handlers, worker.Config{
+	w = worker.New(store, handlers, worker.Config{
 		Queues:          cfg.Queues,
 		ClaimBatch:      cfg.ClaimBatch,
 		Prefetch:        cfg.Prefetch,

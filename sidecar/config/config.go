@@ -32,16 +32,20 @@ type Config struct {
 	// (SYMPHONY_WORKER_ID; default FLY_MACHINE_ID, else hostname-pid).
 	WorkerID string
 
-	// Queues maps each queue this sidecar serves to how many messages of it run
-	// at once (SYMPHONY_QUEUES, "email=16,sms=8,…").
+	// Queues maps each queue this sidecar serves to the most messages of it
+	// that may run at once (SYMPHONY_QUEUES, "email=1000,sms=200,…"). Each
+	// queue's concurrency adapts below this ceiling to how its provider
+	// answers (docs/tuning.md); the defaults do not bind on a fast provider.
 	Queues map[string]int
-	// ClaimBatch caps how many messages one claim takes (SYMPHONY_CLAIM_BATCH).
+	// ClaimBatch caps how many messages one claim takes (SYMPHONY_CLAIM_BATCH,
+	// default 500). Claims are as big as the free slots and prefetch allow.
 	ClaimBatch int
 	// Prefetch is how many claimed messages per queue may wait in the sidecar
-	// for a free slot (SYMPHONY_PREFETCH, default 0: never more than the free
-	// slots). For fast providers: claims grow to ClaimBatch however few slots
-	// are free, at the price of messages held here while another sidecar may
-	// be idle, and of priority honoured per claim rather than per slot.
+	// for a free slot (SYMPHONY_PREFETCH). Unset or "auto" (-1, the default):
+	// as many as the queue finishes in about 50 ms, at most ClaimBatch, so a
+	// deep backlog is claimed in big batches while another sidecar still
+	// finds work and a higher-priority message waits behind little. A number
+	// fixes it; 0 claims never more than the free slots.
 	Prefetch int
 	// Lease is how long a claim is held before another sidecar may rescue it;
 	// leases of running messages are extended while they run (SYMPHONY_LEASE).
@@ -132,14 +136,18 @@ type Providers struct {
 	WebhookSecret          string // SYMPHONY_WEBHOOK_SECRET: signs webhook deliveries
 }
 
+// AutoPrefetch is Config.Prefetch when the prefetch follows the queue's pace.
+const AutoPrefetch = -1
+
 // Default returns the configuration used when a variable is unset.
 func Default() Config {
 	return Config{
 		EmailProvider:      "log",
 		SMSProvider:        "log",
 		HTTPAddr:           ":8080",
-		Queues:             map[string]int{"email": 16, "sms": 8, "campaign": 2, "drip": 4, "default": 8},
-		ClaimBatch:         100,
+		Queues:             map[string]int{"email": 1000, "sms": 200, "campaign": 4, "drip": 50, "default": 100},
+		ClaimBatch:         500,
+		Prefetch:           AutoPrefetch,
 		Lease:              60 * time.Second,
 		PollInterval:       time.Second,
 		Wakeup:             "notify",
@@ -204,10 +212,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	num("SYMPHONY_CLAIM_BATCH", &c.ClaimBatch)
-	if v := strings.TrimSpace(getenv("SYMPHONY_PREFETCH")); v != "" {
+	if v := strings.TrimSpace(getenv("SYMPHONY_PREFETCH")); v == "auto" {
+		c.Prefetch = AutoPrefetch
+	} else if v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("SYMPHONY_PREFETCH=%q is not a whole number of 0 or more", v))
+			errs = append(errs, fmt.Errorf("SYMPHONY_PREFETCH=%q is not auto or a whole number of 0 or more", v))
 		} else {
 			c.Prefetch = n
 		}

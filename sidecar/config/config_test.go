@@ -103,3 +103,25 @@ func TestFromEnv_Overrides(t *testing.T) {
 		t.Fatalf("overrides: %+v", c)
 	}
 }
+
+func TestConfig_DefaultsAreCeilingsAndPrefetchIsAuto(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:5432/db"}
+	c, err := config.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Prefetch != config.AutoPrefetch || c.ClaimBatch != 500 || c.Queues["email"] != 1000 {
+		t.Fatalf("defaults: prefetch %d, claim batch %d, email ceiling %d", c.Prefetch, c.ClaimBatch, c.Queues["email"])
+	}
+	for v, want := range map[string]int{"auto": config.AutoPrefetch, "0": 0, "250": 250} {
+		env["SYMPHONY_PREFETCH"] = v
+		if c, err := config.FromEnv(func(k string) string { return env[k] }); err != nil || c.Prefetch != want {
+			t.Fatalf("SYMPHONY_PREFETCH=%s: %d, %v; want %d", v, c.Prefetch, err, want)
+		}
+	}
+	env["SYMPHONY_PREFETCH"] = "-1"
+	if _, err := config.FromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "SYMPHONY_PREFETCH") {
+		t.Fatalf("SYMPHONY_PREFETCH=-1 gave %v", err)
+	}
+}

@@ -42,6 +42,8 @@ type Metrics struct {
 	HTTPConnections *prometheus.GaugeVec   // listener
 	HTTPRefused     *prometheus.CounterVec // listener, reason
 
+	Tuning Tuning
+
 	depthQueues []string // queues set at the last refresh (one collector goroutine)
 }
 
@@ -112,6 +114,7 @@ func New() *Metrics {
 	m.registerOperations(f)
 	m.registerDelivery(f)
 	m.registerHTTP(f)
+	m.registerTuning(f)
 	f(m.Processed)
 	f(m.HandlerSeconds)
 	f(m.Claimed)

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/symphonymessenger/symphony/sidecar/queue"
+
 	queries "github.com/symphonymessenger/symphony/sql"
 )
 
@@ -88,6 +90,9 @@ type Overview struct {
 	Failures []Failure    `json:"recent_failures"`
 	Workers  []Worker     `json:"workers"`
 	Flags    []Flag       `json:"flags"`
+	// RateLimits are the shared buckets: the rate in force, whose it is
+	// (operator or learned), and what was learned from the provider.
+	RateLimits []queue.RateLimit `json:"rate_limits"`
 }
 
 // Overview reads queues, the newest failures (at most failures of them),
@@ -104,7 +109,10 @@ func (s *Store) Overview(ctx context.Context, failures int) (Overview, error) {
 	if o.Workers, err = s.Workers(ctx); err != nil {
 		return o, err
 	}
-	o.Flags, err = s.Flags(ctx)
+	if o.Flags, err = s.Flags(ctx); err != nil {
+		return o, err
+	}
+	o.RateLimits, err = queue.ReadRateLimits(ctx, s.db)
 	return o, err
 }
 

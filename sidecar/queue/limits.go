@@ -10,16 +10,28 @@ import (
 	queries "github.com/symphonymessenger/symphony/sql"
 )
 
+// Bucket is the rate-limit bucket a queue draws from.
+type Bucket struct {
+	Name string
+	// Limited: the bucket has a rate now (the operator's or a learned one),
+	// so claims take tokens from it.
+	Limited bool
+	// Operator: the rate is the operator's per_second, which no learned
+	// rate replaces.
+	Operator bool
+}
+
 // QueueLimits returns the rate-limit bucket of every queue that has one.
-func (s *Store) QueueLimits(ctx context.Context) (map[string]string, error) {
+func (s *Store) QueueLimits(ctx context.Context) (map[string]Bucket, error) {
 	rows, err := s.pool.Query(ctx, queries.QueueLimits)
 	if err != nil {
 		return nil, fmt.Errorf("error reading queue rate limits: %w", err)
 	}
-	out := map[string]string{}
-	var q, bucket string
-	_, err = pgx.ForEachRow(rows, []any{&q, &bucket}, func() error {
-		out[q] = bucket
+	out := map[string]Bucket{}
+	var q string
+	var b Bucket
+	_, err = pgx.ForEachRow(rows, []any{&q, &b.Name, &b.Limited, &b.Operator}, func() error {
+		out[q] = b
 		return nil
 	})
 	if err != nil {
@@ -29,8 +41,9 @@ func (s *Store) QueueLimits(ctx context.Context) (map[string]string, error) {
 }
 
 // ClaimLimited claims like Claim, but only as many messages as bucket has
-// tokens for, taking the tokens in the claim's own transaction. When it gets
-// no token it returns how long until the next one.
+// tokens for, taking the tokens in the claim's own transaction. When the
+// tokens, not limit or the backlog, bounded the claim, it returns how long
+// until the next token.
 func (s *Store) ClaimLimited(ctx context.Context, queue, bucket string, limit int, lease time.Duration) ([]Message, time.Duration, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -50,6 +63,7 @@ func (s *Store) ClaimLimited(ctx context.Context, queue, bucket string, limit in
 			if _, err := tx.Exec(ctx, queries.GiveTokens, bucket, unused); err != nil {
 				return nil, 0, fmt.Errorf("error returning %s tokens: %w", bucket, err)
 			}
+			waitMs = 0 // the backlog ran out first
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -21,6 +21,7 @@ type attempt struct {
 	// attempt its own Err rather than w.hard's cause.
 	values   context.Context
 	deadline time.Time
+	p        *producer // the queue it runs for: Value(producerKey{})
 
 	done  atomic.Value // chan struct{}, made on first use; closed by cancel
 	ended atomic.Bool  // err is set: Err need not lock before then
@@ -41,7 +42,12 @@ func newAttempt(values context.Context, deadline time.Time) *attempt {
 
 func (a *attempt) Deadline() (time.Time, bool) { return a.deadline, true }
 
-func (a *attempt) Value(key any) any { return a.values.Value(key) }
+func (a *attempt) Value(key any) any {
+	if _, ok := key.(producerKey); ok {
+		return a.p
+	}
+	return a.values.Value(key)
+}
 
 func (a *attempt) Done() <-chan struct{} {
 	if d := a.done.Load(); d != nil {
@@ -190,6 +196,7 @@ func (w *Worker) interrupt() {
 // begin starts an attempt in slot s at now.
 func (w *Worker) begin(s *slot, now time.Time) *attempt {
 	a := newAttempt(w.values, now.Add(w.cfg.HandlerTimeout))
+	a.p = s.p
 	s.attempt.Store(a)
 	if w.idle.Load() {
 		signal(w.kick)

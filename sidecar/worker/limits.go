@@ -2,16 +2,14 @@ package worker
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
-// ReloadLimits reads which rate-limit bucket each queue draws from. The
-// listener calls it when symphony.queues or a bucket's limit changes.
+// ReloadLimits reads which rate-limit bucket each queue draws from, and
+// whether it has a rate. The listener calls it when symphony.queues changes,
+// when an operator's limit changes and when a learned one appears.
 func (w *Worker) ReloadLimits(ctx context.Context) {
 	limits, err := w.store.QueueLimits(ctx)
 	if err != nil {
@@ -50,42 +48,9 @@ func (w *Worker) claim(ctx context.Context, p *producer, n int) ([]queue.Message
 
 func (w *Worker) claimWithin(ctx context.Context, p *producer, n int) ([]queue.Message, time.Duration, error) {
 	b := p.bucket.Load()
-	if b == nil {
+	if b == nil || !b.Limited {
 		msgs, err := w.store.Claim(ctx, p.queue, n, w.cfg.Lease)
 		return msgs, 0, err
 	}
-	msgs, wait, err := w.store.ClaimLimited(ctx, p.queue, *b, n, w.cfg.Lease)
-	if len(msgs) > 0 {
-		wait = 0
-	}
-	return msgs, wait, err
-}
-
-// defaultThrottle is how long a bucket pauses after a 429 without Retry-After.
-const defaultThrottle = time.Second
-
-// throttleOn429 pauses the message's bucket for every sidecar when the provider
-// answered 429: the account's limit is shared, so one sidecar's 429 is
-// everyone's.
-func (w *Worker) throttleOn429(m *queue.Message, err error) {
-	var pe *provider.Error
-	if !errors.As(err, &pe) || pe.StatusCode != http.StatusTooManyRequests {
-		return
-	}
-	p, ok := w.producers[m.Queue]
-	if !ok || p.bucket.Load() == nil {
-		return
-	}
-	pause := pe.RetryAfter
-	if pause <= 0 {
-		pause = defaultThrottle
-	}
-	bucket := *p.bucket.Load()
-	ctx, cancel := context.WithTimeout(w.hard, 5*time.Second)
-	defer cancel()
-	if err := w.store.Throttle(ctx, bucket, pause); err != nil {
-		w.log.Warn("could not throttle the rate-limit bucket", "bucket", bucket, "error", err)
-		return
-	}
-	w.log.Warn("provider rate limit hit: bucket paused for every sidecar", "bucket", bucket, "pause", pause)
+	return w.store.ClaimLimited(ctx, p.queue, b.Name, n, w.cfg.Lease)
 }

@@ -13,15 +13,22 @@ import (
 // slot is one long-lived goroutine running a queue's messages one at a time.
 type slot struct {
 	p       *producer
+	index   int                     // it runs while index < p.limit
 	attempt atomic.Pointer[attempt] // the one running, for the watchdog
 	kinds   map[string]*kindMetrics // only the slot's goroutine touches it
-	_       [40]byte                // a cache line each: slots on other cores store attempt all the time
+	_       [32]byte                // a cache line each: slots on other cores store attempt all the time
 }
 
-// runSlot runs the messages of one of a queue's slots until its producer stops.
+// runSlot runs the messages of one of a queue's slots until its producer
+// stops, parking whenever the queue's limit falls to or below its index.
 func (w *Worker) runSlot(s *slot) {
 	p := s.p
-	for m := range p.work {
+	for {
+		p.park(s)
+		m, ok := <-p.work
+		if !ok {
+			return
+		}
 		p.inflight.Add(1)
 		p.inFlight.Inc()
 		o := w.handle(s, m)
@@ -30,7 +37,7 @@ func (w *Worker) runSlot(s *slot) {
 		p.inFlight.Dec()
 		// Wake the producer only once there is room for a worthwhile claim
 		// (or nothing is left), not at every message.
-		if held := p.held.Add(-1); p.capacity-int(held) >= p.lowWater || held == 0 {
+		if held := p.held.Add(-1); p.capacity.Load()-held >= p.lowWater.Load() || held == 0 {
 			signal(p.freed)
 		}
 		w.running.Done()

@@ -55,12 +55,14 @@ func (h Handlers) Route(kind string) (Handler, bool) {
 
 // Config tunes a Worker. Every duration must be positive.
 type Config struct {
-	Queues          map[string]int // queue → how many of its messages run at once
-	ClaimBatch      int            // most messages one claim takes
-	Lease           time.Duration  // lease per claim; extended while work runs
-	PollInterval    time.Duration  // fallback poll when no wake-up arrives
-	HandlerTimeout  time.Duration  // deadline of one attempt
-	ShutdownTimeout time.Duration  // how long a stop waits for in-flight work
+	// Queues maps each queue to the most of its messages that run at once:
+	// the ceiling of its adaptive concurrency limit (see limiter).
+	Queues          map[string]int
+	ClaimBatch      int           // most messages one claim takes
+	Lease           time.Duration // lease per claim; extended while work runs
+	PollInterval    time.Duration // fallback poll when no wake-up arrives
+	HandlerTimeout  time.Duration // deadline of one attempt
+	ShutdownTimeout time.Duration // how long a stop waits for in-flight work
 	Retry           RetryPolicy
 	Heartbeat       time.Duration // how often the worker row is refreshed (default 10s)
 	RescueInterval  time.Duration // how often expired leases are rescued (default 15s)
@@ -69,9 +71,13 @@ type Config struct {
 	// sidecar for a free slot (0: claims never exceed the free slots). With
 	// fast handlers it lets a queue of modest concurrency claim in big
 	// batches; the price is that waiting messages are held (leased) here and
-	// a later, higher-priority message waits behind them.
+	// a later, higher-priority message waits behind them. AutoPrefetch: as
+	// many as the queue finishes in prefetchHorizon, at most ClaimBatch.
 	Prefetch int
 }
+
+// AutoPrefetch is Config.Prefetch for a prefetch that follows the queue's pace.
+const AutoPrefetch = -1
 
 // Worker claims, handles and completes messages until its context ends.
 type Worker struct {
@@ -100,9 +106,13 @@ type Worker struct {
 
 	// slots are every queue's slot goroutines; the watchdog reads their
 	// attempts' deadlines. It sleeps while idle until a kick.
-	slots []*slot
-	idle  atomic.Bool
-	kick  chan struct{}
+	slots     []*slot
+	slotGroup sync.WaitGroup // the slot goroutines, started as limits grow
+	idle      atomic.Bool
+	kick      chan struct{}
+
+	learnMu  sync.Mutex
+	learners map[string]*learner // by bucket (see learn.go)
 }
 
 // FinalWriteGrace is how long after the shutdown deadline outcomes may still be
@@ -111,11 +121,17 @@ type Worker struct {
 const FinalWriteGrace = 5 * time.Second
 
 type producer struct {
-	queue    string
-	bucket   atomic.Pointer[string] // rate-limit bucket, nil when unlimited
-	slots    int
-	capacity int // slots + prefetch: most messages held (running or waiting) at once
-	lowWater int // claim when at least this many more can be held
+	queue  string
+	bucket atomic.Pointer[queue.Bucket] // rate-limit bucket, nil when the queue has none
+	// ceiling is the most slots (SYMPHONY_QUEUES); limit how many may run
+	// now, set by the tuner (see tuner.go). capacity is limit + prefetch:
+	// the most messages held (running or waiting) at once; the producer
+	// claims when at least lowWater more can be held.
+	ceiling  int
+	limit    atomic.Int64
+	capacity atomic.Int64
+	lowWater atomic.Int64
+	tune     tuning // the tuner goroutine's
 	// held counts the claimed messages not finished yet: waiting in work or
 	// running. Only the producer adds (at a claim), so a claim never takes
 	// more than work has room for. inflight counts the running ones.
@@ -137,6 +153,15 @@ type producer struct {
 	claimed  prometheus.Counter
 	inFlight prometheus.Gauge
 	prepBuf  []*queue.Message // the producer's, for handing a claim to a Preparer
+	slots    []*slot          // ceiling of them; the first limit run (see tuner.go)
+	// resized is closed (and replaced) whenever limit grows or the producer
+	// stops: slots parked above the limit look again.
+	resized atomic.Pointer[chan struct{}]
+	closing atomic.Bool
+	// Attempts finished since the tuner last looked (see tuner.go).
+	done, dropped, latencyNs atomic.Int64
+	// accepted counts the attempts the provider did not refuse with 429.
+	accepted meter
 }
 
 // New returns a Worker over store, running handlers by message kind.
@@ -150,6 +175,9 @@ func New(store *queue.Store, handlers Router, cfg Config, log *slog.Logger, m *m
 	if cfg.ClaimBatch <= 0 {
 		cfg.ClaimBatch = 100
 	}
+	if cfg.Prefetch < 0 && cfg.Prefetch != AutoPrefetch {
+		cfg.Prefetch = 0
+	}
 	w := &Worker{
 		store:     store,
 		handlers:  handlers,
@@ -162,13 +190,18 @@ func New(store *queue.Store, handlers Router, cfg Config, log *slog.Logger, m *m
 		kick:      make(chan struct{}, 1),
 	}
 	for q, n := range cfg.Queues {
-		capacity := n + max(0, cfg.Prefetch)
-		p := &producer{queue: q, slots: n, capacity: capacity, lowWater: max(1, min(capacity, cfg.ClaimBatch)/2),
-			wake: make(chan struct{}, 1), freed: make(chan struct{}, 1), work: make(chan *queue.Message, capacity)}
-		w.producers[q] = p
-		for range n {
-			w.slots = append(w.slots, &slot{p: p, kinds: map[string]*kindMetrics{}})
+		p := &producer{queue: q, ceiling: n, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1),
+			work: make(chan *queue.Message, n+w.maxPrefetch())}
+		resized := make(chan struct{})
+		p.resized.Store(&resized)
+		p.tune.limiter = newLimiter(limitFloor, n, limitStart)
+		w.resize(p, p.tune.limiter.limit, w.startPrefetch())
+		for i := range n {
+			s := &slot{p: p, index: i, kinds: map[string]*kindMetrics{}}
+			p.slots = append(p.slots, s)
+			w.slots = append(w.slots, s)
 		}
+		w.producers[q] = p
 	}
 	return w
 }
@@ -198,16 +231,23 @@ func signal(c chan struct{}) {
 
 // QueueState is one queue's load in this sidecar.
 type QueueState struct {
-	Queue    string `json:"queue"`
-	Slots    int    `json:"slots"`
-	InFlight int64  `json:"in_flight"`
+	Queue string `json:"queue"`
+	// Slots is how many of the queue's messages may run at once now (the
+	// adaptive limit), Ceiling the most it may grow to (SYMPHONY_QUEUES),
+	// Prefetch how many more may wait here for a slot.
+	Slots    int   `json:"slots"`
+	Ceiling  int   `json:"ceiling"`
+	Prefetch int   `json:"prefetch"`
+	InFlight int64 `json:"in_flight"`
 }
 
 // Snapshot returns this sidecar's per-queue load.
 func (w *Worker) Snapshot() []QueueState {
 	out := make([]QueueState, 0, len(w.producers))
 	for _, p := range w.producers {
-		out = append(out, QueueState{Queue: p.queue, Slots: p.slots, InFlight: p.inflight.Load()})
+		limit := int(p.limit.Load())
+		out = append(out, QueueState{Queue: p.queue, Slots: limit, Ceiling: p.ceiling,
+			Prefetch: int(p.capacity.Load()) - limit, InFlight: p.inflight.Load()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Queue < out[j].Queue })
 	return out
@@ -232,11 +272,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	go func() { defer completer.Done(); w.runCompleter() }()
 
 	stopWatchdog := w.watch()
-	var slots sync.WaitGroup
-	for _, s := range w.slots {
-		slots.Go(func() { w.runSlot(s) })
+	slots := &w.slotGroup
+	for _, p := range w.producers {
+		w.startSlots(p)
 	}
 	var loops sync.WaitGroup
+	loops.Go(func() { w.runTuner(ctx) })
 	for _, p := range w.producers {
 		loops.Add(1)
 		go func() { defer loops.Done(); w.runProducer(ctx, p) }()
@@ -298,6 +339,9 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	woken := false
 	var recheck <-chan time.Time
 	defer func() {
+		// Slots parked above the limit get up to see the work channel close.
+		p.closing.Store(true)
+		p.wakeSlots()
 		// Whatever no slot has started is handed back, not run: a stop lets
 		// running messages finish, nothing more. A slot may still take one in
 		// the meantime; each message goes to exactly one of the two.
@@ -324,7 +368,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			// busy). Claiming each slot as it frees would turn a busy queue into
 			// one-message transactions, each paying a commit.
 			held := int(p.held.Load())
-			if free := p.capacity - held; free >= p.lowWater || (held == 0 && free > 0) {
+			if free := int(p.capacity.Load()) - held; free >= int(p.lowWater.Load()) || (held == 0 && free > 0) {
 				n := min(free, w.cfg.ClaimBatch)
 				msgs, wait, err := w.claim(ctx, p, n)
 				if err != nil {
@@ -416,7 +460,8 @@ func pointers(msgs []queue.Message) []*queue.Message {
 }
 
 // queueUp puts claimed messages where the queue's slots take them. It never
-// blocks: the claim took at most capacity - held, and work holds capacity.
+// blocks: the claim took at most capacity - held, and work holds the most
+// capacity can be.
 func (w *Worker) queueUp(p *producer, msgs []queue.Message) {
 	if p.claimed == nil {
 		p.claimed, p.inFlight = w.m.Claimed.WithLabelValues(p.queue), w.m.InFlight.WithLabelValues(p.queue)
@@ -445,6 +490,7 @@ func (w *Worker) handle(s *slot, m *queue.Message) queue.Outcome {
 	result, err := call(ctx, h, m)
 	took := time.Since(start)
 	km.observe(w.m, took)
+	s.p.finished(took, err)
 	if err != nil && w.hard.Err() != nil {
 		err = fmt.Errorf("interrupted by shutdown; the provider may have been called: %w", err)
 		return w.record(km, m, queue.Outcome{ID: m.ID, Attempt: m.Attempt, State: queue.Retry,
@@ -493,8 +539,13 @@ func (w *Worker) decide(km *kindMetrics, m *queue.Message, result json.RawMessag
 	default:
 		o.State, o.Error, o.Code = queue.Retry, truncate(err.Error()), provider.ErrorCode(err)
 		o.RetryIn = w.cfg.Retry.Delay(m.Attempt, provider.RetryAfter(err))
+		if refusal(err) && provider.RetryAfter(err) <= 0 {
+			// Refused for our pace, not for the message: the bucket paces
+			// its next try, so it need not wait out a backoff.
+			o.RetryIn = defaultThrottle
+		}
 	}
-	w.throttleOn429(m, err)
+	w.refused(m, err)
 	return w.record(km, m, o, took)
 }
 

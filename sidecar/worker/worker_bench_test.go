@@ -65,6 +65,7 @@ func BenchmarkWorker_Slots(b *testing.B) {
 	const slots = 200
 	w := benchWorker(b, slots)
 	p := w.producers["email"]
+	w.resize(p, slots, 0) // every slot runs, as a fixed concurrency did
 	for _, s := range w.slots {
 		go w.runSlot(s)
 	}
@@ -76,14 +77,14 @@ func BenchmarkWorker_Slots(b *testing.B) {
 		}
 		drained <- n
 	}()
-	claim := make([]queue.Message, p.lowWater)
+	claim := make([]queue.Message, p.lowWater.Load())
 	for i := range claim {
 		claim[i] = queue.Message{ID: int64(i), Kind: "email.send", Queue: "email", Attempt: 1, MaxAttempts: 5}
 	}
 	b.ReportAllocs()
 	sent := 0
 	for b.Loop() {
-		for p.capacity-int(p.held.Load()) < len(claim) {
+		for int(p.capacity.Load()-p.held.Load()) < len(claim) {
 			<-p.freed
 		}
 		w.queueUp(p, claim)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/symphonymessenger/symphony/sidecar/app"
 	"github.com/symphonymessenger/symphony/sidecar/config"
+	"github.com/symphonymessenger/symphony/sidecar/memlimit"
 	"github.com/symphonymessenger/symphony/sidecar/operator"
 )
 
@@ -66,6 +67,9 @@ func worker(stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(cfg, stderr)
+	mem := memlimit.Apply(os.Getenv)
+	log.Info("memory", "cgroup_limit_bytes", mem.CgroupLimit, "go_memory_limit_bytes", mem.MemoryLimit,
+		"from_cgroup", mem.FromCgroup, "gogc", mem.GOGC)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

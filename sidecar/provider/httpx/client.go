@@ -20,7 +20,7 @@ const (
 	userAgentProduct    = "symphony-messenger/"
 	// maxIdleConnsPerHost covers a sidecar's sends in flight to one provider
 	// at a high queue concurrency, so connections are reused, not churned.
-	maxIdleConnsPerHost = 256
+	maxIdleConnsPerHost = 1024
 )
 
 // Config configures the shared provider HTTP client. The zero value is usable.
@@ -50,6 +50,10 @@ type Config struct {
 	// included): the host, the status code (0 when no response arrived), the
 	// transport error and how long it took. The sidecar records metrics with it.
 	Observe Observer
+
+	// RateSignals, when set, is told of every answer whose headers say
+	// something about the account's rate limit (see RateSignal).
+	RateSignals RateSignals
 }
 
 // Observer is Config.Observe.
@@ -93,8 +97,8 @@ func New(cfg Config) *http.Client {
 		t.MaxIdleConns = 4 * maxIdleConnsPerHost // cleanhttp's 100 in all would cap one busy host first
 		base = t
 	}
-	if cfg.Observe != nil {
-		base = &observingTransport{next: base, observe: cfg.Observe}
+	if cfg.Observe != nil || cfg.RateSignals != nil {
+		base = &observingTransport{next: base, observe: cfg.Observe, signals: cfg.RateSignals}
 	}
 	p := policy{waitMax: cfg.RetryWaitMax}
 	rc := &retryablehttp.Client{

@@ -9,7 +9,8 @@ import (
 // retry loop, so a 503 retried in-process into a 200 is seen as both.
 type observingTransport struct {
 	next    http.RoundTripper
-	observe Observer
+	observe Observer    // may be nil
+	signals RateSignals // may be nil
 }
 
 func (t *observingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -18,7 +19,14 @@ func (t *observingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	status := 0
 	if resp != nil {
 		status = resp.StatusCode
+		if t.signals != nil {
+			if sig, ok := ReadRateSignal(resp, time.Now()); ok {
+				t.signals(req.Context(), sig)
+			}
+		}
 	}
-	t.observe(req.URL.Host, status, err, time.Since(start))
+	if t.observe != nil {
+		t.observe(req.URL.Host, status, err, time.Since(start))
+	}
 	return resp, err
 }

@@ -28,6 +28,10 @@ type Options struct {
 	// InactiveRecipients are addresses Postmark has deactivated (bounces,
 	// spam complaints): sending to one answers 422 with ErrorCode 406.
 	InactiveRecipients []string
+	// Pace, when set, makes the fake enforce a rate limit (answering 429
+	// with Postmark's body and no rate-limit headers, as Postmark does) and
+	// answer after a fixed latency.
+	Pace fakehttp.Pace
 }
 
 // Message is one accepted email, decoded.
@@ -74,6 +78,7 @@ type Server struct {
 	fakehttp.Faults
 
 	ts       *httptest.Server
+	pace     *fakehttp.Limiter
 	token    string
 	inactive map[string]bool
 
@@ -84,7 +89,7 @@ type Server struct {
 
 // New starts a fake. Close it when done.
 func New(opts Options) *Server {
-	s := &Server{token: opts.ServerToken, inactive: map[string]bool{}}
+	s := &Server{token: opts.ServerToken, inactive: map[string]bool{}, pace: fakehttp.NewLimiter(opts.Pace)}
 	if s.token == "" {
 		s.token = DefaultServerToken
 	}
@@ -121,6 +126,14 @@ func ErrorFault(status, errorCode int, message string) fakehttp.Fault {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	req := s.Record(r)
+	win, gone := s.pace.Gate(r)
+	switch {
+	case gone:
+		return
+	case win.Refused:
+		s.writeFault(w, fakehttp.Status(http.StatusTooManyRequests))
+		return
+	}
 	f := s.NextFault()
 	if !fakehttp.Wait(r.Context(), f.Delay) {
 		return

@@ -20,6 +20,9 @@ const DefaultAPIKey = "re_fake_key"
 type Options struct {
 	// APIKey is the only Bearer key accepted. Empty means DefaultAPIKey.
 	APIKey string
+	// Pace, when set, makes the fake enforce a rate limit (answering 429 as
+	// the provider does) and answer after a fixed latency.
+	Pace fakehttp.Pace
 }
 
 // Email is one email the fake accepted, as the client sent it.
@@ -66,6 +69,7 @@ type Server struct {
 
 	ts     *httptest.Server
 	apiKey string
+	pace   *fakehttp.Limiter
 
 	mu     sync.Mutex
 	seq    int
@@ -75,7 +79,7 @@ type Server struct {
 
 // New starts a fake. Close it when done.
 func New(opts Options) *Server {
-	s := &Server{apiKey: opts.APIKey, keys: map[string]*keyed{}}
+	s := &Server{apiKey: opts.APIKey, keys: map[string]*keyed{}, pace: fakehttp.NewLimiter(opts.Pace)}
 	if s.apiKey == "" {
 		s.apiKey = DefaultAPIKey
 	}
@@ -116,6 +120,14 @@ func errorAnswer(status int, name, message string) (int, any) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	req := s.Record(r)
+	win, gone := s.pace.Gate(r)
+	switch {
+	case gone:
+		return
+	case win.Refused:
+		s.writeFault(w, fakehttp.RateLimited(win.ResetSeconds()))
+		return
+	}
 	f := s.NextFault()
 	switch f.Kind {
 	case fakehttp.KindReset:
@@ -146,7 +158,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	setRateLimitHeaders(w.Header(), "1")
+	if s.pace.Limited() {
+		setRateLimitHeaders(w.Header(), win.Limit, win.Remaining, win.ResetSeconds())
+	}
 	fakehttp.WriteJSON(w, status, answer)
 }
 
@@ -219,8 +233,14 @@ func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
 		if _, err := strconv.Atoi(f.RetryAfter); err == nil {
 			reset = f.RetryAfter
 		}
-		setRateLimitHeaders(w.Header(), reset)
-		w.Header().Set("Ratelimit-Remaining", "0")
+		if s.pace.Limited() {
+			setRateLimitHeaders(w.Header(), s.pace.Limit(), 0, reset)
+		} else {
+			// An injected 429 states no limit: the fake enforces none, and
+			// a sidecar would learn it.
+			w.Header().Set("Ratelimit-Remaining", "0")
+			w.Header().Set("Ratelimit-Reset", reset)
+		}
 	}
 	f.SetHeaders(w.Header())
 	if f.Body != "" {
@@ -244,14 +264,11 @@ func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
 	fakehttp.WriteJSON(w, st, a)
 }
 
-// setRateLimitHeaders sets the IETF-draft headers Resend documents on every
-// answer; reset is seconds until the window resets.
-func setRateLimitHeaders(h http.Header, reset string) {
-	if reset == "" {
-		reset = "1"
-	}
-	h.Set("Ratelimit-Limit", "5")
-	h.Set("Ratelimit-Remaining", "4")
+// setRateLimitHeaders sets the IETF-draft headers Resend documents: the
+// window's limit, what it has left, and reset, seconds until it resets.
+func setRateLimitHeaders(h http.Header, limit, remaining int, reset string) {
+	h.Set("Ratelimit-Limit", strconv.Itoa(limit))
+	h.Set("Ratelimit-Remaining", strconv.Itoa(remaining))
 	h.Set("Ratelimit-Reset", reset)
 }
 

@@ -24,6 +24,9 @@ const maxPayload = 30 << 20
 type Options struct {
 	// APIKey is the only Bearer key accepted. Empty means DefaultAPIKey.
 	APIKey string
+	// Pace, when set, makes the fake enforce a rate limit (answering 429 as
+	// the provider does) and answer after a fixed latency.
+	Pace fakehttp.Pace
 }
 
 // Mail is one accepted request body, decoded.
@@ -95,6 +98,7 @@ type Server struct {
 
 	ts     *httptest.Server
 	apiKey string
+	pace   *fakehttp.Limiter
 
 	mu    sync.Mutex
 	seq   int
@@ -103,7 +107,7 @@ type Server struct {
 
 // New starts a fake. Close it when done.
 func New(opts Options) *Server {
-	s := &Server{apiKey: opts.APIKey}
+	s := &Server{apiKey: opts.APIKey, pace: fakehttp.NewLimiter(opts.Pace)}
 	if s.apiKey == "" {
 		s.apiKey = DefaultAPIKey
 	}
@@ -158,6 +162,22 @@ func ErrorFault(status int, field, message string) fakehttp.Fault {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	req := s.Record(r)
+	win, gone := s.pace.Gate(r)
+	switch {
+	case gone:
+		return
+	}
+	if s.pace.Limited() {
+		// SendGrid states its limit on every answer, refusals included; the
+		// reset is a Unix time, and a 429 carries no Retry-After.
+		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(win.Limit))
+		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(win.Remaining))
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(win.Reset).Unix(), 10))
+		if win.Refused {
+			s.writeFault(w, fakehttp.Status(http.StatusTooManyRequests))
+			return
+		}
+	}
 	f := s.NextFault()
 	if !fakehttp.Wait(r.Context(), f.Delay) {
 		return
@@ -232,7 +252,7 @@ func decodeField(err error) string {
 }
 
 func (s *Server) writeFault(w http.ResponseWriter, f fakehttp.Fault) {
-	if f.Status == http.StatusTooManyRequests {
+	if f.Status == http.StatusTooManyRequests && w.Header().Get("X-RateLimit-Limit") == "" {
 		reset := time.Now().Add(time.Second)
 		if n, err := strconv.Atoi(f.RetryAfter); err == nil {
 			reset = time.Now().Add(time.Duration(n) * time.Second)

@@ -32,6 +32,10 @@ type Options struct {
 	// OptedOut lists E.164 numbers that replied STOP: sending to one answers
 	// 400 with code 21610.
 	OptedOut []string
+	// Pace, when set, makes the fake enforce a rate limit (answering 429
+	// with error 20429 and no rate-limit headers, as Twilio does) and answer
+	// after a fixed latency.
+	Pace fakehttp.Pace
 }
 
 // Message is one created message, as the client sent it.
@@ -53,6 +57,7 @@ type Server struct {
 
 	ts       *httptest.Server
 	opts     Options
+	pace     *fakehttp.Limiter
 	optedOut map[string]bool
 
 	mu       sync.Mutex
@@ -68,7 +73,7 @@ func New(opts Options) *Server {
 	if opts.AuthToken == "" {
 		opts.AuthToken = DefaultAuthToken
 	}
-	s := &Server{opts: opts, optedOut: map[string]bool{}}
+	s := &Server{opts: opts, optedOut: map[string]bool{}, pace: fakehttp.NewLimiter(opts.Pace)}
 	for _, n := range opts.OptedOut {
 		s.optedOut[n] = true
 	}
@@ -114,6 +119,15 @@ func ErrorFault(status, code int, message string) fakehttp.Fault {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	req := s.Record(r)
+	win, gone := s.pace.Gate(r)
+	switch {
+	case gone:
+		return
+	case win.Refused:
+		// Twilio's 429 is error 20429 and states no limit.
+		s.writeFault(w, fakehttp.Status(http.StatusTooManyRequests))
+		return
+	}
 	f := s.NextFault()
 	if !fakehttp.Wait(r.Context(), f.Delay) {
 		return

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
+	"github.com/symphonymessenger/symphony/sidecar/provider/postmark/postmarkfake"
+	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
+	"github.com/symphonymessenger/symphony/sidecar/provider/sendgrid/sendgridfake"
+	"github.com/symphonymessenger/symphony/sidecar/provider/twilio/twiliofake"
+)
+
+// pacedFake is a provider fake that enforces a rate limit, with what the
+// sidecars need to reach it and how many messages it accepted.
+type pacedFake struct {
+	env      map[string]string
+	rows     string // the dispatch statement
+	accepted func() int
+	requests func() int
+	close    func()
+}
+
+func newPacedFake(provider string, pace fakehttp.Pace) (*pacedFake, error) {
+	switch provider {
+	case "resend":
+		f := resendfake.New(resendfake.Options{Pace: pace})
+		return &pacedFake{env: map[string]string{"SYMPHONY_EMAIL_PROVIDER": "resend", "RESEND_API_KEY": resendfake.DefaultAPIKey,
+			"SYMPHONY_RESEND_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Emails()) }, requests: f.RequestCount, close: f.Close}, nil
+	case "sendgrid":
+		f := sendgridfake.New(sendgridfake.Options{Pace: pace})
+		return &pacedFake{env: map[string]string{"SYMPHONY_EMAIL_PROVIDER": "sendgrid", "SENDGRID_API_KEY": sendgridfake.DefaultAPIKey,
+			"SYMPHONY_SENDGRID_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Mails()) }, requests: f.RequestCount, close: f.Close}, nil
+	case "postmark":
+		f := postmarkfake.New(postmarkfake.Options{Pace: pace})
+		return &pacedFake{env: map[string]string{"SYMPHONY_EMAIL_PROVIDER": "postmark", "POSTMARK_SERVER_TOKEN": postmarkfake.DefaultServerToken,
+			"SYMPHONY_POSTMARK_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Messages()) }, requests: f.RequestCount, close: f.Close}, nil
+	case "twilio":
+		f := twiliofake.New(twiliofake.Options{Pace: pace})
+		return &pacedFake{env: map[string]string{"SYMPHONY_SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": twiliofake.DefaultAccountSID,
+			"TWILIO_AUTH_TOKEN": twiliofake.DefaultAuthToken, "TWILIO_FROM": "+14155550000", "SYMPHONY_TWILIO_URL": f.URL()},
+			rows: smsRows, accepted: func() int { return len(f.Messages()) }, requests: f.RequestCount, close: f.Close}, nil
+	}
+	return nil, fmt.Errorf("-provider must be resend, sendgrid, postmark or twilio, not %q", provider)
+}
+
+// runPacing sends n messages through sidecars (default settings) sharing a
+// provider fake that allows limit requests a second, counted in one-second
+// windows and refused with that provider's own 429, and reports how much of
+// the limit they used and how many requests were refused.
+func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
+	db := fs.String("db", "", "database URL with the Symphony schema")
+	bin := fs.String("bin", "bin/symphony", "the sidecar binary")
+	provider := fs.String("provider", "resend", "resend, sendgrid, postmark or twilio")
+	limit := fs.Int("limit", 100, "requests the fake allows per second")
+	latency := fs.Duration("latency", 50*time.Millisecond, "how long the fake takes to answer")
+	n := fs.Int("n", 3000, "messages to send")
+	sidecars := fs.Int("sidecars", 2, "sidecars sharing the provider")
+	_ = fs.Parse(args)
+	pool, err := connect(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := reset(ctx, pool); err != nil {
+		return err
+	}
+	// What an earlier run learned would flatter this one: start from nothing.
+	if _, err := pool.Exec(ctx, `update symphony.rate_limits set learned_per_second = null, learned_max = null,
+		learned_source = null, learned_at = null, refused_rate = null, refused_at = null, raised_at = null, paused_until = null`); err != nil {
+		return err
+	}
+	fake, err := newPacedFake(*provider, fakehttp.Pace{PerSecond: *limit, Latency: *latency})
+	if err != nil {
+		return err
+	}
+	defer fake.close()
+	if err := loadRows(ctx, pool, fake.rows, *n); err != nil {
+		return err
+	}
+	for i := range *sidecars {
+		env := map[string]string{"SYMPHONY_WORKER_ID": fmt.Sprintf("bench-%d", i+1)}
+		for k, v := range fake.env {
+			env[k] = v
+		}
+		sc, err := startSidecar(ctx, *bin, *db, env)
+		if err != nil {
+			return err
+		}
+		defer sc.stop()
+	}
+	succeeded := func() (float64, error) {
+		var k int
+		err := pool.QueryRow(ctx, `select count(*) from symphony.messages where state = 'succeeded'`).Scan(&k)
+		return float64(k), err
+	}
+	took, err := drain(ctx, pool, *n, succeeded)
+	if err != nil {
+		return err
+	}
+	accepted, requests := fake.accepted(), fake.requests()
+	refused := requests - accepted
+	var learned float64
+	var source string
+	bucket := "email"
+	if *provider == "twilio" {
+		bucket = "sms"
+	}
+	_ = pool.QueryRow(ctx, `select coalesce(learned_per_second, 0)::float8, coalesce(learned_source, '')
+		from symphony.rate_limits where name = $1`, bucket).Scan(&learned, &source)
+	fmt.Fprintf(os.Stderr, "  %d accepted, %d refused in %s; learned %.1f/s from %s\n", accepted, refused, took.Round(time.Millisecond), learned, source)
+	what := fmt.Sprintf("%d sidecars (default settings), %d messages, %s fake allowing %d requests/s (one-second windows) and answering in %s",
+		*sidecars, *n, *provider, *limit, *latency)
+	emit(figure{Name: "pacing_" + *provider + "_used", Value: 100 * float64(accepted) / (took.Seconds() * float64(*limit)), Unit: "%",
+		Note: "share of the provider's limit used over the whole run, start included; " + what})
+	emit(figure{Name: "pacing_" + *provider + "_refused", Value: 100 * float64(refused) / float64(max(requests, 1)), Unit: "%",
+		Note: fmt.Sprintf("requests refused with 429 (%d of %d); learned %.1f/s from %s", refused, requests, learned, source)})
+	return nil
+}

@@ -1,0 +1,140 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/config"
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
+	"github.com/symphonymessenger/symphony/sidecar/provider/postmark/postmarkfake"
+	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
+	"github.com/symphonymessenger/symphony/sidecar/provider/sendgrid/sendgridfake"
+	"github.com/symphonymessenger/symphony/sidecar/provider/twilio/twiliofake"
+)
+
+// pacedProvider starts a fake of provider that enforces pace, points cfg at
+// it, and returns the kind to dispatch, a payload and how many messages the
+// fake accepted (each fake records only what it accepted; its request log
+// holds the refused ones too).
+func pacedProvider(t *testing.T, provider string, pace fakehttp.Pace, cfg *config.Config) (kind, payload string, accepted, requests func() int) {
+	t.Helper()
+	email := `jsonb_build_object('to', 'user' || g || '@example.com', 'from', 'hi@acme.test', 'subject', 'Hi', 'text', 'Hello')`
+	switch provider {
+	case "resend":
+		f := resendfake.New(resendfake.Options{Pace: pace})
+		t.Cleanup(f.Close)
+		cfg.EmailProvider, cfg.Providers.ResendAPIKey, cfg.Providers.ResendURL = "resend", resendfake.DefaultAPIKey, f.URL()
+		return "email.send", email, func() int { return len(f.Emails()) }, f.RequestCount
+	case "sendgrid":
+		f := sendgridfake.New(sendgridfake.Options{Pace: pace})
+		t.Cleanup(f.Close)
+		cfg.EmailProvider, cfg.Providers.SendGridAPIKey, cfg.Providers.SendGridURL = "sendgrid", sendgridfake.DefaultAPIKey, f.URL()
+		return "email.send", email, func() int { return len(f.Mails()) }, f.RequestCount
+	case "postmark":
+		f := postmarkfake.New(postmarkfake.Options{Pace: pace})
+		t.Cleanup(f.Close)
+		cfg.EmailProvider, cfg.Providers.PostmarkServerToken, cfg.Providers.PostmarkURL = "postmark", postmarkfake.DefaultServerToken, f.URL()
+		return "email.send", email, func() int { return len(f.Messages()) }, f.RequestCount
+	case "twilio":
+		f := twiliofake.New(twiliofake.Options{Pace: pace})
+		t.Cleanup(f.Close)
+		cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
+		cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
+		return "sms.send", `jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello')`,
+			func() int { return len(f.Messages()) }, f.RequestCount
+	}
+	t.Fatalf("no provider %s", provider)
+	return
+}
+
+// Two sidecars share a provider that allows 40 requests a second: with the
+// limit stated in headers (Resend, SendGrid) they keep to it from the first
+// answers; with only 429s to go by (Postmark, Twilio) they find it and then
+// stay just under it. Either way the learned rate lands in the shared bucket.
+func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		provider, bucket, source string
+		// Bounds loose enough for a busy test machine, whose stalls bunch
+		// requests; scripts/bench.sh measures the figures themselves.
+		maxRefused int
+		minUsed    float64
+		maxLearned float64 // × limit: probing for a limit nobody states touches it
+	}{
+		{"resend", "email", "ratelimit-limit header", 10, 0.7, 1},
+		{"sendgrid", "email", "x-ratelimit-limit header", 10, 0.7, 1},
+		// Without a stated limit, 429s are all there is to learn from: the
+		// first second's sends go out unpaced, and the rate found then is
+		// raised until the provider refuses again. Unpaced, three quarters
+		// of the requests were refused (issue 16); these bounds hold that
+		// learning works, not that it is good yet (bench/NOTES.md, run 11).
+		{"postmark", "email", "429 responses", 60, 0.3, 1.05},
+		{"twilio", "sms", "429 responses", 60, 0.3, 1.05},
+	} {
+		t.Run(tc.provider, func(t *testing.T) {
+			t.Parallel()
+			const limit, n = 40, 480
+			db := testDB(t)
+			cfg := testConfig(db)
+			kind, payload, accepted, requests := pacedProvider(t, tc.provider, fakehttp.Pace{PerSecond: limit, Latency: 20 * time.Millisecond}, &cfg)
+			cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
+			cfg.WorkerID = "one"
+			one := start(t, cfg, nil, nil)
+			cfg.WorkerID = "two"
+			start(t, cfg, nil, nil)
+			began := time.Now()
+			exec(t, db.Pool, fmt.Sprintf(`insert into symphony.messages (kind, payload) select '%s', %s from generate_series(1, $1) g`, kind, payload), n)
+			waitFor(t, 60*time.Second, "every message to succeed", func() bool { return countState(t, db.Pool, "succeeded") == n })
+			took := time.Since(began)
+
+			refused := requests() - accepted()
+			if accepted() != n || refused > tc.maxRefused {
+				t.Errorf("provider accepted %d of %d messages and refused %d requests (at most %d expected)", accepted(), n, refused, tc.maxRefused)
+			}
+			// The first second's 20 come at once; the rest are paced.
+			if used := float64(n-limit) / (took.Seconds() - 1) / limit; used < tc.minUsed {
+				t.Errorf("%d messages took %s: %.0f %% of the limit used", n, took.Round(time.Millisecond), used*100)
+			}
+			var learned float64
+			var source string
+			if err := db.Pool.QueryRow(context.Background(), `select learned_per_second, learned_source from symphony.rate_limits where name = $1`,
+				tc.bucket).Scan(&learned, &source); err != nil {
+				t.Fatal(err)
+			}
+			if source != tc.source || learned > tc.maxLearned*limit || learned < 0.6*limit {
+				t.Errorf("bucket %s learned %.2f/s from %q, want ≤ %.0f from %q", tc.bucket, learned, source, tc.maxLearned*limit, tc.source)
+			}
+			// Visible where an operator looks: /status (the dashboard reads the
+			// same overview) and /metrics.
+			_, status := one.get(t, "/status")
+			var st struct {
+				Cluster struct {
+					RateLimits []struct {
+						Bucket, Source string
+						LearnedFrom    string  `json:"learned_from"`
+						PerSecond      float64 `json:"per_second"`
+					} `json:"rate_limits"`
+				} `json:"cluster"`
+			}
+			if err := json.Unmarshal([]byte(status), &st); err != nil {
+				t.Fatal(err)
+			}
+			shown := false
+			for _, r := range st.Cluster.RateLimits {
+				shown = shown || (r.Bucket == tc.bucket && r.Source == "learned" && r.LearnedFrom == tc.source && r.PerSecond > 0)
+			}
+			if !shown {
+				t.Errorf("/status does not show the learned limit of %s: %s", tc.bucket, status)
+			}
+			waitFor(t, 10*time.Second, "/metrics to show the learned limit", func() bool {
+				_, metrics := one.get(t, "/metrics")
+				return strings.Contains(metrics, fmt.Sprintf(`symphony_rate_limit_per_second{bucket="%s",source="learned"}`, tc.bucket))
+			})
+			t.Logf("%d messages in %s, %d refused, learned %.2f/s from %s", n, took.Round(time.Millisecond), refused, learned, source)
+		})
+	}
+}

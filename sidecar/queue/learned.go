@@ -1,0 +1,105 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	queries "github.com/symphonymessenger/symphony/sql"
+)
+
+// LearnRateLimit records that the provider behind bucket states perSecond
+// (source says where). It reports whether the bucket changed.
+func (s *Store) LearnRateLimit(ctx context.Context, bucket string, perSecond float64, source string) (bool, error) {
+	var changed bool
+	if err := s.pool.QueryRow(ctx, queries.LearnRateLimit, bucket, perSecond, source).Scan(&changed); err != nil {
+		return false, fmt.Errorf("error recording the learned rate limit of %s: %w", bucket, err)
+	}
+	return changed, nil
+}
+
+// RateRefused records a 429 from the provider behind bucket while this
+// sidecar sent observed requests per second: the learned rate falls and the
+// bucket pauses for pause, for every sidecar.
+func (s *Store) RateRefused(ctx context.Context, bucket string, observed float64, pause time.Duration) error {
+	if _, err := s.pool.Exec(ctx, queries.RateRefused, bucket, observed, pause.Milliseconds()); err != nil {
+		return fmt.Errorf("error recording a 429 on %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// ProbeRateLimit raises bucket's learned rate when it holds its queue back
+// and has not been refused lately (once a second for all sidecars); observed
+// is what the provider accepted from this sidecar in the last second. It
+// returns the learned rate in force, 0 when none.
+func (s *Store) ProbeRateLimit(ctx context.Context, bucket string, observed float64) (float64, error) {
+	var rate *float64
+	if err := s.pool.QueryRow(ctx, queries.ProbeRateLimit, bucket, observed).Scan(&rate); err != nil {
+		return 0, fmt.Errorf("error probing the rate limit of %s: %w", bucket, err)
+	}
+	if rate == nil {
+		return 0, nil
+	}
+	return *rate, nil
+}
+
+// RateLimit is one bucket as /status, the dashboard and /metrics show it.
+type RateLimit struct {
+	Bucket string `json:"bucket"`
+	// PerSecond is the rate in force (0: unlimited); Source says whose it is:
+	// operator, learned or none.
+	PerSecond float64 `json:"per_second"`
+	Source    string  `json:"source"`
+	// Operator is the operator's per_second and burst (0: not set).
+	Operator      float64 `json:"operator_per_second,omitempty"`
+	OperatorBurst int     `json:"operator_burst"`
+	// Learned is the rate learned from the provider (0: none yet),
+	// LearnedMax the provider's stated rate less the margin, LearnedFrom
+	// what taught it.
+	Learned     float64    `json:"learned_per_second,omitempty"`
+	LearnedMax  float64    `json:"learned_max,omitempty"`
+	LearnedFrom string     `json:"learned_from,omitempty"`
+	LearnedAt   *time.Time `json:"learned_at,omitempty"`
+	Paused      bool       `json:"paused"`
+}
+
+// RateLimits returns every bucket, by name.
+func (s *Store) RateLimits(ctx context.Context) ([]RateLimit, error) {
+	return ReadRateLimits(ctx, s.pool)
+}
+
+// Querier is what ReadRateLimits reads through: a pool or a connection.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// ReadRateLimits returns every bucket, by name, read through q.
+func ReadRateLimits(ctx context.Context, q Querier) ([]RateLimit, error) {
+	rows, err := q.Query(ctx, queries.RateLimitsStatus)
+	if err != nil {
+		return nil, fmt.Errorf("error reading rate limits: %w", err)
+	}
+	var out []RateLimit
+	var r RateLimit
+	var rate, op, learned, max *float64
+	_, err = pgx.ForEachRow(rows, []any{&r.Bucket, &rate, &r.Source, &op, &r.OperatorBurst, &learned, &max,
+		&r.LearnedFrom, &r.LearnedAt, &r.Paused}, func() error {
+		x := r
+		x.PerSecond, x.Operator, x.Learned, x.LearnedMax = deref(rate), deref(op), deref(learned), deref(max)
+		out = append(out, x)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error reading rate limits: %w", err)
+	}
+	return out, nil
+}
+
+func deref(f *float64) float64 {
+	if f == nil {
+		return 0
+	}
+	return *f
+}

@@ -1,0 +1,74 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/worker"
+)
+
+// ordered records the order in which messages were handled, and each one's
+// place in it.
+type ordered struct {
+	n      atomic.Int64
+	place  map[int64]int64 // id → order; written under the ids' own slots
+	urgent atomic.Int64    // the order of the urgent message, once handled
+	id     atomic.Int64
+}
+
+func (o *ordered) Handle(_ context.Context, m *queue.Message) (json.RawMessage, error) {
+	k := o.n.Add(1)
+	if m.ID == o.id.Load() {
+		o.urgent.Store(k)
+	}
+	time.Sleep(2 * time.Millisecond) // a fast provider
+	return json.RawMessage(`{}`), nil
+}
+
+// With automatic prefetch and claims of 500 (the defaults), a transactional
+// email dispatched behind a campaign's backlog of 20,000 goes out before the
+// backlog: the sidecar holds only about 50 ms of work, and each claim takes
+// the highest priority first. (Eight slots of 2 ms each: claims outpace the
+// slots, so a fixed prefetch of thousands would fill, and the urgent message
+// would wait behind all of it.)
+func TestWorker_PriorityWinsOverABacklogAtDefaultSettings(t *testing.T) {
+	t.Parallel()
+	const backlog = 20000
+	pool := prefetchSetup(t, backlog) // priority 0
+	ctx := context.Background()
+	h := &ordered{}
+	h.id.Store(-1)
+	w := worker.New(queue.NewStore(pool, "w-priority"), worker.Handlers{"email.send": h}, worker.Config{
+		Queues: map[string]int{"email": 8}, ClaimBatch: 500, Prefetch: worker.AutoPrefetch,
+		Lease: 10 * time.Second, PollInterval: 50 * time.Millisecond, HandlerTimeout: 5 * time.Second,
+		ShutdownTimeout: 5 * time.Second,
+	}, slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})), metrics.New())
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(rctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	waitUntil(t, "the backlog is being worked", func() bool { return h.n.Load() >= 2000 })
+	var id int64
+	if err := pool.QueryRow(ctx, `insert into symphony.messages (kind, payload, priority) values ('email.send',
+		'{"to":"vip@example.com","from":"me@example.com","subject":"Your code","text":"123456"}', 10) returning id`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	h.id.Store(id)
+	sentAt := h.n.Load()
+	waitUntil(t, "the urgent message is sent", func() bool { return h.urgent.Load() > 0 })
+	behind := h.urgent.Load() - sentAt
+	if behind > 1000 {
+		t.Fatalf("the urgent message went out %d messages after it was dispatched", behind)
+	}
+	if left := backlog - h.n.Load(); left < 5000 {
+		t.Fatalf("only %d of the backlog were left when the urgent message went out", left)
+	}
+	t.Logf("the urgent message went out %d messages after its dispatch", behind)
+}

@@ -1,0 +1,194 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/provider"
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
+)
+
+// A provider's rate limit is per account, so what one sidecar learns of it
+// goes into the queue's shared bucket (symphony.rate_limits), where every
+// sidecar's claims take their tokens. Two signals teach it:
+//
+//   - a stated limit (Resend's ratelimit-*, SendGrid's X-RateLimit-*) on any
+//     answer: the bucket's learned rate becomes the stated one less a margin,
+//     paced evenly by the token bucket, so nothing bursts at a reset; a window
+//     with nothing left pauses the bucket until it resets;
+//   - a 429 (any provider; Postmark's and Twilio's say nothing else): the
+//     learned rate falls and the bucket pauses; while the bucket then holds
+//     its queue back, the tuner asks for it to rise again (probe_rate_limit).
+//
+// An operator's per_second wins over both: a 429 then only pauses the bucket,
+// as it always did.
+
+// learner is what this sidecar knows of one bucket's stated limit.
+type learner struct {
+	mu      sync.Mutex
+	window  time.Duration // longest window seen (a Reset counts down from it)
+	stated  float64       // the rate last recorded
+	paused  time.Time     // until when the bucket was paused for an empty window
+	refused time.Time     // when a 429 was last recorded
+}
+
+func (w *Worker) learner(bucket string) *learner {
+	w.learnMu.Lock()
+	defer w.learnMu.Unlock()
+	if w.learners == nil {
+		w.learners = map[string]*learner{}
+	}
+	l := w.learners[bucket]
+	if l == nil {
+		l = &learner{}
+		w.learners[bucket] = l
+	}
+	return l
+}
+
+// producerKey finds, in a request's context, the queue whose attempt sent it.
+type producerKey struct{}
+
+// RateSignal takes what a provider's answer said about its rate limit (the
+// shared HTTP client calls it, see httpx.Config.RateSignals) and keeps the
+// bucket of the queue that sent the request at it.
+func (w *Worker) RateSignal(ctx context.Context, sig httpx.RateSignal) {
+	p, _ := ctx.Value(producerKey{}).(*producer)
+	if p == nil || sig.Limit <= 0 {
+		return // not a queue's attempt, or a bare 429: decide handles that
+	}
+	b := p.bucket.Load()
+	if b == nil {
+		return
+	}
+	l := w.learner(b.Name)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	window := sig.Window
+	if window == 0 {
+		// The longest time to a reset seen is the window, in whole seconds.
+		window = max(l.window, sig.Reset.Round(time.Second), time.Second)
+	}
+	l.window = window
+	stated := float64(sig.Limit) / window.Seconds()
+	wctx, cancel := context.WithTimeout(w.values, 5*time.Second)
+	defer cancel()
+	if l.stated == 0 || math.Abs(stated-l.stated) > l.stated/100 {
+		changed, err := w.store.LearnRateLimit(wctx, b.Name, stated, sig.Header+" header")
+		if err != nil {
+			w.log.Warn("could not record the provider's rate limit", "bucket", b.Name, "error", err)
+			return
+		}
+		l.stated = stated
+		if changed {
+			w.log.Info("rate limit learned from the provider", "bucket", b.Name, "per_second", stated,
+				"source", sig.Header, "operator_setting_wins", b.Operator)
+			if !b.Limited {
+				w.ReloadLimits(wctx) // the others hear of it from the trigger
+			}
+		}
+	}
+	if sig.Remaining == 0 && !sig.Refused && sig.Reset > 0 && window > time.Second && time.Now().After(l.paused) {
+		// The window is spent: whatever is sent before it resets is refused.
+		// (Not for windows of a second: a reset in whole seconds would pause
+		// for up to twice the time left, and the pacing keeps to them.)
+		l.paused = time.Now().Add(sig.Reset)
+		if err := w.store.Throttle(wctx, b.Name, sig.Reset); err != nil {
+			w.log.Warn("could not pause the rate-limit bucket", "bucket", b.Name, "error", err)
+		}
+	}
+}
+
+// defaultThrottle is how long an operator's bucket pauses after a 429
+// without Retry-After; learnedThrottle a learned one's, whose rate falls too.
+const (
+	defaultThrottle = time.Second
+	learnedThrottle = 100 * time.Millisecond
+	// refusedGap: 429s closer together than this are one event (many sends
+	// were in flight when the provider started refusing).
+	refusedGap = 100 * time.Millisecond
+)
+
+// refused records a provider's 429 in the message's bucket, for every
+// sidecar: the account's limit is shared, so one sidecar's 429 is everyone's.
+func (w *Worker) refused(m *queue.Message, err error) {
+	if !refusal(err) {
+		return
+	}
+	pe, _ := errors.AsType[*provider.Error](err)
+	p, ok := w.producers[m.Queue]
+	if !ok || p.bucket.Load() == nil {
+		return
+	}
+	b := *p.bucket.Load()
+	l := w.learner(b.Name)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Since(l.refused) < refusedGap && pe.RetryAfter <= 0 {
+		return
+	}
+	l.refused = time.Now()
+	ctx, cancel := context.WithTimeout(w.hard, 5*time.Second)
+	defer cancel()
+	pause := pe.RetryAfter
+	if b.Operator {
+		if pause <= 0 {
+			pause = defaultThrottle
+		}
+		err = w.store.Throttle(ctx, b.Name, pause)
+	} else {
+		if pause <= 0 {
+			pause = learnedThrottle
+			if !b.Limited {
+				// The first 429 of a provider that states nothing: its
+				// window is spent, for up to a second (the common window);
+				// whatever goes out before it resets is refused too.
+				pause = defaultThrottle
+			}
+		}
+		observed := p.accepted.lastSecond(time.Now())
+		if observed == 0 && !b.Limited {
+			// Nothing sent here was accepted lately: no guess at the limit to
+			// make. A sidecar that has sent will make it.
+			return
+		}
+		err = w.store.RateRefused(ctx, b.Name, float64(observed), pause)
+	}
+	if err != nil {
+		w.log.Warn("could not throttle the rate-limit bucket", "bucket", b.Name, "error", err)
+		return
+	}
+	w.log.Warn("provider rate limit hit: bucket paused for every sidecar", "bucket", b.Name, "pause", pause,
+		"learning", !b.Operator)
+	if !b.Limited {
+		w.ReloadLimits(ctx)
+	}
+}
+
+// exportRateLimits sets the rate-limit gauges from the buckets.
+func (w *Worker) exportRateLimits(ctx context.Context) {
+	limits, err := w.store.RateLimits(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("could not read the rate limits for /metrics", "error", err)
+		}
+		return
+	}
+	t := w.m.Tuning
+	for _, r := range limits {
+		for _, src := range []string{"operator", "learned"} {
+			if r.Source == src {
+				t.RateLimit.WithLabelValues(r.Bucket, src).Set(r.PerSecond)
+			} else {
+				t.RateLimit.DeleteLabelValues(r.Bucket, src)
+			}
+		}
+		if r.Learned > 0 {
+			t.LearnedRate.WithLabelValues(r.Bucket).Set(r.Learned)
+		}
+	}
+}

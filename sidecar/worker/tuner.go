@@ -1,0 +1,222 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/provider"
+)
+
+const (
+	// limitStart and limitFloor bound where a queue's concurrency limit
+	// starts and how low it may fall (never above SYMPHONY_QUEUES).
+	limitStart = 16
+	limitFloor = 4
+	// tuneTick is how often the tuner looks at the queues; each queue is
+	// updated once its limiter's window has passed.
+	tuneTick = 25 * time.Millisecond
+	// prefetchHorizon is how much work an automatic prefetch holds: as many
+	// messages as the queue finished in this long, lately. Enough to keep the
+	// slots fed across a claim; little enough that another sidecar finds the
+	// backlog, and that a higher-priority message waits behind no more than
+	// this.
+	prefetchHorizon = 50 * time.Millisecond
+	// probeEvery is how often a queue held back by a learned rate limit asks
+	// for it to be raised (the database raises it once a second for all).
+	probeEvery = time.Second
+	// maxWindow is the longest a measurement window lasts.
+	maxWindow = 10 * time.Second
+	// rateLimitsEvery is how often the buckets' rates are read for /metrics.
+	rateLimitsEvery = 5 * time.Second
+)
+
+// tuning is the tuner goroutine's state for one queue.
+type tuning struct {
+	limiter *limiter
+	since   time.Time // start of the current window
+	rate    atomic.Uint64
+	// peak is the highest recent rate, decaying by a fiftieth a window: the
+	// prefetch follows it, not each window's rate, which dips whenever the
+	// slots wait for a claim (and a smaller prefetch would make them wait
+	// more: measured, the prefetch swung between 32 and 500 and the log
+	// provider ran at half speed).
+	peak    float64
+	started int // slot goroutines started
+	probed  time.Time
+}
+
+// rateNow is the queue's recent completions per second (any goroutine).
+func (t *tuning) rateNow() float64 { return math.Float64frombits(t.rate.Load()) }
+
+func (w *Worker) maxPrefetch() int {
+	if w.cfg.Prefetch == AutoPrefetch {
+		return w.cfg.ClaimBatch
+	}
+	return w.cfg.Prefetch
+}
+
+// startPrefetch is the prefetch before the first window's measurement. An
+// automatic one starts at none: until the provider's first answers, this
+// sidecar does not know its rate limit, and what it claimed ahead would go
+// out unpaced.
+func (w *Worker) startPrefetch() int {
+	if w.cfg.Prefetch == AutoPrefetch {
+		return 0
+	}
+	return w.cfg.Prefetch
+}
+
+// resize sets p's concurrency limit and prefetch. Slots parked above the old
+// limit get up when it grows; those above a lower one park after their
+// current message.
+func (w *Worker) resize(p *producer, limit, prefetch int) {
+	old := p.limit.Swap(int64(limit))
+	capacity := limit + prefetch
+	p.capacity.Store(int64(capacity))
+	p.lowWater.Store(int64(max(1, min(capacity, w.cfg.ClaimBatch)/2)))
+	if int64(limit) > old {
+		p.wakeSlots()
+	}
+	w.m.Tuning.Concurrency.WithLabelValues(p.queue).Set(float64(limit))
+	w.m.Tuning.Prefetch.WithLabelValues(p.queue).Set(float64(prefetch))
+}
+
+// startSlots starts the slot goroutines p's limit now needs.
+func (w *Worker) startSlots(p *producer) {
+	for ; p.tune.started < int(p.limit.Load()); p.tune.started++ {
+		s := p.slots[p.tune.started]
+		w.slotGroup.Go(func() { w.runSlot(s) })
+	}
+}
+
+// park waits while slot s is above p's limit, unless p is stopping.
+func (p *producer) park(s *slot) {
+	for {
+		resized := *p.resized.Load() // before the checks: a change after them closes it
+		if s.index < int(p.limit.Load()) || p.closing.Load() {
+			return
+		}
+		<-resized
+	}
+}
+
+// wakeSlots makes parked slots look at the limit again.
+func (p *producer) wakeSlots() {
+	next := make(chan struct{})
+	close(*p.resized.Swap(&next))
+}
+
+// finished counts an attempt of p that took took and ended with err.
+func (p *producer) finished(took time.Duration, err error) {
+	p.done.Add(1)
+	p.latencyNs.Add(int64(took))
+	if overloaded(err) {
+		p.dropped.Add(1)
+	}
+	if !refusal(err) {
+		p.accepted.add(time.Now())
+	}
+}
+
+func refusal(err error) bool {
+	var pe *provider.Error
+	return err != nil && errors.As(err, &pe) && pe.StatusCode == http.StatusTooManyRequests
+}
+
+// overloaded reports whether err says the provider is overloaded or refusing
+// our pace: a timeout, a transport error, a 5xx or a 429. A permanent
+// rejection of one message says nothing about load.
+func overloaded(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var pe *provider.Error
+	if !errors.As(err, &pe) {
+		return false
+	}
+	return pe.StatusCode == http.StatusTooManyRequests || pe.StatusCode >= 500 || (pe.StatusCode == 0 && pe.Err != nil)
+}
+
+// runTuner adapts every queue's concurrency and prefetch to how its attempts
+// go, until ctx ends.
+func (w *Worker) runTuner(ctx context.Context) {
+	tick := time.NewTicker(tuneTick)
+	defer tick.Stop()
+	var limitsRead time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			for _, p := range w.producers {
+				w.tuneQueue(ctx, p, now)
+			}
+			if now.Sub(limitsRead) >= rateLimitsEvery {
+				limitsRead = now
+				w.exportRateLimits(ctx)
+			}
+		}
+	}
+}
+
+func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
+	t := &p.tune
+	if t.since.IsZero() {
+		t.since = now
+		return
+	}
+	elapsed := now.Sub(t.since)
+	if elapsed < t.limiter.windowLength() {
+		return
+	}
+	// A window spans at least two of its own mean attempts, so that slots
+	// added at its start have finished something within it; while work is
+	// in flight and nothing has finished, it goes on (up to maxWindow).
+	if d := p.done.Load(); elapsed < maxWindow && ((d == 0 && p.held.Load() > 0) ||
+		(d > 0 && elapsed < 2*time.Duration(p.latencyNs.Load()/d))) {
+		return
+	}
+	t.since = now
+	done, dropped, latency := p.done.Swap(0), p.dropped.Swap(0), p.latencyNs.Swap(0)
+	limit := int(p.limit.Load())
+	var win window
+	if done > 0 {
+		// Little's law: the mean number running over the window.
+		running := float64(latency) / float64(elapsed)
+		win = window{done: int(done), dropped: int(dropped), latency: time.Duration(latency / done), elapsed: elapsed,
+			busy: running >= 0.7*float64(limit) || len(p.work) > 0}
+	}
+	limit = t.limiter.update(win, now)
+	rate := float64(done) / elapsed.Seconds()
+	if old := t.rateNow(); old > 0 && done > 0 {
+		rate = 0.5*old + 0.5*rate
+	}
+	t.rate.Store(math.Float64bits(rate))
+	prefetch := w.cfg.Prefetch
+	b := p.bucket.Load()
+	switch {
+	case prefetch != AutoPrefetch:
+	case b != nil && b.Limited:
+		// The bucket paces the claims; a message claimed ahead would wait
+		// here with its token spent and go out later, bunched with others.
+		prefetch = 0
+	default:
+		t.peak = max(rate, t.peak*0.98)
+		prefetch = min(max(int(t.peak*prefetchHorizon.Seconds()), limit), w.cfg.ClaimBatch)
+	}
+	w.resize(p, limit, prefetch)
+	w.startSlots(p)
+	if b != nil && b.Limited && !b.Operator && p.held.Load() > 0 && now.Sub(t.probed) >= probeEvery {
+		t.probed = now
+		if _, err := w.store.ProbeRateLimit(ctx, b.Name, float64(p.accepted.lastSecond(now))); err != nil && ctx.Err() == nil {
+			w.log.Warn("could not probe the learned rate limit", "bucket", b.Name, "error", err)
+		}
+	}
+}

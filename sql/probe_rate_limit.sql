@@ -1,0 +1,4 @@
+-- Raise bucket $1's learned rate if it holds its queue back and has not been
+-- refused lately ($2: what the provider accepted from this sidecar in the last
+-- second); the rate in force afterwards.
+select symphony.probe_rate_limit($1, $2::numeric)::float8

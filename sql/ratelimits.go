@@ -1,0 +1,9 @@
+package queries
+
+// Rate limits learned from the providers' answers (sidecar/worker, learn.go).
+var (
+	LearnRateLimit   = mustRead("learn_rate_limit.sql")
+	RateRefused      = mustRead("rate_refused.sql")
+	ProbeRateLimit   = mustRead("probe_rate_limit.sql")
+	RateLimitsStatus = mustRead("rate_limits_status.sql")
+)
