@@ -192,3 +192,10 @@ func (w *Worker) exportRateLimits(ctx context.Context) {
 		}
 	}
 }
+
+// paced reports whether queue claims through a rate-limit bucket, which then
+// paces a message the provider refused for our pace.
+func (w *Worker) paced(queue string) bool {
+	p, ok := w.producers[queue]
+	return ok && p.bucket.Load() != nil
+}

@@ -533,6 +533,13 @@ func (w *Worker) decide(km *kindMetrics, m *queue.Message, result json.RawMessag
 	switch {
 	case provider.IsPermanent(err):
 		o.State, o.Error, o.Code = queue.Dead, truncate(err.Error()), provider.ErrorCode(err)
+	case refusal(err) && w.paced(m.Queue):
+		// Refused for our pace, not for the message: it goes back to wait
+		// for the bucket without spending an attempt, or a busy minute of
+		// 429s would kill messages the provider never looked at. The
+		// bucket (paused, its learned rate lowered) paces the next try.
+		o.State, o.Error, o.MaybeSent = queue.Deferred, truncate(err.Error()), false
+		o.RetryIn = max(provider.RetryAfter(err), defaultThrottle)
 	case m.Attempt >= m.MaxAttempts:
 		o.State, o.Code = queue.Dead, provider.ErrorCode(err)
 		o.Error = truncate(fmt.Sprintf("gave up after %d attempts: %s", m.Attempt, err))
