@@ -93,6 +93,16 @@ func (b *Budget) InUse() int64 {
 	return b.used
 }
 
+// Waiting is how many reservations wait for room now.
+func (b *Budget) Waiting() int {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.waiters)
+}
+
 // Reservation is bytes held by one email; Release gives them back (once;
 // later calls do nothing).
 type Reservation struct {
