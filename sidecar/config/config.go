@@ -82,7 +82,7 @@ type Config struct {
 	AttachmentMaxBytes int
 	// AttachmentMemoryBytes bounds the memory held by emails with attachments
 	// at once, fetched files and request bodies together
-	// (SYMPHONY_ATTACHMENT_MEMORY_BYTES). 0, the default: half the runtime's
+	// (SYMPHONY_ATTACHMENT_MEMORY_BYTES). 0, the default: 60 % of the runtime's
 	// soft memory limit, which memlimit sets from the cgroup (see membudget).
 	AttachmentMemoryBytes int
 

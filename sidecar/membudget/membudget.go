@@ -18,9 +18,10 @@ import (
 )
 
 // Factor is what one attachment byte costs in memory while an email is sent:
-// the fetched bytes, their base64 form (4/3), the JSON request body holding
-// it, and the slack of a buffer that grew by doubling.
-const Factor = 4
+// the fetched bytes (1), their base64 string (4/3), and the JSON request body
+// holding it (4/3) after an encoder buffer that grew by doubling (up to 8/3):
+// about 6 at the peak of building the body.
+const Factor = 6
 
 // Overhead is charged once per email with attachments, for the rest of its
 // request body and the provider's answer.
@@ -28,7 +29,7 @@ const Overhead = 64 << 10
 
 // Share is the part of the runtime's soft memory limit given to attachments
 // when the budget is worked out from it (Default).
-const Share = 0.5
+const Share = 0.6
 
 // Fallback is the budget when the runtime has no memory limit (no cgroup
 // limit and no GOMEMLIMIT).
