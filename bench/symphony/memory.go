@@ -58,7 +58,7 @@ func runMemory(ctx context.Context, fs *flag.FlagSet, args []string) error {
 
 	cg, why := newMemCgroup(int64(*limitMB) << 20)
 	if cg == nil {
-		fmt.Printf("memory benchmark: skipped the cgroup part (%s); measuring the sidecar's peak RSS without a limit\n", why)
+		fmt.Fprintf(os.Stderr, "memory benchmark: skipped the cgroup part (%s); measuring the sidecar's peak RSS without a limit\n", why)
 	} else {
 		defer cg.remove()
 	}
