@@ -152,6 +152,9 @@ func (h SMS) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, err
 	return receipt(r, m, h.Sender)
 }
 
+// memoryRetry is how long an email that waited in vain for memory is deferred.
+const memoryRetry = 2 * time.Second
+
 // reserve takes from h.Memory what an email with attachments may cost: its
 // inline attachments, and as much as its size bound allows for those still
 // in Storage (shrunk to the real size once fetched). An email that alone
@@ -171,11 +174,21 @@ func (h Email) reserve(ctx context.Context, e *provider.Email, refs []StorageRef
 		// whole budget (the real size is checked once fetched).
 		need = min(membudget.Cost(h.MaxAttachmentBytes), h.Memory.Size())
 	}
-	res, err := h.Memory.Acquire(ctx, need)
-	if errors.Is(err, membudget.ErrTooLarge) {
-		return nil, provider.Permanent(fmt.Errorf("attachments of %d bytes: %w (about %d bytes per attachment byte; SYMPHONY_ATTACHMENT_MEMORY_BYTES)", inline, err, membudget.Factor))
+	// Wait for at most half of what is left of the attempt, then defer the
+	// message (not a failure: no attempt is spent) so that a long line of
+	// emails with attachments cannot dead-letter any of them.
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if dl, ok := ctx.Deadline(); ok {
+		wctx, cancel = context.WithTimeout(ctx, time.Until(dl)/2)
 	}
-	if err != nil {
+	defer cancel()
+	res, err := h.Memory.Acquire(wctx, need)
+	switch {
+	case errors.Is(err, membudget.ErrTooLarge):
+		return nil, provider.Permanent(fmt.Errorf("attachments of %d bytes: %w (about %d bytes per attachment byte; SYMPHONY_ATTACHMENT_MEMORY_BYTES)", inline, err, membudget.Factor))
+	case err != nil && ctx.Err() == nil:
+		return nil, worker.Defer(memoryRetry, fmt.Sprintf("waiting for memory for attachments: %d of %d bytes in use", h.Memory.InUse(), h.Memory.Size()))
+	case err != nil:
 		return nil, fmt.Errorf("waiting for memory for attachments: %w", err)
 	}
 	return res, nil

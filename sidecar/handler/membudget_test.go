@@ -15,6 +15,7 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 	"github.com/symphonymessenger/symphony/sidecar/storage"
 	"github.com/symphonymessenger/symphony/sidecar/storage/storagefake"
+	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
 
 // gate is a sender that holds each email with attachments until released,
@@ -151,5 +152,27 @@ func TestEmail_AttachmentsOverTheWholeBudgetFailForGood(t *testing.T) {
 	}
 	if h.Memory.InUse() != 0 {
 		t.Fatalf("InUse = %d, want 0", h.Memory.InUse())
+	}
+}
+
+func TestEmail_LongWaitsForMemoryDeferWithoutSpendingAnAttempt(t *testing.T) {
+	t.Parallel()
+	h, g := budgetHandler(t, membudget.Cost(1<<20)+1000, map[string]int{"one": 1 << 20, "two": 10})
+	first := make(chan error, 1)
+	go func() { _, err := h.Handle(context.Background(), storageEmail("one")); first <- err }()
+	<-g.entered
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := h.Handle(ctx, storageEmail("two"))
+	var d *worker.DeferError
+	if !errors.As(err, &d) || !strings.Contains(d.Reason, "waiting for memory for attachments") {
+		t.Fatalf("Handle = %v, want a deferral naming the memory wait", err)
+	}
+	g.release <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if h.Memory.InUse() != 0 || h.Memory.Waiting() != 0 {
+		t.Fatalf("InUse = %d, Waiting = %d after all; want 0, 0", h.Memory.InUse(), h.Memory.Waiting())
 	}
 }
