@@ -28,7 +28,7 @@ func emit(f figure) {
 
 const usage = `usage: symphony-bench COMMAND [flags]
 
-commands: throughput, pacing, latency, dispatch, history, dashboard, report (see -h of each)
+commands: throughput, memory, pacing, latency, dispatch, history, dashboard, report (see -h of each)
 `
 
 func main() {
@@ -57,6 +57,8 @@ func main() {
 		err = runHistory(ctx, fs, args)
 	case "dashboard":
 		err = runDashboard(ctx, fs, args)
+	case "memory":
+		err = runMemory(ctx, fs, args)
 	case "report":
 		err = runReport(ctx, fs, args)
 	default:

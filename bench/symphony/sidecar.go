@@ -29,6 +29,13 @@ type sidecar struct {
 // defaults here (log level warn, a free loopback port), and waits until /readyz
 // answers 200.
 func startSidecar(ctx context.Context, bin, db string, env map[string]string) (*sidecar, error) {
+	return startSidecarIn(ctx, bin, db, env, "")
+}
+
+// startSidecarIn is startSidecar with the sidecar put in the cgroup whose
+// cgroup.procs file is procs (none when empty) before it runs, so that it
+// reads that cgroup's memory limit at start as it would in a container.
+func startSidecarIn(ctx context.Context, bin, db string, env map[string]string, procs string) (*sidecar, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -49,6 +56,9 @@ func startSidecar(ctx context.Context, bin, db string, env map[string]string) (*
 		base[k] = v
 	}
 	cmd := exec.Command(bin, "worker")
+	if procs != "" {
+		cmd = exec.Command("/bin/sh", "-c", `echo $$ > "$0" && exec "$1" worker`, procs, bin)
+	}
 	cmd.Env = os.Environ()
 	for k, v := range base {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -20,6 +20,7 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/httpapi"
 	"github.com/symphonymessenger/symphony/sidecar/httpserver"
 	"github.com/symphonymessenger/symphony/sidecar/listener"
+	"github.com/symphonymessenger/symphony/sidecar/membudget"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 	"github.com/symphonymessenger/symphony/sidecar/ops"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
@@ -219,8 +220,13 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("SUPABASE_URL: %w", err)
 		}
 	}
+	memBudget := int64(cfg.AttachmentMemoryBytes)
+	if memBudget == 0 {
+		memBudget = membudget.Default()
+	}
+	log.Info("attachment memory budget", "bytes", memBudget)
 	handlers.SetBuiltins(handler.Builtins(handler.Deps{Email: email, SMS: sms, Namespace: ns,
-		Storage: files, MaxAttachmentBytes: int64(cfg.AttachmentMaxBytes), DB: pool}), ns)
+		Storage: files, MaxAttachmentBytes: int64(cfg.AttachmentMaxBytes), Memory: membudget.New(memBudget), DB: pool}), ns)
 	loadRemoteKinds(ctx, store, handlers, log)
 	handlers.OnMiss = func() { loadRemoteKinds(ctx, store, handlers, log) }
 

@@ -80,6 +80,11 @@ type Config struct {
 	// Supabase Storage together (SYMPHONY_ATTACHMENT_MAX_BYTES, default 10 MiB,
 	// within every supported provider's limit).
 	AttachmentMaxBytes int
+	// AttachmentMemoryBytes bounds the memory held by emails with attachments
+	// at once, fetched files and request bodies together
+	// (SYMPHONY_ATTACHMENT_MEMORY_BYTES). 0, the default: 60 % of the runtime's
+	// soft memory limit, which memlimit sets from the cgroup (see membudget).
+	AttachmentMemoryBytes int
 
 	// DashboardToken turns the operator dashboard on and is the only way in
 	// (SYMPHONY_DASHBOARD_TOKEN; a secret: never logged). Empty: no dashboard.
@@ -233,6 +238,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("SYMPHONY_LOG_LEVEL", &c.LogLevel)
 	num("SYMPHONY_OUTBOX_SIZE", &c.OutboxSize)
 	num("SYMPHONY_ATTACHMENT_MAX_BYTES", &c.AttachmentMaxBytes)
+	num("SYMPHONY_ATTACHMENT_MEMORY_BYTES", &c.AttachmentMemoryBytes)
 	str("SYMPHONY_DASHBOARD_TOKEN", &c.DashboardToken)
 	str("SYMPHONY_DASHBOARD_ADDR", &c.DashboardAddr)
 	dur("SYMPHONY_STATS_INTERVAL", &c.StatsInterval)

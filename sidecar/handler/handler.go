@@ -3,11 +3,13 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/symphonymessenger/symphony/sidecar/membudget"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 	"github.com/symphonymessenger/symphony/sidecar/quiethours"
@@ -24,6 +26,11 @@ type Email struct {
 	Storage storage.Fetcher
 	// MaxAttachmentBytes bounds the attachments of one email, all together.
 	MaxAttachmentBytes int64
+	// Memory bounds the bytes held by emails with attachments at once (nil:
+	// no bound): each reserves its estimated cost before fetching and
+	// releases it once its provider call is over. Emails without
+	// attachments never wait on it.
+	Memory *membudget.Budget
 	// Suppressions, when set, is checked at most preparedMaxAge before the
 	// provider call (at claim time, see Prepare, or right before the call):
 	// suppressed recipients are dropped, and a message left with none in "to"
@@ -67,7 +74,13 @@ func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, e
 			}
 		}
 	}
-	if err := h.fetchAttachments(ctx, e, refs); err != nil {
+	res, err := h.reserve(ctx, e, refs)
+	if err != nil {
+		return nil, err
+	}
+	// Released once the provider call is over and its request body gone.
+	defer res.Release()
+	if err := h.fetchAttachments(ctx, e, refs, res); err != nil {
 		return nil, err
 	}
 	r, err := h.Sender.SendEmail(ctx, send(h.Namespace, m), e)
@@ -139,9 +152,51 @@ func (h SMS) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, err
 	return receipt(r, m, h.Sender)
 }
 
+// memoryRetry is how long an email that waited in vain for memory is deferred.
+const memoryRetry = 2 * time.Second
+
+// reserve takes from h.Memory what an email with attachments may cost: its
+// inline attachments, and as much as its size bound allows for those still
+// in Storage (shrunk to the real size once fetched). An email that alone
+// needs more than the whole budget fails for good; one that waits is bounded
+// by ctx (its lease) and then retried.
+func (h Email) reserve(ctx context.Context, e *provider.Email, refs []StorageRef) (*membudget.Reservation, error) {
+	if h.Memory == nil || (len(e.Attachments) == 0 && len(refs) == 0) {
+		return &membudget.Reservation{}, nil
+	}
+	var inline int64
+	for _, a := range e.Attachments {
+		inline += int64(len(a.Content))
+	}
+	need := membudget.Cost(inline)
+	if len(refs) > 0 && h.MaxAttachmentBytes > inline {
+		// Not yet known: at most the size bound, and never more than the
+		// whole budget (the real size is checked once fetched).
+		need = min(membudget.Cost(h.MaxAttachmentBytes), h.Memory.Size())
+	}
+	// Wait for at most half of what is left of the attempt, then defer the
+	// message (not a failure: no attempt is spent) so that a long line of
+	// emails with attachments cannot dead-letter any of them.
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if dl, ok := ctx.Deadline(); ok {
+		wctx, cancel = context.WithTimeout(ctx, time.Until(dl)/2)
+	}
+	defer cancel()
+	res, err := h.Memory.Acquire(wctx, need)
+	switch {
+	case errors.Is(err, membudget.ErrTooLarge):
+		return nil, provider.Permanent(fmt.Errorf("attachments of %d bytes: %w (about %d bytes per attachment byte; SYMPHONY_ATTACHMENT_MEMORY_BYTES)", inline, err, membudget.Factor))
+	case err != nil && ctx.Err() == nil:
+		return nil, worker.Defer(memoryRetry, fmt.Sprintf("waiting for memory for attachments: %d of %d bytes in use", h.Memory.InUse(), h.Memory.Size()))
+	case err != nil:
+		return nil, fmt.Errorf("waiting for memory for attachments: %w", err)
+	}
+	return res, nil
+}
+
 // fetchAttachments fills in attachments kept in Storage, within the budget
-// left by the inline ones.
-func (h Email) fetchAttachments(ctx context.Context, e *provider.Email, refs []StorageRef) error {
+// left by the inline ones, and shrinks res to what they cost once known.
+func (h Email) fetchAttachments(ctx context.Context, e *provider.Email, refs []StorageRef, res *membudget.Reservation) error {
 	budget := h.MaxAttachmentBytes
 	for _, a := range e.Attachments {
 		budget -= int64(len(a.Content))
@@ -163,6 +218,17 @@ func (h Email) fetchAttachments(ctx context.Context, e *provider.Email, refs []S
 		if a.ContentType == "" {
 			a.ContentType = ct
 		}
+	}
+	if h.Memory != nil && len(refs) > 0 {
+		var total int64
+		for _, a := range e.Attachments {
+			total += int64(len(a.Content))
+		}
+		if need := membudget.Cost(total); need > h.Memory.Size() {
+			return provider.Permanent(fmt.Errorf("attachments of %d bytes: %w: needs about %d bytes, the budget is %d bytes (SYMPHONY_ATTACHMENT_MEMORY_BYTES)",
+				total, membudget.ErrTooLarge, need, h.Memory.Size()))
+		}
+		res.Shrink(membudget.Cost(total))
 	}
 	return nil
 }
@@ -235,7 +301,7 @@ func Builtins(d Deps) worker.Handlers {
 	}
 	h := worker.Handlers{
 		"email.send": Email{Sender: d.Email, Namespace: d.Namespace, Storage: d.Storage, MaxAttachmentBytes: d.MaxAttachmentBytes,
-			Suppressions: sup},
+			Memory: d.Memory, Suppressions: sup},
 		"sms.send": SMS{Sender: d.SMS, Namespace: d.Namespace, Suppressions: sup, Now: d.Now},
 	}
 	if d.DB != nil {
@@ -260,6 +326,8 @@ type Deps struct {
 	// Storage fetches attachments kept in Supabase Storage; nil without SUPABASE_URL.
 	Storage            storage.Fetcher
 	MaxAttachmentBytes int64
+	// Memory bounds the bytes of emails with attachments in flight (nil: none).
+	Memory *membudget.Budget
 	// DB is where campaigns, drips and the suppression list live.
 	DB *pgxpool.Pool
 	// Now is the clock of quiet hours and drip timing; time.Now when nil (tests

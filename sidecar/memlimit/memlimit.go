@@ -39,10 +39,13 @@ func Cgroup(root, selfCgroup string) (limit int64, ok bool) {
 				}
 			}
 		case hasController(parts[1], "memory"):
-			for _, p := range []string{filepath.Join(root, "memory", parts[2], "memory.limit_in_bytes"),
-				filepath.Join(root, "memory", "memory.limit_in_bytes")} {
-				if n, found := readLimit(p); found && (!ok || n < limit) {
+			// v1 limits are hierarchical too: the lowest on the way up counts.
+			for dir := filepath.Clean("/" + parts[2]); ; dir = filepath.Dir(dir) {
+				if n, found := readLimit(filepath.Join(root, "memory", dir, "memory.limit_in_bytes")); found && (!ok || n < limit) {
 					limit, ok = n, true
+				}
+				if dir == "/" {
+					break
 				}
 			}
 		}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,7 +82,15 @@ func (s *Supabase) Fetch(ctx context.Context, bucket, path string, max int64) ([
 	case resp.ContentLength > max:
 		return nil, "", tooLarge(bucket, path, resp.ContentLength, max)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	// Sized from Content-Length when known, so that reading does not hold
+	// the doubling copies io.ReadAll makes on the way.
+	size := int64(0)
+	if resp.ContentLength > 0 {
+		size = resp.ContentLength
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, max+1))
+	b := buf.Bytes()
 	if err != nil {
 		return nil, "", fmt.Errorf("storage: downloading %s/%s: %w", bucket, path, err)
 	}
