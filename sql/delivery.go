@@ -1,5 +1,5 @@
 package queries
 
 // RecordDelivery records the delivery events of one provider webhook request
-// (sidecar/delivery).
+// (sidecar/providerevents).
 var RecordDelivery = mustRead("record_delivery.sql")

@@ -4,7 +4,6 @@ package queries
 // dashboard and the metrics collector, and the failure and flag commands.
 var (
 	OpsQueueStats        = mustRead("ops_queue_stats.sql")
-	OpsQueueDepth        = mustRead("ops_queue_depth.sql")
 	OpsFailures          = mustRead("ops_failures.sql")
 	OpsMessage           = mustRead("ops_message.sql")
 	OpsRetryDead         = mustRead("ops_retry_dead.sql")

@@ -27,7 +27,7 @@ var (
 	Rescue            = mustRead("rescue.sql")
 	Heartbeat         = mustRead("heartbeat.sql")
 	WorkerStop        = mustRead("worker_stop.sql")
-	QueueStats        = mustRead("queue_stats.sql")
+	QueueDepth        = mustRead("queue_depth.sql")
 	MasterFlag        = mustRead("master_flag.sql")
 	Installation      = mustRead("installation.sql")
 	ListenerOn        = mustRead("listener_on.sql")

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/delivery"
-	"github.com/symphonymessenger/symphony/sidecar/delivery/deliveryfake"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents/eventsfake"
 )
 
 // webhookSidecar runs a sidecar with every provider's webhook on; it returns
@@ -19,8 +19,8 @@ import (
 func webhookSidecar(t *testing.T) (*sidecar, string) {
 	t.Helper()
 	db := testDB(t)
-	secret := deliveryfake.NewResendSecret()
-	_, sendgridKey := deliveryfake.NewSendGridKey()
+	secret := eventsfake.NewResendSecret()
+	_, sendgridKey := eventsfake.NewSendGridKey()
 	cfg := testConfig(db)
 	cfg.WebhookAddr, cfg.PublicURL = "127.0.0.1:0", "https://sidecar.example.com"
 	cfg.Providers.ResendWebhookSecret, cfg.Providers.SendGridWebhookPublicKey = secret, sendgridKey
@@ -68,7 +68,7 @@ func totalAlloc() uint64 {
 func TestDelivery_UnsignedBodiesAreNotRead(t *testing.T) {
 	s, _ := webhookSidecar(t)
 	body := make([]byte, 1<<20)
-	paths := []string{delivery.ResendPath, delivery.SendGridPath, delivery.PostmarkPath, delivery.TwilioStatusPath, delivery.TwilioInboundPath}
+	paths := []string{providerevents.ResendPath, providerevents.SendGridPath, providerevents.PostmarkPath, providerevents.TwilioStatusPath, providerevents.TwilioInboundPath}
 	before := totalAlloc()
 	codes := make(chan int, 150)
 	for i := range 150 {
@@ -96,17 +96,17 @@ func TestDelivery_UnsignedBodiesAreNotRead(t *testing.T) {
 
 // Requests whose signature headers look right get their bodies read, a few
 // at a time: 40 that send part of a body and stall hold at most
-// delivery.MaxReading of the reading slots; the rest are answered 503 at
+// providerevents.MaxReading of the reading slots; the rest are answered 503 at
 // once (providers retry), and /healthz and the other listeners answer.
 func TestDelivery_BodiesAreReadAFewAtATime(t *testing.T) {
 	t.Parallel()
 	s, _ := webhookSidecar(t)
-	forged := deliveryfake.Resend(deliveryfake.NewResendSecret(), "msg_forged", time.Now(), []byte("{}"))
+	forged := eventsfake.Resend(eventsfake.NewResendSecret(), "msg_forged", time.Now(), []byte("{}"))
 	const n = 40
 	codes := make(chan int, n)
 	for range n {
 		go func() {
-			code, c := post(s.WebhookAddr(), delivery.ResendPath, forged, 200_000, []byte(`{"type":"email.delivered",`), 5*time.Second)
+			code, c := post(s.WebhookAddr(), providerevents.ResendPath, forged, 200_000, []byte(`{"type":"email.delivered",`), 5*time.Second)
 			if c != nil {
 				t.Cleanup(func() { c.Close() })
 			}
@@ -124,9 +124,9 @@ func TestDelivery_BodiesAreReadAFewAtATime(t *testing.T) {
 			t.Errorf("a stalled request answered %d", code)
 		}
 	}
-	if waiting != delivery.MaxReading || busy != n-delivery.MaxReading {
+	if waiting != providerevents.MaxReading || busy != n-providerevents.MaxReading {
 		t.Fatalf("%d stalled requests being read and %d answered 503; want %d read at once and the rest refused",
-			waiting, busy, delivery.MaxReading)
+			waiting, busy, providerevents.MaxReading)
 	}
 	if r, _ := s.get(t, "/healthz"); r.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz: %d", r.StatusCode)

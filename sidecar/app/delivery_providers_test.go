@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/delivery"
-	"github.com/symphonymessenger/symphony/sidecar/delivery/deliveryfake"
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/postmark/postmarkfake"
 	"github.com/symphonymessenger/symphony/sidecar/provider/sendgrid/sendgridfake"
 	"github.com/symphonymessenger/symphony/sidecar/provider/twilio/twiliofake"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents/eventsfake"
 )
 
 // SendGrid's Signed Event Webhook: one batch with every delivery event, for
@@ -26,7 +26,7 @@ func TestDelivery_SendGridWebhooks(t *testing.T) {
 	db := testDB(t)
 	fake := sendgridfake.New(sendgridfake.Options{})
 	t.Cleanup(fake.Close)
-	key, public := deliveryfake.NewSendGridKey()
+	key, public := eventsfake.NewSendGridKey()
 	cfg := testConfig(db)
 	cfg.EmailProvider, cfg.Providers.SendGridAPIKey, cfg.Providers.SendGridURL = "sendgrid", sendgridfake.DefaultAPIKey, fake.URL()
 	cfg.WebhookAddr, cfg.Providers.SendGridWebhookPublicKey = "127.0.0.1:0", public
@@ -49,7 +49,7 @@ func TestDelivery_SendGridWebhooks(t *testing.T) {
 		`{"email":"Stranger@Example.com","timestamp":1764237600,"event":"bounce","type":"bounce","reason":"550 unknown user","sg_event_id":"s1","sg_message_id":"NotOursAtAll123.filterdrecv-1"}`,
 		ev(0, "ok@example.com", "open", `,"useragent":"Mozilla/5.0"`),
 	}, ",") + "]")
-	code, body := s.hook(t, delivery.SendGridPath, deliveryfake.SendGrid(key, time.Now(), batch), batch)
+	code, body := s.hook(t, providerevents.SendGridPath, eventsfake.SendGrid(key, time.Now(), batch), batch)
 	wantCode(t, "a signed batch", code, body, 200)
 
 	for i, want := range []string{"delivered", "bounced", "complained", "undelivered"} {
@@ -65,22 +65,22 @@ func TestDelivery_SendGridWebhooks(t *testing.T) {
 	}
 
 	// SendGrid retries a batch it got no 2xx for, signed anew.
-	code, body = s.hook(t, delivery.SendGridPath, deliveryfake.SendGrid(key, time.Now(), batch), batch)
+	code, body = s.hook(t, providerevents.SendGridPath, eventsfake.SendGrid(key, time.Now(), batch), batch)
 	wantCode(t, "a retried batch", code, body, 200)
 	if n := eventCount(t, pool, ids[0]); n != 2 {
 		t.Fatalf("message 0 has %d events after a retry, want 2 (processed, delivered)", n)
 	}
 
 	late := []byte("[" + ev(0, "ok@example.com", "deferred", `,"response":"400 try again","attempt":"1"`) + "]")
-	other, _ := deliveryfake.NewSendGridKey()
-	code, body = s.hook(t, delivery.SendGridPath, deliveryfake.SendGrid(other, time.Now(), late), late)
+	other, _ := eventsfake.NewSendGridKey()
+	code, body = s.hook(t, providerevents.SendGridPath, eventsfake.SendGrid(other, time.Now(), late), late)
 	wantCode(t, "signed with another key", code, body, 403)
-	code, body = s.hook(t, delivery.SendGridPath, http.Header{"Content-Type": {"application/json"}}, late)
+	code, body = s.hook(t, providerevents.SendGridPath, http.Header{"Content-Type": {"application/json"}}, late)
 	wantCode(t, "unsigned", code, body, 401)
-	code, body = s.hook(t, delivery.SendGridPath, deliveryfake.SendGrid(key, time.Now().Add(-time.Hour), late), late)
+	code, body = s.hook(t, providerevents.SendGridPath, eventsfake.SendGrid(key, time.Now().Add(-time.Hour), late), late)
 	wantCode(t, "stale", code, body, 403)
 	// A deferral arriving after the delivery does not undo it.
-	code, body = s.hook(t, delivery.SendGridPath, deliveryfake.SendGrid(key, time.Now(), late), late)
+	code, body = s.hook(t, providerevents.SendGridPath, eventsfake.SendGrid(key, time.Now(), late), late)
 	wantCode(t, "a late deferral", code, body, 200)
 	if got := deliveryStatus(t, pool, ids[0]); got != "delivered" {
 		t.Fatalf("after a late deferral: %q", got)
@@ -108,7 +108,7 @@ func TestDelivery_PostmarkWebhooks(t *testing.T) {
 	s := start(t, cfg, nil, nil)
 	pool := db.Pool
 	ids, pids := sent(t, pool, "email.send", "ok@example.com", "bounce@example.com", "spam@example.com")
-	auth := deliveryfake.Postmark(user, pass)
+	auth := eventsfake.Postmark(user, pass)
 
 	delivered := []byte(`{"RecordType":"Delivery","ServerID":23,"MessageStream":"outbound","MessageID":"` + pids[0] +
 		`","Recipient":"ok@example.com","Tag":"welcome","DeliveredAt":"2026-11-27T10:00:05Z","Details":"smtp;250 2.0.0 OK","Metadata":{}}`)
@@ -122,7 +122,7 @@ func TestDelivery_PostmarkWebhooks(t *testing.T) {
 	soft := []byte(`{"RecordType":"Bounce","ID":43,"Type":"SoftBounce","TypeCode":4096,"MessageID":"` + pids[0] +
 		`","Email":"ok@example.com","BouncedAt":"2026-11-27T10:00:01Z","Inactive":false,"Description":"mailbox full"}`)
 	for name, b := range map[string][]byte{"delivery": delivered, "hard bounce": hard, "spam complaint": spam, "late soft bounce": soft} {
-		code, body := s.hook(t, delivery.PostmarkPath, auth, b)
+		code, body := s.hook(t, providerevents.PostmarkPath, auth, b)
 		wantCode(t, name, code, body, 200)
 	}
 	for i, want := range []string{"delivered", "bounced", "complained"} {
@@ -139,11 +139,11 @@ func TestDelivery_PostmarkWebhooks(t *testing.T) {
 		}
 	}
 
-	code, body := s.hook(t, delivery.PostmarkPath, http.Header{"Content-Type": {"application/json"}}, hard)
+	code, body := s.hook(t, providerevents.PostmarkPath, http.Header{"Content-Type": {"application/json"}}, hard)
 	wantCode(t, "no credentials", code, body, 401)
-	code, body = s.hook(t, delivery.PostmarkPath, deliveryfake.Postmark(user, pass[:len(pass)-1]+"x"), hard)
+	code, body = s.hook(t, providerevents.PostmarkPath, eventsfake.Postmark(user, pass[:len(pass)-1]+"x"), hard)
 	wantCode(t, "a wrong password", code, body, 401)
-	code, body = s.hook(t, delivery.PostmarkPath, auth, []byte(`{"MessageID":"x"}`))
+	code, body = s.hook(t, providerevents.PostmarkPath, auth, []byte(`{"MessageID":"x"}`))
 	wantCode(t, "no RecordType", code, body, 400)
 
 	wantSendStopped(t, pool, "email.send", "spam@example.com")
@@ -158,7 +158,7 @@ func TestDelivery_TwilioWebhooks(t *testing.T) {
 	pool := db.Pool
 	ids, sids := sent(t, pool, "sms.send", "+14155550101", "+14155550102")
 	for _, m := range fake.Messages() {
-		if m.StatusCallback != twilioPublic+delivery.TwilioStatusPath {
+		if m.StatusCallback != twilioPublic+providerevents.TwilioStatusPath {
 			t.Fatalf("sent with StatusCallback %q", m.StatusCallback)
 		}
 	}
@@ -169,7 +169,7 @@ func TestDelivery_TwilioWebhooks(t *testing.T) {
 		if code != "" {
 			f.Set("ErrorCode", code)
 		}
-		return s.hook(t, delivery.TwilioStatusPath, deliveryfake.Twilio(twiliofake.DefaultAuthToken, twilioPublic+delivery.TwilioStatusPath, f), []byte(f.Encode()))
+		return s.hook(t, providerevents.TwilioStatusPath, eventsfake.Twilio(twiliofake.DefaultAuthToken, twilioPublic+providerevents.TwilioStatusPath, f), []byte(f.Encode()))
 	}
 	for _, c := range []struct{ sid, to, status, code string }{
 		{sids[0], "+14155550101", "sent", ""}, {sids[0], "+14155550101", "delivered", ""},
@@ -205,12 +205,12 @@ func TestDelivery_TwilioWebhooks(t *testing.T) {
 	}
 
 	f := url.Values{"MessageSid": {sids[0]}, "MessageStatus": {"failed"}, "ErrorCode": {"30005"}, "To": {"+14155550101"}}
-	code, body = s.hook(t, delivery.TwilioStatusPath, deliveryfake.Twilio(twiliofake.DefaultAuthToken,
-		"http://"+s.WebhookAddr().String()+delivery.TwilioStatusPath, f), []byte(f.Encode()))
+	code, body = s.hook(t, providerevents.TwilioStatusPath, eventsfake.Twilio(twiliofake.DefaultAuthToken,
+		"http://"+s.WebhookAddr().String()+providerevents.TwilioStatusPath, f), []byte(f.Encode()))
 	wantCode(t, "signed over the address the sidecar sees, not the public URL", code, body, 403)
-	code, body = s.hook(t, delivery.TwilioStatusPath, deliveryfake.Twilio("another-token", twilioPublic+delivery.TwilioStatusPath, f), []byte(f.Encode()))
+	code, body = s.hook(t, providerevents.TwilioStatusPath, eventsfake.Twilio("another-token", twilioPublic+providerevents.TwilioStatusPath, f), []byte(f.Encode()))
 	wantCode(t, "signed with another token", code, body, 403)
-	code, body = s.hook(t, delivery.TwilioStatusPath, nil, []byte(f.Encode()))
+	code, body = s.hook(t, providerevents.TwilioStatusPath, nil, []byte(f.Encode()))
 	wantCode(t, "unsigned", code, body, 401)
 	if r, _ := suppressed(t, pool, "sms", "+14155550101"); r != "" || deliveryStatus(t, pool, ids[0]) != "delivered" {
 		t.Fatalf("a refused callback had an effect: suppressed %q", r)
@@ -231,7 +231,7 @@ func startTwilio(t *testing.T, db *pgtest.DB) (*sidecar, *twiliofake.Server) {
 	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", fake.URL(), "+14155550000"
 	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
 	cfg.WebhookAddr, cfg.PublicURL = "127.0.0.1:0", twilioPublic
-	cfg.Providers.TwilioStatusURL = twilioPublic + delivery.TwilioStatusPath // what config.FromEnv defaults it to
+	cfg.Providers.TwilioStatusURL = twilioPublic + providerevents.TwilioStatusPath // what config.FromEnv defaults it to
 	return start(t, cfg, nil, nil), fake
 }
 
@@ -240,8 +240,8 @@ func (s *sidecar) twilioInbound(t *testing.T, sid, from, text string) (int, stri
 	t.Helper()
 	f := url.Values{"MessageSid": {sid}, "SmsSid": {sid}, "AccountSid": {twiliofake.DefaultAccountSID},
 		"From": {from}, "To": {"+14155550000"}, "Body": {text}, "NumMedia": {"0"}, "NumSegments": {"1"}}
-	return s.hook(t, delivery.TwilioInboundPath,
-		deliveryfake.Twilio(twiliofake.DefaultAuthToken, twilioPublic+delivery.TwilioInboundPath, f), []byte(f.Encode()))
+	return s.hook(t, providerevents.TwilioInboundPath,
+		eventsfake.Twilio(twiliofake.DefaultAuthToken, twilioPublic+providerevents.TwilioInboundPath, f), []byte(f.Encode()))
 }
 
 // Opt-outs and opt-ins apply in the order they happened, once: Twilio signs

@@ -16,10 +16,10 @@ import (
 
 	"github.com/symphonymessenger/symphony/sidecar/app"
 	"github.com/symphonymessenger/symphony/sidecar/config"
-	"github.com/symphonymessenger/symphony/sidecar/delivery"
-	"github.com/symphonymessenger/symphony/sidecar/delivery/deliveryfake"
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents/eventsfake"
 )
 
 // startLogged runs a sidecar like start, keeping its log (info and up) for
@@ -164,7 +164,7 @@ func TestDelivery_ResendWebhooks(t *testing.T) {
 	ids, pids := sent(t, pool, "email.send", "ok@example.com", "Bounce@Example.com", "complain@example.com")
 
 	post := func(svixID string, body []byte) (int, string) {
-		return s.hook(t, delivery.ResendPath, deliveryfake.Resend(secret, svixID, time.Now(), body), body)
+		return s.hook(t, providerevents.ResendPath, eventsfake.Resend(secret, svixID, time.Now(), body), body)
 	}
 	code, body := post("msg_delivered", resendEvent("email.delivered", pids[0], "ok@example.com", ""))
 	wantCode(t, "delivered", code, body, 200)
@@ -197,16 +197,16 @@ func TestDelivery_ResendWebhooks(t *testing.T) {
 
 	// Refused, with no effect on ok@example.com.
 	complaint := resendEvent("email.complained", pids[0], "ok@example.com", "")
-	code, body = s.hook(t, delivery.ResendPath, http.Header{"Content-Type": {"application/json"}}, complaint)
+	code, body = s.hook(t, providerevents.ResendPath, http.Header{"Content-Type": {"application/json"}}, complaint)
 	wantCode(t, "unsigned", code, body, 401)
-	code, body = s.hook(t, delivery.ResendPath, deliveryfake.Resend(deliveryfake.NewResendSecret(), "msg_x", time.Now(), complaint), complaint)
+	code, body = s.hook(t, providerevents.ResendPath, eventsfake.Resend(eventsfake.NewResendSecret(), "msg_x", time.Now(), complaint), complaint)
 	wantCode(t, "signed with another secret", code, body, 403)
-	code, body = s.hook(t, delivery.ResendPath, deliveryfake.Resend(secret, "msg_x", time.Now().Add(-10*time.Minute), complaint), complaint)
+	code, body = s.hook(t, providerevents.ResendPath, eventsfake.Resend(secret, "msg_x", time.Now().Add(-10*time.Minute), complaint), complaint)
 	wantCode(t, "stale", code, body, 403)
-	signedOther := deliveryfake.Resend(secret, "msg_x", time.Now(), resendEvent("email.opened", pids[0], "ok@example.com", ""))
-	code, body = s.hook(t, delivery.ResendPath, signedOther, complaint)
+	signedOther := eventsfake.Resend(secret, "msg_x", time.Now(), resendEvent("email.opened", pids[0], "ok@example.com", ""))
+	code, body = s.hook(t, providerevents.ResendPath, signedOther, complaint)
 	wantCode(t, "a signature of another body", code, body, 403)
-	code, body = s.hook(t, delivery.ResendPath, deliveryfake.Resend(secret, "msg_y", time.Now(), []byte(`{"type":`)), []byte(`{"type":`))
+	code, body = s.hook(t, providerevents.ResendPath, eventsfake.Resend(secret, "msg_y", time.Now(), []byte(`{"type":`)), []byte(`{"type":`))
 	wantCode(t, "malformed", code, body, 400)
 	if st := deliveryStatus(t, pool, ids[0]); st != "delivered" {
 		t.Fatalf("a refused request changed the result: %q", st)
@@ -222,7 +222,7 @@ func TestDelivery_ResendWebhooks(t *testing.T) {
 	}
 
 	// Only configured providers have routes, and the public port serves nothing else.
-	for _, path := range []string{delivery.SendGridPath, delivery.PostmarkPath, delivery.TwilioStatusPath, "/metrics", "/status"} {
+	for _, path := range []string{providerevents.SendGridPath, providerevents.PostmarkPath, providerevents.TwilioStatusPath, "/metrics", "/status"} {
 		code, body = s.hook(t, path, nil, []byte(`[]`))
 		wantCode(t, path+" on the webhook port", code, body, 404)
 	}
@@ -259,21 +259,21 @@ func TestDelivery_LimitsAndStorage(t *testing.T) {
 	cfg.WorkerID = "webhooks"
 	s := start(t, cfg, nil, nil)
 
-	huge := append([]byte(`{"type":"email.delivered","pad":"`), bytes.Repeat([]byte("x"), delivery.MaxBody)...)
+	huge := append([]byte(`{"type":"email.delivered","pad":"`), bytes.Repeat([]byte("x"), providerevents.MaxBody)...)
 	huge = append(huge, `"}`...)
-	code, body := s.hook(t, delivery.ResendPath, deliveryfake.Resend(secret, "msg_huge", time.Now(), huge), huge)
+	code, body := s.hook(t, providerevents.ResendPath, eventsfake.Resend(secret, "msg_huge", time.Now(), huge), huge)
 	wantCode(t, "a body over the limit", code, body, 413)
 
 	ids, pids := sent(t, db.Pool, "email.send", "late@example.com")
 	exec(t, db.Pool, `alter function symphony.record_delivery(text, text, text, text, text, text, timestamptz, text, text, jsonb) rename to record_delivery_away`)
 	event := resendEvent("email.bounced", pids[0], "late@example.com", `,"bounce":{"type":"Permanent","subType":"General","message":"no such user"}`)
-	code, body = s.hook(t, delivery.ResendPath, deliveryfake.Resend(secret, "msg_late", time.Now(), event), event)
+	code, body = s.hook(t, providerevents.ResendPath, eventsfake.Resend(secret, "msg_late", time.Now(), event), event)
 	wantCode(t, "the database cannot store it", code, body, 503)
 	if st := deliveryStatus(t, db.Pool, ids[0]); st != "" {
 		t.Fatalf("a 503 left a result: %q", st)
 	}
 	exec(t, db.Pool, `alter function symphony.record_delivery_away(text, text, text, text, text, text, timestamptz, text, text, jsonb) rename to record_delivery`)
-	code, body = s.hook(t, delivery.ResendPath, deliveryfake.Resend(secret, "msg_late", time.Now(), event), event)
+	code, body = s.hook(t, providerevents.ResendPath, eventsfake.Resend(secret, "msg_late", time.Now(), event), event)
 	wantCode(t, "the provider's retry", code, body, 200)
 	if st := deliveryStatus(t, db.Pool, ids[0]); st != "bounced" {
 		t.Fatalf("after the retry: %q", st)
@@ -297,7 +297,7 @@ func TestDelivery_ResendSuppressedHasItsReason(t *testing.T) {
 	ids, pids := sent(t, db.Pool, "email.send", "gone@example.com")
 	event := resendEvent("email.suppressed", pids[0], "gone@example.com", `,"suppressed":{"diagnosticCode":[],`+
 		`"message":"This address previously bounced.","reason":"previous_bounce","type":"OnAccountSuppressionList"}`)
-	code, body := s.hook(t, delivery.ResendPath, deliveryfake.Resend(secret, "msg_suppressed", time.Now(), event), event)
+	code, body := s.hook(t, providerevents.ResendPath, eventsfake.Resend(secret, "msg_suppressed", time.Now(), event), event)
 	wantCode(t, "email.suppressed", code, body, 200)
 	var reason, resultReason string
 	if err := db.Pool.QueryRow(context.Background(), `select e.reason, m.result->'delivery'->>'reason'
@@ -319,7 +319,7 @@ func resendWebhookConfig(t *testing.T, db *pgtest.DB) (config.Config, string) {
 	t.Helper()
 	fake := resendfake.New(resendfake.Options{})
 	t.Cleanup(fake.Close)
-	secret := deliveryfake.NewResendSecret()
+	secret := eventsfake.NewResendSecret()
 	cfg := testConfig(db)
 	cfg.EmailProvider, cfg.Providers.ResendAPIKey, cfg.Providers.ResendURL = "resend", resendfake.DefaultAPIKey, fake.URL()
 	cfg.WebhookAddr, cfg.Providers.ResendWebhookSecret = "127.0.0.1:0", secret

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/delivery"
-	"github.com/symphonymessenger/symphony/sidecar/delivery/deliveryfake"
 	"github.com/symphonymessenger/symphony/sidecar/httpserver"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents/eventsfake"
 )
 
 // heldConns counts the connections to addr's port that this process holds
@@ -85,7 +85,7 @@ func slowClients(t *testing.T, addr net.Addr, path string, n int) {
 func TestListeners_SlowClientsCannotHoldEveryConnection(t *testing.T) {
 	t.Parallel()
 	db := testDB(t)
-	secret := deliveryfake.NewResendSecret()
+	secret := eventsfake.NewResendSecret()
 	cfg := testConfig(db)
 	cfg.DashboardToken, cfg.DashboardAddr = dashboardToken, "127.0.0.1:0"
 	cfg.WebhookAddr, cfg.Providers.ResendWebhookSecret = "127.0.0.1:0", secret
@@ -104,10 +104,10 @@ func TestListeners_SlowClientsCannotHoldEveryConnection(t *testing.T) {
 		{"dashboard", "/dashboard/login", s.DashboardAddr(), httpserver.DashboardLimits().MaxConns, func() (*http.Request, error) {
 			return http.NewRequest(http.MethodGet, "http://"+s.DashboardAddr().String()+"/dashboard/login", nil)
 		}},
-		{"webhooks", delivery.ResendPath, s.WebhookAddr(), httpserver.WebhookLimits().MaxConns, func() (*http.Request, error) {
-			r, err := http.NewRequest(http.MethodPost, "http://"+s.WebhookAddr().String()+delivery.ResendPath, strings.NewReader(string(event)))
+		{"webhooks", providerevents.ResendPath, s.WebhookAddr(), httpserver.WebhookLimits().MaxConns, func() (*http.Request, error) {
+			r, err := http.NewRequest(http.MethodPost, "http://"+s.WebhookAddr().String()+providerevents.ResendPath, strings.NewReader(string(event)))
 			if err == nil {
-				r.Header = deliveryfake.Resend(secret, "msg_probe", time.Now(), event)
+				r.Header = eventsfake.Resend(secret, "msg_probe", time.Now(), event)
 			}
 			return r, err
 		}},

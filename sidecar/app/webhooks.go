@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/symphonymessenger/symphony/sidecar/config"
-	"github.com/symphonymessenger/symphony/sidecar/delivery"
 	"github.com/symphonymessenger/symphony/sidecar/httpserver"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents"
 )
 
 // startWebhooks serves the providers' delivery-status webhooks on their own
@@ -26,14 +26,14 @@ func (m *Main) startWebhooks(cfg config.Config, pool *pgxpool.Pool, met *metrics
 		return func() {}, nil
 	}
 	p := cfg.Providers
-	srv, err := delivery.New(delivery.Config{
+	srv, err := providerevents.New(providerevents.Config{
 		ResendSecret:      p.ResendWebhookSecret,
 		SendGridPublicKey: p.SendGridWebhookPublicKey,
 		PostmarkUser:      p.PostmarkWebhookUser,
 		PostmarkPassword:  p.PostmarkWebhookPassword,
 		TwilioAuthToken:   p.TwilioAuthToken,
 		PublicURL:         cfg.PublicURL,
-		Store:             delivery.NewStore(pool),
+		Store:             providerevents.NewStore(pool),
 		Metrics:           met,
 		Log:               log.With("component", "delivery"),
 	})

@@ -128,7 +128,7 @@ type Providers struct {
 	TwilioStatusURL     string // TWILIO_STATUS_CALLBACK
 	TwilioURL           string // SYMPHONY_TWILIO_URL
 
-	// Delivery webhooks (sidecar/delivery); each turns its route on. Twilio's
+	// Delivery webhooks (sidecar/providerevents); each turns its route on. Twilio's
 	// are on with TWILIO_AUTH_TOKEN and SYMPHONY_PUBLIC_URL.
 	ResendWebhookSecret      string // RESEND_WEBHOOK_SECRET: whsec_…
 	SendGridWebhookPublicKey string // SENDGRID_WEBHOOK_PUBLIC_KEY: base64 DER

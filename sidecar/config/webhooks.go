@@ -17,7 +17,7 @@ import (
 const MinPostmarkWebhookPassword = 16
 
 // TwilioStatusPath is where Twilio's status callbacks are served on the
-// webhook listener (sidecar/delivery).
+// webhook listener (sidecar/providerevents).
 const TwilioStatusPath = "/webhooks/twilio/status"
 
 // WebhooksEnabled reports whether any provider's delivery webhook is

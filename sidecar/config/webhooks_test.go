@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/symphonymessenger/symphony/sidecar/config"
-	"github.com/symphonymessenger/symphony/sidecar/delivery/deliveryfake"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents/eventsfake"
 )
 
 func TestFromEnv_Webhooks(t *testing.T) {
@@ -27,8 +27,8 @@ func TestFromEnv_Webhooks(t *testing.T) {
 		t.Fatalf("defaults: webhooks off, on :8082; got %v %v %q", err, c.WebhooksEnabled(), c.WebhookAddr)
 	}
 
-	_, sendgridKey := deliveryfake.NewSendGridKey()
-	good := with("RESEND_WEBHOOK_SECRET", deliveryfake.NewResendSecret(), "SENDGRID_WEBHOOK_PUBLIC_KEY", sendgridKey,
+	_, sendgridKey := eventsfake.NewSendGridKey()
+	good := with("RESEND_WEBHOOK_SECRET", eventsfake.NewResendSecret(), "SENDGRID_WEBHOOK_PUBLIC_KEY", sendgridKey,
 		"POSTMARK_WEBHOOK_USER", "pm", "POSTMARK_WEBHOOK_PASSWORD", strings.Repeat("p", 20),
 		"TWILIO_AUTH_TOKEN", "tok", "SYMPHONY_PUBLIC_URL", "https://sidecar.example.com/")
 	c, err = config.FromEnv(env(good))
@@ -53,8 +53,8 @@ func TestFromEnv_Webhooks(t *testing.T) {
 		{with("POSTMARK_WEBHOOK_USER", "pm"), "must be set together", ""},
 		{with("POSTMARK_WEBHOOK_USER", "pm", "POSTMARK_WEBHOOK_PASSWORD", "hunter2"), "POSTMARK_WEBHOOK_PASSWORD is 7 characters", "hunter2"},
 		{with("SYMPHONY_PUBLIC_URL", "sidecar.example.com"), "SYMPHONY_PUBLIC_URL", ""},
-		{with("RESEND_WEBHOOK_SECRET", deliveryfake.NewResendSecret(), "SYMPHONY_WEBHOOK_ADDR", ":8080"), "SYMPHONY_WEBHOOK_ADDR must differ from SYMPHONY_HTTP_ADDR", ""},
-		{with("RESEND_WEBHOOK_SECRET", deliveryfake.NewResendSecret(), "SYMPHONY_DASHBOARD_TOKEN", strings.Repeat("d", 32),
+		{with("RESEND_WEBHOOK_SECRET", eventsfake.NewResendSecret(), "SYMPHONY_WEBHOOK_ADDR", ":8080"), "SYMPHONY_WEBHOOK_ADDR must differ from SYMPHONY_HTTP_ADDR", ""},
+		{with("RESEND_WEBHOOK_SECRET", eventsfake.NewResendSecret(), "SYMPHONY_DASHBOARD_TOKEN", strings.Repeat("d", 32),
 			"SYMPHONY_WEBHOOK_ADDR", ":8081"), "SYMPHONY_WEBHOOK_ADDR must differ from SYMPHONY_DASHBOARD_ADDR", ""},
 	}
 	for _, b := range bad {

@@ -90,7 +90,7 @@ func (d Deps) status(w http.ResponseWriter, r *http.Request) {
 	for _, s := range d.Worker.Snapshot() {
 		queues[s.Queue] = &queueStatus{QueueState: s}
 	}
-	stats, err := d.Store.Stats(ctx)
+	stats, err := d.Store.Depth(ctx)
 	if err != nil {
 		out["database_error"] = err.Error()
 	}
@@ -100,7 +100,7 @@ func (d Deps) status(w http.ResponseWriter, r *http.Request) {
 			q = &queueStatus{QueueState: worker.QueueState{Queue: s.Queue}} // served by no slot here
 			queues[s.Queue] = q
 		}
-		q.Due, q.Scheduled, q.Processing, q.OldestDueSeconds = s.Due, s.Scheduled, s.Processing, s.OldestDueSeconds
+		q.Due, q.Scheduled, q.Processing, q.OldestDueSeconds = s.Pending, s.Scheduled, s.Processing, s.OldestPendingSeconds
 	}
 	if on, err := d.Store.MasterEnabled(ctx); err == nil {
 		out["master_enabled"] = on

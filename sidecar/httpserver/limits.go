@@ -48,7 +48,7 @@ func DashboardLimits() Limits {
 
 // WebhookLimits are for the delivery webhooks (SYMPHONY_WEBHOOK_ADDR), which
 // the providers post to: more connections, since providers keep theirs alive
-// and post in bursts. sidecar/delivery bounds bodies itself, with a cap per
+// and post in bursts. sidecar/providerevents bounds bodies itself, with a cap per
 // provider checked after the provider's signature headers, and bounds the
 // slow part (reading and storing bodies, a few at once). Most requests are
 // answered on their headers in microseconds, so the bound on handlers is

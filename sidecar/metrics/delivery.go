@@ -2,7 +2,7 @@ package metrics
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// registerDelivery adds the delivery-webhook metrics (sidecar/delivery).
+// registerDelivery adds the delivery-webhook metrics (sidecar/providerevents).
 func (m *Metrics) registerDelivery(register func(prometheus.Collector)) {
 	m.DeliveryWebhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "symphony_delivery_webhooks_total",

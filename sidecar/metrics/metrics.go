@@ -33,7 +33,7 @@ type Metrics struct {
 	QueueStatsAge    prometheus.Gauge
 	QueueStatsErrors prometheus.Counter
 
-	// Delivery webhooks (sidecar/delivery).
+	// Delivery webhooks (sidecar/providerevents).
 	DeliveryWebhooks *prometheus.CounterVec // provider, outcome
 	DeliveryEvents   *prometheus.CounterVec // provider, status, result
 	DeliveryRatio    *prometheus.GaugeVec   // channel, status: from the database, all sidecars together

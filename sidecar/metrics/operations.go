@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
 // registerOperations adds the provider HTTP and queue-depth metrics.
@@ -51,22 +53,12 @@ func (m *Metrics) ObserveProviderHTTP(host string, status int, _ error, took tim
 	m.ProviderSeconds.WithLabelValues(host).Observe(took.Seconds())
 }
 
-// QueueDepth is one queue's load as the collector reads it.
-type QueueDepth struct {
-	Queue                string
-	Pending              int64
-	Scheduled            int64
-	Processing           int64
-	Dead                 int64
-	OldestPendingSeconds float64
-}
-
 // SetQueueDepth replaces the queue gauges with a fresh reading. Queues named in
 // always (the ones this sidecar serves) read 0 rather than vanish when empty,
 // and a queue that had work at the last reading but none now drops to 0.
-func (m *Metrics) SetQueueDepth(depths []QueueDepth, always []string, at time.Time) {
+func (m *Metrics) SetQueueDepth(depths []queue.Depth, always []string, at time.Time) {
 	seen := map[string]bool{}
-	set := func(d QueueDepth) {
+	set := func(d queue.Depth) {
 		seen[d.Queue] = true
 		m.QueueDepth.WithLabelValues(d.Queue, "pending").Set(float64(d.Pending))
 		m.QueueDepth.WithLabelValues(d.Queue, "scheduled").Set(float64(d.Scheduled))
@@ -79,12 +71,12 @@ func (m *Metrics) SetQueueDepth(depths []QueueDepth, always []string, at time.Ti
 	}
 	for _, q := range always {
 		if !seen[q] {
-			set(QueueDepth{Queue: q})
+			set(queue.Depth{Queue: q})
 		}
 	}
 	for _, q := range m.depthQueues {
 		if !seen[q] {
-			set(QueueDepth{Queue: q})
+			set(queue.Depth{Queue: q})
 		}
 	}
 	m.depthQueues = m.depthQueues[:0]

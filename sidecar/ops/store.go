@@ -34,21 +34,19 @@ func New(db DB) *Store { return &Store{db: db} }
 var ErrNotFound = errors.New("not found")
 
 // QueueStats is one row of symphony.queue_stats.
+// Its live columns are queue.Depth, the reading /status and /metrics make
+// with sql/queue_depth.sql; TestStore_QueueStatsDepthIsQueueDepth holds the
+// two to the same counts.
 type QueueStats struct {
-	Queue                string     `db:"queue" json:"queue"`
-	Pending              int64      `db:"pending" json:"pending"`
-	Scheduled            int64      `db:"scheduled" json:"scheduled"`
-	Retrying             int64      `db:"retrying" json:"retrying"`
-	Processing           int64      `db:"processing" json:"processing"`
-	Dead                 int64      `db:"dead" json:"dead"`
-	OldestPendingSeconds float64    `db:"oldest_pending_seconds" json:"oldest_pending_seconds"`
-	Succeeded5m          int64      `db:"succeeded_5m" json:"succeeded_5m"`
-	Dead5m               int64      `db:"dead_5m" json:"dead_5m"`
-	Succeeded1h          int64      `db:"succeeded_1h" json:"succeeded_1h"`
-	Dead1h               int64      `db:"dead_1h" json:"dead_1h"`
-	PerMinute5m          float64    `db:"per_minute_5m" json:"per_minute_5m"`
-	PerMinute1h          float64    `db:"per_minute_1h" json:"per_minute_1h"`
-	LastDeadAt           *time.Time `db:"last_dead_at" json:"last_dead_at"`
+	queue.Depth
+	Retrying    int64      `db:"retrying" json:"retrying"`
+	Succeeded5m int64      `db:"succeeded_5m" json:"succeeded_5m"`
+	Dead5m      int64      `db:"dead_5m" json:"dead_5m"`
+	Succeeded1h int64      `db:"succeeded_1h" json:"succeeded_1h"`
+	Dead1h      int64      `db:"dead_1h" json:"dead_1h"`
+	PerMinute5m float64    `db:"per_minute_5m" json:"per_minute_5m"`
+	PerMinute1h float64    `db:"per_minute_1h" json:"per_minute_1h"`
+	LastDeadAt  *time.Time `db:"last_dead_at" json:"last_dead_at"`
 }
 
 // QueueStats returns every queue's depth, failures and throughput.

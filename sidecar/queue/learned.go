@@ -70,7 +70,7 @@ func (s *Store) RateLimits(ctx context.Context) ([]RateLimit, error) {
 	return ReadRateLimits(ctx, s.pool)
 }
 
-// Querier is what ReadRateLimits reads through: a pool or a connection.
+// Querier is what ReadRateLimits and ReadDepth read through: a pool or a connection.
 type Querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }

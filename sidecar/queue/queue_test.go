@@ -287,18 +287,18 @@ func TestStore_HeartbeatAndStats(t *testing.T) {
 	dispatch(t, pool, 3)
 	mustExec(t, pool, `select symphony.dispatch('sms.send', '{"to":"+14155550100","body":"x"}', '{"delay": "1 hour"}')`)
 	_, _ = s.Claim(ctx, "email", 1, time.Minute)
-	stats, err := s.Stats(ctx)
+	stats, err := s.Depth(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]queue.QueueStats{}
+	got := map[string]queue.Depth{}
 	for _, q := range stats {
 		got[q.Queue] = q
 	}
-	if e := got["email"]; e.Due != 2 || e.Processing != 1 {
+	if e := got["email"]; e.Pending != 2 || e.Processing != 1 {
 		t.Errorf("email stats %+v", e)
 	}
-	if sms := got["sms"]; sms.Scheduled != 1 || sms.Due != 0 {
+	if sms := got["sms"]; sms.Scheduled != 1 || sms.Pending != 0 {
 		t.Errorf("sms stats %+v", sms)
 	}
 }
@@ -348,7 +348,7 @@ func TestStore_StatsIgnoreHistory(t *testing.T) {
 	dispatch(t, pool, 3)
 	mustExec(t, pool, `vacuum analyze symphony.messages`)
 	var plan string
-	if err := pool.QueryRow(ctx, `explain (analyze, buffers, format json) `+queries.QueueStats).Scan(&plan); err != nil {
+	if err := pool.QueryRow(ctx, `explain (analyze, buffers, format json) `+queries.QueueDepth).Scan(&plan); err != nil {
 		t.Fatal(err)
 	}
 	var nodes []struct {
@@ -369,8 +369,8 @@ func TestStore_StatsIgnoreHistory(t *testing.T) {
 	if read > 100 || read*10 > pages {
 		t.Fatalf("queue stats read %d pages of a %d-page table holding 3 unfinished messages", read, pages)
 	}
-	stats, err := queue.NewStore(pool, "w1").Stats(ctx)
-	if err != nil || len(stats) != 1 || stats[0].Due != 3 {
+	stats, err := queue.NewStore(pool, "w1").Depth(ctx)
+	if err != nil || len(stats) != 1 || stats[0].Pending != 3 {
 		t.Fatalf("stats %+v, %v", stats, err)
 	}
 }

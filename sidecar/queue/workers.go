@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	queries "github.com/symphonymessenger/symphony/sql"
 )
 
@@ -48,32 +50,32 @@ func (s *Store) Stopped(ctx context.Context) error {
 	return nil
 }
 
-// QueueStats is one queue's current load.
-type QueueStats struct {
-	Queue            string  `json:"queue"`
-	Due              int64   `json:"due"`
-	Scheduled        int64   `json:"scheduled"`
-	Processing       int64   `json:"processing"`
-	OldestDueSeconds float64 `json:"oldest_due_seconds"`
+// Depth is one queue's live load, a row of sql/queue_depth.sql: the one
+// reading behind /status, the /metrics gauges and the first columns of the
+// symphony.queue_stats view (ops.QueueStats embeds it). Pending counts the
+// messages due now; Scheduled those delayed or backing off.
+type Depth struct {
+	Queue                string  `db:"queue" json:"queue"`
+	Pending              int64   `db:"pending" json:"pending"`
+	Scheduled            int64   `db:"scheduled" json:"scheduled"`
+	Processing           int64   `db:"processing" json:"processing"`
+	Dead                 int64   `db:"dead" json:"dead"`
+	OldestPendingSeconds float64 `db:"oldest_pending_seconds" json:"oldest_pending_seconds"`
 }
 
-// Stats returns the load of every queue that has unfinished work.
-func (s *Store) Stats(ctx context.Context) ([]QueueStats, error) {
-	rows, err := s.pool.Query(ctx, queries.QueueStats)
+// ReadDepth returns the depth of every queue that has unfinished or dead
+// messages, from the partial indexes only.
+func ReadDepth(ctx context.Context, db Querier) ([]Depth, error) {
+	rows, err := db.Query(ctx, queries.QueueDepth)
 	if err != nil {
-		return nil, fmt.Errorf("error reading queue stats: %w", err)
+		return nil, fmt.Errorf("error reading queue depth: %w", err)
 	}
-	defer rows.Close()
-	var out []QueueStats
-	for rows.Next() {
-		var q QueueStats
-		if err := rows.Scan(&q.Queue, &q.Due, &q.Scheduled, &q.Processing, &q.OldestDueSeconds); err != nil {
-			return nil, fmt.Errorf("error reading queue stats: %w", err)
-		}
-		out = append(out, q)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("error reading queue stats: %w", err)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[Depth])
+	if err != nil {
+		return nil, fmt.Errorf("error reading queue depth: %w", err)
 	}
 	return out, nil
 }
+
+// Depth returns the depth of every queue that has unfinished or dead messages.
+func (s *Store) Depth(ctx context.Context) ([]Depth, error) { return ReadDepth(ctx, s.pool) }

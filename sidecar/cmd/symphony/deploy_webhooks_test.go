@@ -30,7 +30,7 @@ type flyService struct {
 }
 
 // flyBlocks parses fly.toml with the named commented blocks ("dashboard",
-// "webhooks") uncommented, as docs/provider-reference.md says to, failing on any key of a
+// "webhooks") uncommented, as docs/providers.md says to, failing on any key of a
 // [[services]] this file's tests do not check.
 func flyBlocks(t *testing.T, names ...string) flyServices {
 	t.Helper()
@@ -76,7 +76,7 @@ func checkKeepsRunning(t *testing.T, s flyService) {
 	}
 }
 
-// The commented webhooks block, uncommented as docs/provider-reference.md says, is valid and
+// The commented webhooks block, uncommented as docs/providers.md says, is valid and
 // publishes the webhook port only, over HTTPS, with auto-stop off.
 func TestFlyToml_WebhooksServiceBlock(t *testing.T) {
 	t.Parallel()

@@ -1,4 +1,4 @@
-package deliveryfake
+package eventsfake
 
 import (
 	"crypto/ecdsa"
@@ -30,7 +30,7 @@ func NewResendSecret() string {
 func Resend(secret, id string, at time.Time, body []byte) http.Header {
 	key, err := base64.StdEncoding.DecodeString(secret[len("whsec_"):])
 	if err != nil {
-		panic("deliveryfake: not a whsec_ secret")
+		panic("eventsfake: not a whsec_ secret")
 	}
 	ts := strconv.FormatInt(at.Unix(), 10)
 	mac := hmac.New(sha256.New, key)

@@ -1,4 +1,4 @@
-package delivery
+package providerevents
 
 import (
 	"crypto/hmac"

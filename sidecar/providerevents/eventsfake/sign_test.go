@@ -1,18 +1,18 @@
-package deliveryfake_test
+package eventsfake_test
 
 import (
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/delivery/deliveryfake"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents/eventsfake"
 )
 
 // The examples the providers publish, so the signers sign as the providers do.
 
 // Svix's documented example (docs.svix.com, "How to Verify Webhooks").
 func TestResend_SignsAsSvixDocuments(t *testing.T) {
-	h := deliveryfake.Resend("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
+	h := eventsfake.Resend("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
 		time.Unix(1614265330, 0), []byte(`{"test": 2432232314}`))
 	if got, want := h.Get("svix-signature"), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
 		t.Fatalf("svix-signature %q, want Svix's %q", got, want)
@@ -27,7 +27,7 @@ func TestResend_SignsAsSvixDocuments(t *testing.T) {
 func TestTwilio_SignsAsTwilioDocuments(t *testing.T) {
 	form := url.Values{"CallSid": {"CA1234567890ABCDE"}, "Caller": {"+12349013030"}, "Digits": {"1234"},
 		"From": {"+12349013030"}, "To": {"+18005551212"}}
-	h := deliveryfake.Twilio("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", form)
+	h := eventsfake.Twilio("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", form)
 	if got, want := h.Get("X-Twilio-Signature"), "0/KCTR6DLpKmkAf8muzZqo1nDgQ="; got != want {
 		t.Fatalf("X-Twilio-Signature %q, want Twilio's %q", got, want)
 	}

@@ -1,4 +1,4 @@
-package delivery_test
+package providerevents_test
 
 import (
 	"context"
@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/delivery"
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents"
 )
 
 // A SendGrid-sized batch (1,000 events over 1,000 sent messages, in one
@@ -27,14 +27,14 @@ func BenchmarkStore_Record1000(b *testing.B) {
 	}
 	var first int64
 	_ = db.Pool.QueryRow(ctx, `select min(id) from symphony.messages`).Scan(&first)
-	store := delivery.NewStore(db.Pool)
+	store := providerevents.NewStore(db.Pool)
 	at := time.Now()
 	b.ResetTimer()
 	for round := 0; round < b.N; round++ {
-		evs := make([]delivery.Event, n)
+		evs := make([]providerevents.Event, n)
 		for i := range evs {
 			id := fmt.Sprintf("sg%d", first+int64(i))
-			evs[i] = delivery.Event{Provider: "sendgrid", MessageID: id, ProviderEvent: "delivered", Status: delivery.Delivered,
+			evs[i] = providerevents.Event{Provider: "sendgrid", MessageID: id, ProviderEvent: "delivered", Status: providerevents.Delivered,
 				Recipient: fmt.Sprintf("u%d@example.com", i+1), At: at.Add(time.Duration(round) * time.Second),
 				Key: fmt.Sprintf("%s|delivered|%d", id, round), Raw: []byte(`{"event":"delivered"}`)}
 		}

@@ -1,4 +1,5 @@
-// Package delivery receives the providers' delivery-status webhooks and records
+// Package providerevents receives what the providers post in, their
+// delivery-status webhooks, and records
 // what they say: Resend (signed by Svix), SendGrid's Signed Event Webhook,
 // Postmark (HTTP Basic credentials in the webhook URL; Postmark signs nothing)
 // and Twilio's status callbacks and inbound messages (X-Twilio-Signature).
@@ -19,4 +20,4 @@
 // port the sidecar exposes to the internet, so exposing it does not expose
 // /metrics or /status. A provider's route exists only when its secret is
 // configured; otherwise it answers 404.
-package delivery
+package providerevents

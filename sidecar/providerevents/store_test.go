@@ -1,4 +1,4 @@
-package delivery_test
+package providerevents_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/delivery"
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents"
 )
 
 // Outcomes come back in the caller's order, and two requests whose events
@@ -31,13 +31,13 @@ func TestStore_RecordOrderAndConcurrency(t *testing.T) {
 	}
 	var first int64
 	_ = db.Pool.QueryRow(ctx, `select min(id) from symphony.messages`).Scan(&first)
-	store := delivery.NewStore(db.Pool)
+	store := providerevents.NewStore(db.Pool)
 	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	batch := func(round int, status string, reverse bool) []delivery.Event {
-		var evs []delivery.Event
+	batch := func(round int, status string, reverse bool) []providerevents.Event {
+		var evs []providerevents.Event
 		for i := range n {
 			id := fmt.Sprintf("sg%d", first+int64(i))
-			evs = append(evs, delivery.Event{Provider: "sendgrid", MessageID: id, ProviderEvent: status, Status: status,
+			evs = append(evs, providerevents.Event{Provider: "sendgrid", MessageID: id, ProviderEvent: status, Status: status,
 				Recipient: fmt.Sprintf("u%d@example.com", i+1), At: at.Add(time.Duration(round) * time.Second),
 				Key: fmt.Sprintf("%s|%s|%d", id, status, round)})
 		}
@@ -47,14 +47,14 @@ func TestStore_RecordOrderAndConcurrency(t *testing.T) {
 		return evs
 	}
 
-	evs := append(batch(0, delivery.Delivered, false), delivery.Event{Provider: "sendgrid", MessageID: "nobody",
-		Status: delivery.Bounced, Recipient: "x@example.com", At: at, Key: "nobody"})
-	evs = append([]delivery.Event{evs[n], evs[n-1]}, evs[:n-1]...) // unknown first, then the last message, then the rest
+	evs := append(batch(0, providerevents.Delivered, false), providerevents.Event{Provider: "sendgrid", MessageID: "nobody",
+		Status: providerevents.Bounced, Recipient: "x@example.com", At: at, Key: "nobody"})
+	evs = append([]providerevents.Event{evs[n], evs[n-1]}, evs[:n-1]...) // unknown first, then the last message, then the rest
 	out, err := store.Record(ctx, evs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out[0] != delivery.Unknown || out[1] != delivery.Recorded || len(out) != n+1 {
+	if out[0] != providerevents.Unknown || out[1] != providerevents.Recorded || len(out) != n+1 {
 		t.Fatalf("outcomes %v: want unknown first, then recorded, in the caller's order", out)
 	}
 
@@ -65,9 +65,9 @@ func TestStore_RecordOrderAndConcurrency(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				status := delivery.Delayed
+				status := providerevents.Delayed
 				if reverse {
-					status = delivery.Complained
+					status = providerevents.Complained
 				}
 				if _, err := store.Record(ctx, batch(round, status, reverse)); err != nil {
 					errs <- err

@@ -1,4 +1,4 @@
-package delivery
+package providerevents
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/delivery/deliveryfake"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents/eventsfake"
 )
 
 func request(path string, h http.Header, body []byte) *http.Request {
@@ -32,14 +32,14 @@ func wantRejection(t *testing.T, err error, code int, outcome string) {
 
 func TestResend_Verify(t *testing.T) {
 	t.Parallel()
-	secret := deliveryfake.NewResendSecret()
+	secret := eventsfake.NewResendSecret()
 	src, err := newResend(secret, DefaultTolerance)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
 	body := []byte(`{"type":"email.delivered","created_at":"2026-11-27T10:00:00Z","data":{"email_id":"e1","to":["a@example.com"]}}`)
-	h := deliveryfake.Resend(secret, "msg_1", now, body)
+	h := eventsfake.Resend(secret, "msg_1", now, body)
 	if err := src.verify(request(ResendPath, h, body), body, now); err != nil {
 		t.Fatalf("a signed request: %v", err)
 	}
@@ -61,7 +61,7 @@ func TestResend_Verify(t *testing.T) {
 		wantRejection(t, src.verify(request(ResendPath, nil, body), body, now), 401, "unauthorized")
 	})
 	t.Run("WrongSecret", func(t *testing.T) {
-		h := deliveryfake.Resend(deliveryfake.NewResendSecret(), "msg_1", now, body)
+		h := eventsfake.Resend(eventsfake.NewResendSecret(), "msg_1", now, body)
 		wantRejection(t, src.verify(request(ResendPath, h, body), body, now), 403, "bad_signature")
 	})
 	t.Run("ChangedBody", func(t *testing.T) {
@@ -69,9 +69,9 @@ func TestResend_Verify(t *testing.T) {
 		wantRejection(t, src.verify(request(ResendPath, h, changed), changed, now), 403, "bad_signature")
 	})
 	t.Run("Stale", func(t *testing.T) {
-		old := deliveryfake.Resend(secret, "msg_1", now.Add(-6*time.Minute), body)
+		old := eventsfake.Resend(secret, "msg_1", now.Add(-6*time.Minute), body)
 		wantRejection(t, src.verify(request(ResendPath, old, body), body, now), 403, "stale")
-		future := deliveryfake.Resend(secret, "msg_1", now.Add(6*time.Minute), body)
+		future := eventsfake.Resend(secret, "msg_1", now.Add(6*time.Minute), body)
 		wantRejection(t, src.verify(request(ResendPath, future, body), body, now), 403, "stale")
 	})
 	t.Run("BadSecret", func(t *testing.T) {
@@ -84,14 +84,14 @@ func TestResend_Verify(t *testing.T) {
 
 func TestSendGrid_Verify(t *testing.T) {
 	t.Parallel()
-	key, public := deliveryfake.NewSendGridKey()
+	key, public := eventsfake.NewSendGridKey()
 	src, err := newSendGrid(public, DefaultTolerance)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
 	body := []byte(`[{"email":"a@example.com","timestamp":1,"event":"delivered","sg_message_id":"m.filter1"}]`)
-	h := deliveryfake.SendGrid(key, now, body)
+	h := eventsfake.SendGrid(key, now, body)
 	if err := src.verify(request(SendGridPath, h, body), body, now); err != nil {
 		t.Fatalf("a signed request: %v", err)
 	}
@@ -113,18 +113,18 @@ func TestSendGrid_Verify(t *testing.T) {
 		wantRejection(t, src.verify(request(SendGridPath, nil, body), body, now), 401, "unauthorized")
 	})
 	t.Run("OtherKey", func(t *testing.T) {
-		other, _ := deliveryfake.NewSendGridKey()
-		h := deliveryfake.SendGrid(other, now, body)
+		other, _ := eventsfake.NewSendGridKey()
+		h := eventsfake.SendGrid(other, now, body)
 		wantRejection(t, src.verify(request(SendGridPath, h, body), body, now), 403, "bad_signature")
 	})
 	t.Run("TimestampIsSigned", func(t *testing.T) {
 		// A signature replayed with a fresh timestamp does not verify.
-		h := deliveryfake.SendGrid(key, now.Add(-time.Hour), body)
+		h := eventsfake.SendGrid(key, now.Add(-time.Hour), body)
 		h.Set("X-Twilio-Email-Event-Webhook-Timestamp", strconv.FormatInt(now.Unix(), 10))
 		wantRejection(t, src.verify(request(SendGridPath, h, body), body, now), 403, "bad_signature")
 	})
 	t.Run("Stale", func(t *testing.T) {
-		h := deliveryfake.SendGrid(key, now.Add(-10*time.Minute), body)
+		h := eventsfake.SendGrid(key, now.Add(-10*time.Minute), body)
 		wantRejection(t, src.verify(request(SendGridPath, h, body), body, now), 403, "stale")
 	})
 	t.Run("BadKey", func(t *testing.T) {
@@ -142,12 +142,12 @@ func TestPostmark_Verify(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := []byte(`{"RecordType":"Delivery"}`)
-	if err := src.verify(request(PostmarkPath, deliveryfake.Postmark(user, pass), body), body, time.Now()); err != nil {
+	if err := src.verify(request(PostmarkPath, eventsfake.Postmark(user, pass), body), body, time.Now()); err != nil {
 		t.Fatalf("right credentials: %v", err)
 	}
 	wantRejection(t, src.verify(request(PostmarkPath, nil, body), body, time.Now()), 401, "unauthorized")
-	wantRejection(t, src.verify(request(PostmarkPath, deliveryfake.Postmark(user, pass+"x"), body), body, time.Now()), 401, "unauthorized")
-	wantRejection(t, src.verify(request(PostmarkPath, deliveryfake.Postmark("other", pass), body), body, time.Now()), 401, "unauthorized")
+	wantRejection(t, src.verify(request(PostmarkPath, eventsfake.Postmark(user, pass+"x"), body), body, time.Now()), 401, "unauthorized")
+	wantRejection(t, src.verify(request(PostmarkPath, eventsfake.Postmark("other", pass), body), body, time.Now()), 401, "unauthorized")
 
 	if _, err := newPostmark(user, "short"); err == nil || !strings.Contains(err.Error(), "POSTMARK_WEBHOOK_PASSWORD is 5 characters") {
 		t.Fatalf("a short password: %v", err)
@@ -166,7 +166,7 @@ func TestTwilio_Verify(t *testing.T) {
 	}
 	form := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}, "To": {"+14155550100"}, "AccountSid": {"AC1"}}
 	body := []byte(form.Encode())
-	h := deliveryfake.Twilio(token, "https://sidecar.example.com"+TwilioStatusPath+"?attempt=1", form)
+	h := eventsfake.Twilio(token, "https://sidecar.example.com"+TwilioStatusPath+"?attempt=1", form)
 	if err := status.verify(request(TwilioStatusPath+"?attempt=1", h, body), body, time.Now()); err != nil {
 		t.Fatalf("signed over the public URL with its query: %v", err)
 	}
@@ -197,14 +197,14 @@ func TestTwilio_Verify(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := deliveryfake.Twilio(token, c.signed+TwilioStatusPath+"?attempt=1", form)
+			h := eventsfake.Twilio(token, c.signed+TwilioStatusPath+"?attempt=1", form)
 			if err := src.verify(request(TwilioStatusPath+"?attempt=1", h, body), body, time.Now()); err != nil {
 				t.Errorf("public URL %s, signed over %s: %v", c.public, c.signed, err)
 			}
 		}
 		// Any other port is another URL.
 		for _, signed := range []string{"https://sidecar.example.com:8443", "https://sidecar.example.com:80", "http://sidecar.example.com:443"} {
-			h := deliveryfake.Twilio(token, signed+TwilioStatusPath, form)
+			h := eventsfake.Twilio(token, signed+TwilioStatusPath, form)
 			wantRejection(t, status.verify(request(TwilioStatusPath, h, body), body, time.Now()), 403, "bad_signature")
 		}
 	})
@@ -213,13 +213,13 @@ func TestTwilio_Verify(t *testing.T) {
 	})
 	t.Run("SignedForAnotherHost", func(t *testing.T) {
 		// What a sidecar would compute from the Host it sees behind a proxy.
-		h := deliveryfake.Twilio(token, "http://10.0.0.7:8082"+TwilioStatusPath, form)
+		h := eventsfake.Twilio(token, "http://10.0.0.7:8082"+TwilioStatusPath, form)
 		wantRejection(t, status.verify(request(TwilioStatusPath, h, body), body, time.Now()), 403, "bad_signature")
 	})
 	t.Run("ChangedParameter", func(t *testing.T) {
 		changed := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"undelivered"}, "To": {"+14155550100"}, "AccountSid": {"AC1"}}
 		b := []byte(changed.Encode())
-		h := deliveryfake.Twilio(token, "https://sidecar.example.com"+TwilioStatusPath, form)
+		h := eventsfake.Twilio(token, "https://sidecar.example.com"+TwilioStatusPath, form)
 		wantRejection(t, status.verify(request(TwilioStatusPath, h, b), b, time.Now()), 403, "bad_signature")
 	})
 	t.Run("BadPublicURL", func(t *testing.T) {

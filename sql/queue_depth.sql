@@ -1,8 +1,12 @@
--- The metrics collector's periodic read: per queue, due, scheduled and
--- processing messages, dead ones, and the age of the oldest due message. Each
--- branch matches one partial index (pending, processing, dead), so the finished
--- history is never read and running this every few seconds from every sidecar
--- stays cheap however long the history grows.
+-- Every queue's live depth: due (pending and due now), scheduled (pending
+-- later), processing, dead, and the age of the oldest due message. The one
+-- reading behind the sidecar's /status, its /metrics gauges (one read per
+-- SYMPHONY_STATS_INTERVAL, never one per scrape) and, as the first columns of
+-- the symphony.queue_stats view, the dashboard and `symphony status`. Each
+-- branch matches one partial index (pending: messages_claim_idx, processing:
+-- messages_lease_idx, dead), so the finished history is never read: filtering
+-- the whole table on state was a full scan, 57k pages and 180 ms with 2M
+-- finished messages kept.
 select queue,
        sum(pending)::bigint as pending,
        sum(scheduled)::bigint as scheduled,

@@ -1,4 +1,4 @@
-package delivery
+package providerevents
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/delivery/deliveryfake"
+	"github.com/symphonymessenger/symphony/sidecar/providerevents/eventsfake"
 )
 
 // countingBody records how much of a body was read.
@@ -34,8 +34,8 @@ func (b *countingBody) Close() error { return nil }
 func TestServer_RefusesOnHeadersBeforeReadingTheBody(t *testing.T) {
 	t.Parallel()
 	token := "0123456789abcdef0123456789abcdef"
-	_, sgKey := deliveryfake.NewSendGridKey()
-	s, err := New(Config{Store: NewStore(nil), ResendSecret: deliveryfake.NewResendSecret(), SendGridPublicKey: sgKey,
+	_, sgKey := eventsfake.NewSendGridKey()
+	s, err := New(Config{Store: NewStore(nil), ResendSecret: eventsfake.NewResendSecret(), SendGridPublicKey: sgKey,
 		PostmarkUser: "postmark", PostmarkPassword: strings.Repeat("p", 24), TwilioAuthToken: token,
 		PublicURL: "https://sidecar.example.com"})
 	if err != nil {
@@ -57,10 +57,10 @@ func TestServer_RefusesOnHeadersBeforeReadingTheBody(t *testing.T) {
 		{"SendGridUnsigned", SendGridPath, nil, 0, 401},
 		{"SendGridNotASignature", SendGridPath, http.Header{sendGridSignature: {"bm9wZQ=="}, sendGridTimestamp: {strconv.FormatInt(now.Unix(), 10)}}, 0, 403},
 		{"PostmarkNoCredentials", PostmarkPath, nil, 0, 401},
-		{"PostmarkWrongCredentials", PostmarkPath, deliveryfake.Postmark("postmark", "wrong-password-here"), 0, 401},
+		{"PostmarkWrongCredentials", PostmarkPath, eventsfake.Postmark("postmark", "wrong-password-here"), 0, 401},
 		{"TwilioUnsigned", TwilioStatusPath, nil, 0, 401},
 		{"TwilioNotAnHMAC", TwilioInboundPath, http.Header{"X-Twilio-Signature": {"bm9wZQ=="}}, 0, 403},
-		{"TwilioOverItsCap", TwilioStatusPath, deliveryfake.Twilio(token, "https://sidecar.example.com"+TwilioStatusPath, form), big, 413},
+		{"TwilioOverItsCap", TwilioStatusPath, eventsfake.Twilio(token, "https://sidecar.example.com"+TwilioStatusPath, form), big, 413},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			body := &countingBody{r: bytes.NewReader(bytes.Repeat([]byte("x"), 4096))}
@@ -94,7 +94,7 @@ func TestServer_BodiesCappedPerProvider(t *testing.T) {
 	form := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}, "Body": {strings.Repeat("x", twilioMaxBody)}}
 	r := httptest.NewRequest(http.MethodPost, TwilioInboundPath, strings.NewReader(form.Encode()))
 	r.ContentLength = -1 // chunked
-	for k, v := range deliveryfake.Twilio(token, "https://sidecar.example.com"+TwilioInboundPath, form) {
+	for k, v := range eventsfake.Twilio(token, "https://sidecar.example.com"+TwilioInboundPath, form) {
 		r.Header[k] = v
 	}
 	w := httptest.NewRecorder()
