@@ -35,10 +35,13 @@ var ErrNotFound = errors.New("not found")
 
 // QueueStats is one row of symphony.queue_stats.
 type QueueStats struct {
-	Queue                string     `db:"queue" json:"queue"`
-	Pending              int64      `db:"pending" json:"pending"`
-	Scheduled            int64      `db:"scheduled" json:"scheduled"`
-	Retrying             int64      `db:"retrying" json:"retrying"`
+	Queue     string `db:"queue" json:"queue"`
+	Pending   int64  `db:"pending" json:"pending"`
+	Scheduled int64  `db:"scheduled" json:"scheduled"`
+	Retrying  int64  `db:"retrying" json:"retrying"`
+	// PendingCapped says pending, scheduled and retrying counted only the first
+	// PendingCap pending messages of the queue: they are lower bounds.
+	PendingCapped        bool       `db:"pending_capped" json:"pending_capped"`
 	Processing           int64      `db:"processing" json:"processing"`
 	Dead                 int64      `db:"dead" json:"dead"`
 	OldestPendingSeconds float64    `db:"oldest_pending_seconds" json:"oldest_pending_seconds"`
@@ -51,9 +54,14 @@ type QueueStats struct {
 	LastDeadAt           *time.Time `db:"last_dead_at" json:"last_dead_at"`
 }
 
+// PendingCap bounds the pending messages QueueStats reads a queue: a backlog
+// larger than this is shown as "at least", so the read costs the same however
+// deep the backlog grows.
+const PendingCap = 10000
+
 // QueueStats returns every queue's depth, failures and throughput.
 func (s *Store) QueueStats(ctx context.Context) ([]QueueStats, error) {
-	return collect[QueueStats](ctx, s.db, "queue stats", queries.OpsQueueStats)
+	return collect[QueueStats](ctx, s.db, "queue stats", queries.OpsQueueStats, PendingCap)
 }
 
 // Worker is one row of symphony.worker_status.
