@@ -18,7 +18,8 @@
 -- 3. The latency bucket uses date_part (float8), not extract (numeric, then cast).
 
 -- ---------------------------------------------------------------------------
--- Horizon samples: at `at`, every transaction id below next_xid was assigned.
+-- Horizon samples: by `at`, every transaction id below next_xid was assigned
+-- (next_xid is the id of the roll_up call that took the sample).
 -- ---------------------------------------------------------------------------
 create table symphony.rollup_horizons (
   at       timestamptz primary key constraint rollup_horizons_at_finite check (isfinite(at)),
@@ -105,8 +106,9 @@ create function symphony.roll_up(max_span interval default interval '1 day', kee
   max_hold interval default interval '15 minutes')
 returns integer language plpgsql set search_path = '' as $$
 declare
-  snap pg_snapshot := pg_current_snapshot();
-  oldest xid8 := (select min(x) from pg_snapshot_xip(snap) x where x is distinct from pg_current_xact_id_if_assigned());
+  me xid8;
+  snap pg_snapshot;
+  oldest xid8;
   safe timestamptz;
   cutoff timestamptz;
   lo timestamptz;
@@ -125,9 +127,17 @@ begin
   if not pg_try_advisory_xact_lock(hashtext('symphony.roll_up')) then
     return 0;
   end if;
-  -- The horizon: a transaction still open may yet commit rows finished at its start.
+  -- The horizon: a transaction still open may yet commit rows finished at its
+  -- start. Our id is taken first, then a snapshot: every id below ours was
+  -- assigned by now, and the oldest that may still run is the snapshot's oldest
+  -- in progress, or, when none is listed, its xmax if that is below ours (ids
+  -- from xmax on are not listed even while they run).
+  me := pg_current_xact_id();
+  snap := pg_current_snapshot();
+  oldest := coalesce((select min(x) from pg_snapshot_xip(snap) x where x <> me),
+                     case when pg_snapshot_xmax(snap) < me then pg_snapshot_xmax(snap) end);
   safe := symphony._rollup_horizon(oldest);
-  insert into symphony.rollup_horizons (at, next_xid) values (now(), pg_snapshot_xmax(snap))
+  insert into symphony.rollup_horizons (at, next_xid) values (now(), me)
   on conflict (at) do nothing;
   delete from symphony.rollup_horizons where at < now() - greatest(max_hold, interval '1 hour');
   cutoff := date_trunc('minute', now()) - interval '1 minute';
