@@ -335,7 +335,9 @@ comment on function symphony._campaigns_finished_recently() is
 create function symphony.queue_depth_bounded(cap integer default 10000)
 returns table (queue text, pending bigint, scheduled bigint, retrying bigint, pending_capped boolean,
                oldest_pending_seconds float8)
-language sql stable set search_path = '' as $$
+-- No JIT: the planner's estimates for a deep backlog made PostgreSQL compile this
+-- query (about 0.2-0.6 s on the development machine) to run it in 3 ms.
+language sql stable set search_path = '' set jit = off as $$
   with recursive q as (
     -- The queues with pending work, one index probe each (a loose scan of messages_claim_idx).
     (select m.queue from symphony.messages m where m.state = 'pending' order by m.queue limit 1)
@@ -352,8 +354,11 @@ language sql stable set search_path = '' as $$
             count(*) filter (where p.available_at > now()) as scheduled,
             count(*) filter (where p.attempts > 0) as retrying,
             count(*) as n
+       -- In the index's order, so the scan stops after cap + 1 entries (unordered,
+       -- the planner chose a bitmap of the whole backlog).
        from (select m.available_at, m.attempts from symphony.messages m
               where m.state = 'pending' and m.queue = q.queue
+              order by m.priority desc, m.available_at, m.id
               limit cap + 1) p) s
    cross join lateral (
      -- The oldest due message: the first entry of each priority (the index orders
