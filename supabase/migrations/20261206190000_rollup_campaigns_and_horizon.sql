@@ -104,7 +104,11 @@ $$;
 drop function symphony.roll_up(interval, interval);
 create function symphony.roll_up(max_span interval default interval '1 day', keep interval default interval '35 days',
   max_hold interval default interval '15 minutes')
-returns integer language plpgsql set search_path = '' as $$
+-- enable_sort off: the minute just closed is newer than the table's statistics,
+-- so the planner expects a row or two and groups by sorting; the few groups of
+-- a minute fit a hash table. Over 50,000 rows the grouping took 90 ms sorted
+-- (spilling to disk at the default work_mem) and 25 ms hashed.
+returns integer language plpgsql set search_path = '' set enable_sort = off as $$
 declare
   me xid8;
   snap pg_snapshot;
