@@ -125,16 +125,19 @@ insert into symphony.campaign_recipients (campaign_id, email)
 select c.id, 'reader' || g || '@example.com'
   from symphony.campaigns c,
        lateral generate_series(1, case c.name when 'December newsletter' then 480 when 'Winter sale' then 150 else 220 end) g;
-insert into symphony.messages (kind, payload, meta, priority)
+-- Each email as symphony.campaign_enqueue queues it: meta and dedupe key name the
+-- campaign and the recipient.
+insert into symphony.messages (kind, payload, meta, priority, dedupe_key)
 select 'email.send', jsonb_build_object('to', r.email, 'from', 'news@acme.test', 'subject', 'News', 'text', 'Hello'),
-       jsonb_build_object('campaign_id', r.campaign_id, 'campaign_recipient_id', r.id), -1
+       jsonb_build_object('campaign_id', r.campaign_id, 'recipient_id', r.id), -1,
+       format('campaign:%s:%s', r.campaign_id, r.id)
   from symphony.campaign_recipients r
   join symphony.campaigns c on c.id = r.campaign_id
  where (c.name = 'December newsletter' and r.id % 20 <> 0)
     or c.name = 'November digest'
     or (c.name = 'Winter sale' and r.id % 3 = 0);
 update symphony.campaign_recipients r set status = 'queued', message_id = m.id
-  from symphony.messages m where (m.meta ->> 'campaign_recipient_id')::bigint = r.id;
+  from symphony.messages m where (m.meta ->> 'recipient_id')::bigint = r.id;
 update symphony.campaign_recipients r set status = case when r.id % 40 = 0 then 'skipped' else 'failed' end,
        error = case when r.id % 40 = 0 then 'suppressed' else 'template could not render' end
   from symphony.campaigns c
@@ -156,6 +159,11 @@ insert into symphony.suppressions (channel, address, reason, source)
 select 'email', r.email, 'unsubscribed', 'seed'
   from symphony.campaign_recipients r join symphony.campaigns c on c.id = r.campaign_id
  where c.name = 'December newsletter' and r.id % 33 = 0 and r.status = 'queued';
+-- The counts campaign_enqueue and campaign_batch keep on the campaign.
+update symphony.campaigns c
+   set queued = (select count(*) from symphony.campaign_recipients r where r.campaign_id = c.id and r.status = 'queued'),
+       skipped = (select count(*) from symphony.campaign_recipients r where r.campaign_id = c.id and r.status = 'skipped'),
+       failed = (select count(*) from symphony.campaign_recipients r where r.campaign_id = c.id and r.status = 'failed');
 update symphony.campaigns set status = 'running', started_at = now() - interval '30 minutes'
  where name = 'December newsletter';
 update symphony.campaigns set status = 'running', started_at = now() - interval '2 days' where name = 'Winter sale';
