@@ -16,6 +16,12 @@
 // Content and ContentType. Recipients are read from the parsed lists, so an
 // address inside a quoted name is no recipient.
 //
+// POST /email/batch takes a JSON array of up to 500 messages (50 MB in all),
+// each checked as POST /email checks one, and answers 200 with one result per
+// message in request order, even when some failed: {ErrorCode: 0, Message:
+// "OK", MessageID, ...} for a sent one, {ErrorCode, Message} for a refused one.
+// Over 500 messages is 422 ErrorCode 300; over 50 MB is 413.
+//
 // Postmark has no idempotency key, and neither does the fake: a repeated
 // request is a second email.
 //

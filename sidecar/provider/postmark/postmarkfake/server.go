@@ -163,7 +163,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handle(req fakehttp.Request) (int, any) {
-	if req.Path != "/email" || req.Method != http.MethodPost {
+	if (req.Path != "/email" && req.Path != "/email/batch") || req.Method != http.MethodPost {
 		return http.StatusNotFound, apiError{Message: "Entity doesn't exist"}
 	}
 	if req.Header.Get("X-Postmark-Server-Token") != s.token {
@@ -172,17 +172,26 @@ func (s *Server) handle(req fakehttp.Request) (int, any) {
 	if !isJSON(req.Header.Get("Accept")) || !isJSON(req.Header.Get("Content-Type")) {
 		return http.StatusUnsupportedMediaType, apiError{Message: "Unsupported Media Type"}
 	}
+	if req.Path == "/email/batch" {
+		return s.handleBatch(req)
+	}
 	if len(req.Body) > maxPayload {
 		return http.StatusRequestEntityTooLarge, apiError{Message: "Payload Too Large"}
 	}
+	return s.one(req.Body)
+}
+
+// one validates and accepts one message as POST /email does, answering
+// with the status and body POST /email answers.
+func (s *Server) one(body []byte) (int, any) {
 	var m Message
-	if err := fakehttp.DecodeStrict(req.Body, &m); err != nil {
+	if err := fakehttp.DecodeStrict(body, &m); err != nil {
 		if f, unknown := strings.CutPrefix(err.Error(), "json: unknown field "); unknown {
 			return http.StatusUnprocessableEntity, apiError{ErrorCode: 300, Message: "Invalid email request: unknown field " + f}
 		}
 		return http.StatusUnprocessableEntity, apiError{ErrorCode: 402, Message: "Invalid JSON"}
 	}
-	recipients, msg := validate(&m, req.Body)
+	recipients, msg := validate(&m, body)
 	if msg != "" {
 		return http.StatusUnprocessableEntity, apiError{ErrorCode: 300, Message: msg}
 	}

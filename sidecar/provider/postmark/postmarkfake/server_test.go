@@ -74,3 +74,30 @@ func TestPostmarkFake_AnswersLikePostmark(t *testing.T) {
 		t.Errorf("messages = %d, want 2", n)
 	}
 }
+
+func TestFake_BatchRefusesOver500(t *testing.T) {
+	t.Parallel()
+	s := postmarkfake.New(postmarkfake.Options{})
+	t.Cleanup(s.Close)
+	one := `{"From":"a@acme.test","To":"b@example.test","Subject":"s","TextBody":"t"}`
+	post := func(n int) (int, string) {
+		body := "[" + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + "]"
+		req, _ := http.NewRequest(http.MethodPost, s.URL()+"/email/batch", strings.NewReader(body))
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Postmark-Server-Token", postmarkfake.DefaultServerToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, b := post(501); st != 422 || !strings.Contains(b, `"ErrorCode":300`) {
+		t.Fatalf("501 messages: %d %s", st, b)
+	}
+	if st, b := post(500); st != 200 || strings.Count(b, `"ErrorCode":0`) != 500 {
+		t.Fatalf("500 messages: %d", st)
+	}
+}

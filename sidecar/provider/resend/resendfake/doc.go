@@ -25,5 +25,13 @@
 // comma quoted), more than 50 to, and tag names or values outside ASCII
 // letters, digits, _ and - or over 256 characters.
 //
+// POST /emails/batch takes a JSON array of 1 to 100 such emails, without
+// attachments or scheduled_at, under one Idempotency-Key for the request. In
+// strict mode (no x-batch-validation header, or "strict") one invalid email
+// refuses the whole batch with that email's error and nothing is sent; in
+// permissive mode the valid ones are sent and the answer is 200 {"data":
+// [{"id"}...], "errors": [{"index", "message"}...]}, data in request order
+// without the refused indexes.
+//
 // Error messages are illustrative; statuses and names follow the documentation.
 package resendfake

@@ -167,7 +167,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // handle authenticates, applies idempotency and the fault's delay, and
 // accepts or rejects the email. Status 0 means the client went away.
 func (s *Server) handle(r *http.Request, req fakehttp.Request, f fakehttp.Fault) (int, any) {
-	if req.Path != "/emails" {
+	accept := s.accept
+	switch req.Path {
+	case "/emails":
+	case "/emails/batch":
+		accept = s.acceptBatch
+	default:
 		return errorAnswer(http.StatusNotFound, "not_found", "The requested endpoint does not exist.")
 	}
 	if req.Method != http.MethodPost {
@@ -186,7 +191,7 @@ func (s *Server) handle(r *http.Request, req fakehttp.Request, f fakehttp.Fault)
 		if !fakehttp.Wait(r.Context(), f.Delay) {
 			return 0, nil
 		}
-		return s.accept(req, "")
+		return accept(req, "")
 	}
 	key := keys[0]
 	if len(key) < 1 || len(key) > 256 {
@@ -199,7 +204,7 @@ func (s *Server) handle(r *http.Request, req fakehttp.Request, f fakehttp.Fault)
 		s.finish(key, 0, nil)
 		return 0, nil
 	}
-	status, answer := s.accept(req, key)
+	status, answer := accept(req, key)
 	s.finish(key, status, answer)
 	return status, answer
 }

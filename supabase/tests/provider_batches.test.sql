@@ -1,0 +1,20 @@
+-- provider_batches: what a batch request contained, recorded before the call.
+begin;
+create extension if not exists pgtap;
+select plan(6);
+
+select has_table('symphony', 'provider_batches', 'the batch record exists');
+select lives_ok($$insert into symphony.provider_batches (provider, queue, idempotency_key, message_ids)
+  values ('resend', 'bulk', 'symphony-x-batch-1', '{3,1,2}')$$, 'a batch is recorded with its members in request order');
+select results_eq($$select message_ids from symphony.provider_batches where idempotency_key = 'symphony-x-batch-1'$$,
+  $$values ('{3,1,2}'::bigint[])$$, 'the members keep their order');
+select throws_ok($$insert into symphony.provider_batches (provider, queue, idempotency_key, message_ids)
+  values ('resend', 'bulk', 'symphony-x-batch-1', '{4}')$$, '23505', null, 'a key names one batch');
+select throws_ok($$insert into symphony.provider_batches (provider, queue, idempotency_key, message_ids)
+  values ('resend', 'bulk', 'symphony-x-batch-2', '{}')$$, '23514', null, 'an empty batch is refused');
+select throws_like($$insert into symphony.provider_batches (provider, queue, idempotency_key, message_ids, called_at)
+  values ('resend', 'bulk', 'symphony-x-batch-3', '{5}', 'infinity')$$, '%provider_batches_called_at_finite%',
+  'called_at must be finite');
+
+select * from finish();
+rollback;
