@@ -12,14 +12,14 @@ import (
 // That is the fastest wake-up, but a NOTIFY costs the dispatching transaction
 // a global lock at commit, which halved single-row dispatch throughput.
 //
-// Polling: when wake-ups come faster than busyWakes per busyWindow, NOTIFY is
+// Polling: when notifications come faster than busyWakes per busyWindow, NOTIFY is
 // no longer worth its price: the sidecar removes its row, so dispatches stop
 // notifying, and claims every busyPoll instead, which at that rate finds work
 // almost every time. After quietAfter with nothing found it listens again.
 type wakeMode struct {
 	listening bool
 	window    time.Time // start of the current counting window
-	wakes     int       // wake-ups counted in it
+	wakes     int64     // notifications counted in it
 	lastWork  time.Time // when a claim last found messages
 }
 
@@ -40,13 +40,17 @@ const (
 	listenRecheck = 50 * time.Millisecond
 )
 
-// woken counts a wake-up and reports whether the queue is now busy enough to
-// poll instead of listening.
-func (m *wakeMode) woken(now time.Time) bool {
+// woken counts the notifications behind a wake-up and reports whether the
+// queue is now busy enough to poll instead of listening. It counts the
+// notifications, not the wake-ups: a producer that is slow to come round (a
+// loaded machine, a long claim) takes many notifications in one wake-up, and
+// counting those as one kept a queue dispatched to at several hundred a second
+// listening, paying a NOTIFY per dispatch.
+func (m *wakeMode) woken(now time.Time, notes int64) bool {
 	if now.Sub(m.window) > busyWindow {
 		m.window, m.wakes = now, 0
 	}
-	m.wakes++
+	m.wakes += max(notes, 1)
 	return m.listening && m.wakes >= busyWakes
 }
 

@@ -162,6 +162,9 @@ type producer struct {
 	done, dropped, latencyNs atomic.Int64
 	// accepted counts the attempts the provider did not refuse with 429.
 	accepted meter
+	// notes counts the queue's notifications since the producer last woke
+	// (wake holds at most one of them; see wakeMode.woken).
+	notes atomic.Int64
 }
 
 // New returns a Worker over store, running handlers by message kind.
@@ -209,6 +212,7 @@ func New(store *queue.Store, handlers Router, cfg Config, log *slog.Logger, m *m
 // Wake tells the producer of queue (or every producer, for "*" or "") to claim now.
 func (w *Worker) Wake(queue string) {
 	if p, ok := w.producers[queue]; ok {
+		p.notes.Add(1)
 		signal(p.wake)
 		return
 	}
@@ -437,7 +441,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			return
 		case <-p.wake:
 			more, woken = true, true
-			if mode.woken(time.Now()) {
+			if mode.woken(time.Now(), p.notes.Swap(0)) {
 				w.setListening(ctx, p, &mode, false) // busy: poll instead of paying for NOTIFYs
 			}
 		case <-p.freed:
