@@ -24,7 +24,7 @@
 #     their premises: TestMain_DispatchesNotifyOnlyWhileASidecarListens needs 4 clients to
 #     dispatch faster than a sidecar's busy threshold (20 wake-ups in 100 ms);
 #     TestWorker_LooksAgainShortlyAfterStartingToListen needs the first look after listening
-#     to take less than the 50 ms before the second; TestProviders_RateLimitSharedAcrossSidecars
+#     to take less than the 350 ms before the last; TestProviders_RateLimitSharedAcrossSidecars
 #     allows 100 ms between taking a token and the request reaching the provider.
 #   - every fuzz target for SYMPHONY_TEST_FUZZTIME (default 2000x: 2,000 inputs each;
 #     scripts/fuzz.sh). A count, not a duration: Go 1.26's fuzzing coordinator can fail a target

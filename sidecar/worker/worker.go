@@ -342,6 +342,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	// second look is one spare claim.
 	woken := false
 	var recheck <-chan time.Time
+	lateRecheck := false // the recheck after listening is followed by a later one
 	defer func() {
 		// Slots parked above the limit get up to see the work channel close.
 		p.closing.Store(true)
@@ -428,7 +429,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			w.setListening(ctx, p, &mode, true)
 			if mode.listening {
 				more = true
-				recheck = time.After(listenRecheck)
+				recheck, lateRecheck = time.After(listenRecheck), true
 				continue
 			}
 		}
@@ -449,6 +450,9 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			more = true
 		case <-recheck:
 			more, recheck = true, nil
+			if lateRecheck {
+				recheck, lateRecheck = time.After(listenRecheckLate), false
+			}
 		case <-poll.C:
 			more = true
 		}
