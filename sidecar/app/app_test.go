@@ -20,7 +20,7 @@ func TestMain_DispatchedEmailIsCapturedAndSucceeds(t *testing.T) {
 	db := testDB(t)
 	sc := start(t, testConfig(db), nil, nil)
 	exec(t, db.Pool, `INSERT INTO symphony.messages (kind, payload) VALUES ('email.send', $1)`, emailPayload)
-	waitFor(t, time.Second, "the row to succeed", func() bool { return countState(t, db.Pool, "succeeded") == 1 })
+	waitFor(t, 5*time.Second, "the row to succeed", func() bool { return countState(t, db.Pool, "succeeded") == 1 })
 
 	var result struct {
 		Provider  string `json:"provider"`
