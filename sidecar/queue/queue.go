@@ -144,8 +144,9 @@ func (s *Store) Complete(ctx context.Context, outcomes []Outcome) ([]int64, erro
 
 // completeOn is Complete through q: the pool, or a claim's transaction.
 func (s *Store) completeOn(ctx context.Context, q querier, outcomes []Outcome) ([]int64, error) {
-	// Rows are locked in id order by every statement that locks several of
-	// them (here, ExtendLeases), so two of them cannot deadlock.
+	// Sorted so that the completion's row locks follow one order; the lease
+	// extension, which also touches many held rows, skips a row it would
+	// wait for (extend_leases.sql), so the two cannot deadlock.
 	slices.SortFunc(outcomes, func(a, b Outcome) int { return cmp.Compare(a.ID, b.ID) })
 	n := len(outcomes)
 	ids := make([]int64, n)
@@ -209,7 +210,7 @@ func (s *Store) complete(ctx context.Context, q querier, n int, sql string, args
 // ExtendLeases pushes out the leases of ids this worker still holds.
 func (s *Store) ExtendLeases(ctx context.Context, ids []int64, lease time.Duration) (int64, error) {
 	ids = slices.Clone(ids)
-	slices.Sort(ids) // the same lock order as Complete
+	slices.Sort(ids) // the order Complete takes; rows held elsewhere are skipped
 	tag, err := s.pool.Exec(ctx, queries.ExtendLeases, pgarray.Int8s(ids), s.workerID, lease.Milliseconds())
 	if err != nil {
 		return 0, fmt.Errorf("error extending %d leases: %w", len(ids), err)
