@@ -140,6 +140,7 @@ func (m *Main) Run(ctx context.Context) error {
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Retry:           worker.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
 		Info:            queue.WorkerInfo{Hostname: host, Version: Version, Queues: cfg.Queues},
+		Periodic:        []worker.Periodic{handler.StalledCampaigns(pool, met, log.With("component", "campaigns"))},
 	}, log, met)
 	lis := listener.New(cfg.DatabaseURL, log, met)
 	lis.OnConnect = func() {

@@ -1,3 +1,6 @@
+-- Two changes of one clean-up (issue 15): the configuration channel, and the
+-- campaigns' periodic step.
+--
 -- The channel that tells sidecars to reload their configuration is named for
 -- what it carries: symphony_config, not symphony_flags. It carries a flag's
 -- name when a flag changes, 'limits' when a queue's bucket or a bucket's
@@ -39,3 +42,9 @@ begin
   perform pg_notify('symphony_config', coalesce(new.name, old.name));
   return new;
 end $$;
+
+-- pause_stalled_campaigns is run by the campaigns' own periodic step in every
+-- sidecar (handler.StalledCampaigns, a worker.Periodic), no longer by the
+-- lease rescue, which knows nothing of campaigns.
+comment on function symphony.pause_stalled_campaigns() is
+  'Pause every scheduled or running campaign whose campaign.process chain ended (its message dead, cancelled or gone), recording why in paused_reason; returns how many. Run by every sidecar''s campaign step (handler.StalledCampaigns).';
