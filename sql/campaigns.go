@@ -6,6 +6,7 @@ var (
 	CampaignEnqueue = mustRead("campaign_enqueue.sql")
 	DripStepBegin   = mustRead("drip_step_begin.sql")
 	DripStepSent    = mustRead("drip_step_sent.sql")
+	PauseStalled    = mustRead("pause_stalled_campaigns.sql")
 	RunSchedules    = mustRead("run_schedules.sql")
 	Suppressed      = mustRead("suppressed.sql")
 	SuppressedBatch = mustRead("suppressed_batch.sql")

@@ -23,6 +23,7 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/membudget"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 	"github.com/symphonymessenger/symphony/sidecar/ops"
+	"github.com/symphonymessenger/symphony/sidecar/outhook"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
 	"github.com/symphonymessenger/symphony/sidecar/provider/outbox"
@@ -30,7 +31,6 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/schedule"
 	"github.com/symphonymessenger/symphony/sidecar/storage"
 	"github.com/symphonymessenger/symphony/sidecar/walfeed"
-	"github.com/symphonymessenger/symphony/sidecar/webhook"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
 
@@ -128,7 +128,7 @@ func (m *Main) Run(ctx context.Context) error {
 	opsStore := ops.New(pool)
 	// Handlers need the installation id, read once the database answers.
 	p := cfg.Providers
-	handlers := handler.NewRegistry(webhook.New(hc), handler.RemoteConfig{
+	handlers := handler.NewRegistry(outhook.New(hc), handler.RemoteConfig{
 		SupabaseURL: p.SupabaseURL, ServiceRoleKey: p.SupabaseServiceRoleKey, WebhookSecret: p.WebhookSecret})
 	w = worker.New(store, handlers, worker.Config{
 		Queues:          cfg.Queues,
@@ -140,6 +140,7 @@ func (m *Main) Run(ctx context.Context) error {
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Retry:           worker.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
 		Info:            queue.WorkerInfo{Hostname: host, Version: Version, Queues: cfg.Queues},
+		Periodic:        []worker.Periodic{handler.StalledCampaigns(pool, met, log.With("component", "campaigns"))},
 	}, log, met)
 	lis := listener.New(cfg.DatabaseURL, log, met)
 	lis.OnConnect = func() {
@@ -150,7 +151,7 @@ func (m *Main) Run(ctx context.Context) error {
 		w.Wake("*")
 	}
 	lis.OnNotify = func(channel, payload string) {
-		if channel == listener.ChannelFlags {
+		if channel == listener.ChannelConfig {
 			switch payload {
 			case "limits":
 				w.ReloadLimits(ctx)

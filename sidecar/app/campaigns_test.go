@@ -167,3 +167,22 @@ func TestMain_CampaignPauseAndResume(t *testing.T) {
 		t.Fatalf("%d provider calls for %d distinct messages; want %d each", fake.total.Load(), fake.distinct(), n)
 	}
 }
+
+// A running sidecar pauses a campaign whose campaign.process chain died: the
+// campaigns' periodic step is wired into its worker and runs at start.
+func TestMain_PausesStalledCampaigns(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	cid := queryInt(t, db, `with c as (
+		insert into symphony.campaigns (name, "from", subject, "text") values ('stall', 'news@example.com', 'Hi', 'Hello')
+		returning id)
+		insert into symphony.campaign_recipients (campaign_id, email) select id, 'a@example.com' from c returning campaign_id`)
+	chain := queryInt(t, db, `select symphony.start_campaign($1)`, cid)
+	exec(t, db.Pool, `update symphony.messages set state = 'dead', last_error = 'boom', finished_at = now() where id = $1`, chain)
+	fake := newFake(nil)
+	start(t, testConfig(db), fake, fake)
+	waitFor(t, 5*time.Second, "the stalled campaign to be paused", func() bool {
+		return queryInt(t, db, `select count(*) from symphony.campaigns where id = $1 and status = 'paused'
+			and paused_reason like '%is dead: boom%'`, cid) == 1
+	})
+}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/webhook"
+	"github.com/symphonymessenger/symphony/sidecar/outhook"
 )
 
 // edgeFunctions fakes Supabase's Edge Functions gateway: POST
@@ -22,13 +22,13 @@ type edgeFunctions struct {
 	*httptest.Server
 	key      string
 	mu       sync.Mutex
-	calls    map[string][]webhook.Message // by function
+	calls    map[string][]outhook.Message // by function
 	keys     map[string]string            // Idempotency-Key by message id
 	failures int                          // next answers that throw
 }
 
 func newEdgeFunctions(t *testing.T, key string, deployed ...string) *edgeFunctions {
-	f := &edgeFunctions{key: key, calls: map[string][]webhook.Message{}, keys: map[string]string{}}
+	f := &edgeFunctions{key: key, calls: map[string][]outhook.Message{}, keys: map[string]string{}}
 	ok := map[string]bool{}
 	for _, d := range deployed {
 		ok[d] = true
@@ -48,7 +48,7 @@ func newEdgeFunctions(t *testing.T, key string, deployed ...string) *edgeFunctio
 			_, _ = io.WriteString(w, `{"code":"NOT_FOUND","message":"Requested function was not found"}`)
 			return
 		}
-		var m webhook.Message
+		var m outhook.Message
 		b, _ := io.ReadAll(r.Body)
 		if err := json.Unmarshal(b, &m); err != nil {
 			w.WriteHeader(http.StatusBadRequest)
@@ -116,7 +116,7 @@ func TestRemote_WebhookIsSignedAndKindsReloadWithoutRestart(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		defer mu.Unlock()
-		if err := webhook.Verify("hook-secret", r.Header.Get("X-Symphony-Signature"), b, time.Now(), 5*time.Minute); err != nil {
+		if err := outhook.Verify("hook-secret", r.Header.Get("X-Symphony-Signature"), b, time.Now(), 5*time.Minute); err != nil {
 			rejected++
 			w.WriteHeader(http.StatusUnauthorized)
 			return

@@ -1,24 +1,63 @@
 package handler
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // jsonScanner reads JSON text for a hand-written decoder of one known shape.
-// Every method either consumes what it was asked for, exactly as
-// encoding/json would read it, or reports false and leaves the input to
-// encoding/json (the caller falls back; it never words an error itself).
+// Every method either consumes what it was asked for, reading values exactly
+// as encoding/json would, or reports false. The first failure records what
+// was wanted and where (fail); as it unwinds, each enclosing field and array
+// element adds its name to the path, so err words it once, at the end:
+// `"attachments[0].storage": must be an object (byte 93)`.
 //
 // The text is one string, copied once from the payload: a decoded string
 // without escapes is a substring of it rather than an allocation of its own.
 // Such substrings keep the whole text alive, which costs nothing here: a
 // payload lives as long as the send that decoded it.
 type jsonScanner struct {
-	s string
-	i int
+	s    string
+	i    int
+	want string // what the first failure wanted; "" until one
+	at   int    // where it was, in bytes
+	path string // the fields and elements it was in, innermost last: .a[0].b
 }
+
+// fail records want at the current position unless a failure is recorded
+// already, and reports false.
+func (d *jsonScanner) fail(want string) bool {
+	return d.failAt(d.i, want)
+}
+
+// failAt is fail at byte at.
+func (d *jsonScanner) failAt(at int, want string) bool {
+	if d.want == "" {
+		d.want, d.at = want, at
+	}
+	return false
+}
+
+// in adds a field (".name") or an element ("[i]") to the failure's path, as
+// the failure unwinds out of it, and reports false.
+func (d *jsonScanner) in(segment string) bool {
+	d.path = segment + d.path
+	return false
+}
+
+// err words the recorded failure.
+func (d *jsonScanner) err() error {
+	if d.path == "" {
+		return fmt.Errorf("%s (byte %d)", d.want, d.at)
+	}
+	return fmt.Errorf("%s: %s (byte %d)", strconv.Quote(d.path[1:]), d.want, d.at)
+}
+
+// index is an element's path segment.
+func index(i int) string { return "[" + strconv.Itoa(i) + "]" }
 
 // space skips JSON whitespace.
 func (d *jsonScanner) space() {
@@ -41,7 +80,8 @@ func (d *jsonScanner) peek() byte {
 	return 0
 }
 
-// consume reads c after whitespace.
+// consume reads c after whitespace, and reports false (recording nothing) if
+// c is not next.
 func (d *jsonScanner) consume(c byte) bool {
 	if d.peek() != c {
 		return false
@@ -50,7 +90,8 @@ func (d *jsonScanner) consume(c byte) bool {
 	return true
 }
 
-// null reads the literal null after whitespace.
+// null reads the literal null after whitespace, and reports false (recording
+// nothing) if it is not next.
 func (d *jsonScanner) null() bool {
 	if d.peek() != 'n' || len(d.s)-d.i < 4 || d.s[d.i:d.i+4] != "null" {
 		return false
@@ -59,10 +100,10 @@ func (d *jsonScanner) null() bool {
 	return true
 }
 
-// end reports whether only whitespace is left.
+// end reads the whitespace after the value, all that may be left.
 func (d *jsonScanner) end() bool {
 	d.space()
-	return d.i == len(d.s)
+	return d.i == len(d.s) || d.fail("trailing data after the JSON object")
 }
 
 // more reads what follows an element of an object or an array closed by
@@ -76,7 +117,7 @@ func (d *jsonScanner) more(closer byte) (more, ok bool) {
 		d.i++
 		return false, true
 	}
-	return false, false
+	return false, d.fail(`want "," or "` + string(closer) + `"`)
 }
 
 // plain marks the bytes a string holds as they are: not a quote, a
@@ -90,11 +131,11 @@ var plain = func() (t [256]bool) {
 
 // str reads a string literal after whitespace and returns its value as
 // encoding/json decodes it: escapes resolved, a lone or mismatched surrogate
-// and each byte of invalid UTF-8 replaced by U+FFFD. A raw control character
-// or a bad escape is a syntax error: str reports false.
+// and each byte of invalid UTF-8 replaced by U+FFFD. Anything but a string,
+// a raw control character, a bad escape or a missing closing quote fails.
 func (d *jsonScanner) str() (string, bool) {
 	if d.peek() != '"' {
-		return "", false
+		return "", d.fail("must be a string")
 	}
 	start := d.i + 1
 	i := start
@@ -133,10 +174,10 @@ func (d *jsonScanner) unquote(start, i int) (string, bool) {
 			d.i = i + 1
 			return b.String(), true
 		case c < ' ':
-			return "", false
+			return "", d.failAt(i, "must escape its control characters")
 		case c == '\\':
 			if i+1 >= len(d.s) {
-				return "", false
+				return "", d.fail("is a string with no closing quote")
 			}
 			i += 2
 			switch d.s[i-1] {
@@ -155,7 +196,7 @@ func (d *jsonScanner) unquote(start, i int) (string, bool) {
 			case 'u':
 				r := hex4(d.s[i:])
 				if r < 0 {
-					return "", false
+					return "", d.failAt(i-2, `has a bad \u escape`)
 				}
 				i += 4
 				if utf16.IsSurrogate(r) {
@@ -174,7 +215,7 @@ func (d *jsonScanner) unquote(start, i int) (string, bool) {
 				}
 				b.WriteRune(r)
 			default:
-				return "", false
+				return "", d.failAt(i-2, "has a bad escape")
 			}
 		case c < utf8.RuneSelf:
 			j := i + 1
@@ -189,7 +230,7 @@ func (d *jsonScanner) unquote(start, i int) (string, bool) {
 			i += size
 		}
 	}
-	return "", false
+	return "", d.fail("is a string with no closing quote")
 }
 
 // hex4 returns the value of the four hex digits s starts with, or -1.

@@ -2,7 +2,6 @@ package handler
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,73 +11,46 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 )
 
-// addressList accepts "a@example.com" or ["a@example.com", "Name <b@example.com>"].
+// addressList is an address field: "a@example.com" or
+// ["a@example.com", "Name <b@example.com>"] in the payload.
 type addressList []string
 
-func (a *addressList) UnmarshalJSON(b []byte) error {
-	// null is no list, as the schema's check at dispatch reads it ("cc": null
-	// passed there and then killed the message here).
-	if string(b) == "null" {
-		*a = nil
-		return nil
-	}
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*a = addressList{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return errors.New("must be an email address or an array of them")
-	}
-	*a = many
-	return nil
-}
-
+// emailPayload is an email.send payload as decodeEmailPayload reads it,
+// before check.
 type emailPayload struct {
-	To          addressList         `json:"to"`
-	From        string              `json:"from"`
-	Subject     string              `json:"subject"`
-	HTML        string              `json:"html"`
-	Text        string              `json:"text"`
-	Cc          addressList         `json:"cc"`
-	Bcc         addressList         `json:"bcc"`
-	ReplyTo     addressList         `json:"reply_to"`
-	Headers     map[string]string   `json:"headers"`
-	Tags        map[string]string   `json:"tags"`
-	Attachments []attachmentPayload `json:"attachments"`
+	To, Cc, Bcc, ReplyTo      addressList
+	From, Subject, HTML, Text string
+	Headers, Tags             map[string]string
+	Attachments               []attachmentPayload
 }
 
-// attachmentPayload is an alias of an unnamed type: encoding/json names the
-// type in its errors, which read as they always have.
-type attachmentPayload = struct {
-	Filename    string      `json:"filename"`
-	Content     *string     `json:"content"`
-	ContentType string      `json:"content_type"`
-	Storage     *StorageRef `json:"storage"`
+// attachmentPayload is one of a payload's attachments: its content inline
+// (base64) or a reference to Storage.
+type attachmentPayload struct {
+	Filename    string
+	Content     *string
+	ContentType string
+	Storage     *StorageRef
 }
 
 // StorageRef names an attachment kept in Supabase Storage; Index is its place
 // in Email.Attachments, whose Content is filled in when it is fetched.
 type StorageRef struct {
-	Index  int    `json:"-"`
-	Bucket string `json:"bucket"`
-	Path   string `json:"path"`
+	Index  int
+	Bucket string
+	Path   string
 }
 
-// decodeStrict decodes a payload: unknown fields and trailing data are errors.
+// decodeStrict decodes the payloads of the kinds besides email.send: unknown
+// fields and trailing data are errors.
 func decodeStrict(b []byte, v any) error { return strictjson.Decode(b, v) }
 
 // DecodeEmail decodes and checks an email.send payload. Attachments kept in
 // Storage come back as refs, with empty Content until fetched.
 func DecodeEmail(b []byte) (*provider.Email, []StorageRef, error) {
 	var p emailPayload
-	if !decodeEmailFast(b, &p) {
-		var slow emailPayload // apart from p, which then stays on the stack
-		if err := decodeStrict(b, &slow); err != nil {
-			return nil, nil, fmt.Errorf("invalid email.send payload: %w", err)
-		}
-		p = slow
+	if err := decodeEmailPayload(b, &p); err != nil {
+		return nil, nil, fmt.Errorf("invalid email.send payload: %w", err)
 	}
 	return p.check()
 }

@@ -24,13 +24,12 @@ func TestDecodeEmail_Valid(t *testing.T) {
 
 // An optional address list given as null is no list, as the schema's check at
 // dispatch reads it: such a payload was accepted there and then died here. The
-// second payload repeats a key, which the hand-written decoder leaves to
-// encoding/json, so both decoders are covered.
+// second payload is compact text rather than jsonb's.
 func TestDecodeEmail_NullAddressListsAreAbsent(t *testing.T) {
 	t.Parallel()
 	for _, in := range []string{
 		`{"cc": null, "to": "a@example.com", "bcc": null, "from": "me@example.com", "text": "t", "subject": "s", "reply_to": null}`,
-		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","cc":null,"cc":null,"bcc":null,"reply_to":null}`,
+		`{"to":"a@example.com","from":"me@example.com","subject":"s","text":"t","cc":null,"bcc":null,"reply_to":null}`,
 	} {
 		e, _, err := DecodeEmail([]byte(in))
 		if err != nil {
@@ -49,7 +48,7 @@ func TestDecodeEmail_NullAddressListsAreAbsent(t *testing.T) {
 func TestDecodeEmail_Invalid(t *testing.T) {
 	t.Parallel()
 	cases := map[string]string{
-		`not json`: "invalid character",
+		`not json`: "must be a JSON object",
 		`{"to":"a@example.com","from":"me@example.com","subject":"s"}`:                                                               `"html" or "text"`,
 		`{"to":"bob","from":"me@example.com","subject":"s","text":"t"}`:                                                              `"to" is not an email address`,
 		`{"to":"a@example.com","from":"me@example.com","subject":"s","txt":"t"}`:                                                     `unknown field "txt"`,

@@ -10,23 +10,23 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/symphonymessenger/symphony/sidecar/outhook"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
-	"github.com/symphonymessenger/symphony/sidecar/webhook"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
 
 // Remote handles a kind registered with handler 'edge_function' or 'webhook':
 // each attempt is delivered to the kind's endpoint.
 type Remote struct {
-	Client    *webhook.Client
-	Target    webhook.Target
+	Client    *outhook.Client
+	Target    outhook.Target
 	Namespace string
 }
 
 // Handle delivers m to the target; the target's JSON answer is the result.
 func (h Remote) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
-	r, err := h.Client.Deliver(ctx, h.Target, send(h.Namespace, m), webhook.Message{
+	r, err := h.Client.Deliver(ctx, h.Target, send(h.Namespace, m), outhook.Message{
 		ID: m.ID, Kind: m.Kind, Attempt: m.Attempt, MaxAttempts: m.MaxAttempts,
 		Subject: m.Subject, Payload: m.Payload, Meta: m.Meta,
 	})
@@ -57,7 +57,7 @@ type RemoteConfig struct {
 type Registry struct {
 	builtins atomic.Pointer[worker.Handlers]
 	remote   atomic.Pointer[worker.Handlers]
-	client   *webhook.Client
+	client   *outhook.Client
 	cfg      RemoteConfig
 	ns       atomic.Pointer[string]
 
@@ -71,7 +71,7 @@ type Registry struct {
 
 // NewRegistry returns an empty Registry; SetBuiltins and Load fill it once the
 // database (and so the installation id) is known.
-func NewRegistry(client *webhook.Client, cfg RemoteConfig) *Registry {
+func NewRegistry(client *outhook.Client, cfg RemoteConfig) *Registry {
 	r := &Registry{client: client, cfg: cfg}
 	r.builtins.Store(&worker.Handlers{})
 	r.remote.Store(&worker.Handlers{})
@@ -126,17 +126,17 @@ func (r *Registry) Load(kinds []queue.RemoteKind) []error {
 	return problems
 }
 
-func (r *Registry) target(k queue.RemoteKind) (webhook.Target, error) {
+func (r *Registry) target(k queue.RemoteKind) (outhook.Target, error) {
 	switch k.Handler {
 	case "edge_function":
 		if r.cfg.SupabaseURL == "" || r.cfg.ServiceRoleKey == "" {
-			return webhook.Target{}, fmt.Errorf("SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY must be set in the sidecar's environment")
+			return outhook.Target{}, fmt.Errorf("SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY must be set in the sidecar's environment")
 		}
 		name, _ := k.Config["function"].(string)
 		if name == "" {
-			return webhook.Target{}, fmt.Errorf(`config has no "function"`)
+			return outhook.Target{}, fmt.Errorf(`config has no "function"`)
 		}
-		return webhook.Target{
+		return outhook.Target{
 			Name:        "edge_function",
 			URL:         strings.TrimRight(r.cfg.SupabaseURL, "/") + "/functions/v1/" + url.PathEscape(name),
 			BearerToken: r.cfg.ServiceRoleKey,
@@ -144,10 +144,10 @@ func (r *Registry) target(k queue.RemoteKind) (webhook.Target, error) {
 	case "webhook":
 		u, _ := k.Config["url"].(string)
 		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
-			return webhook.Target{}, fmt.Errorf(`config "url" must be an http(s) URL`)
+			return outhook.Target{}, fmt.Errorf(`config "url" must be an http(s) URL`)
 		}
-		return webhook.Target{Name: "webhook", URL: u, SigningSecret: r.cfg.WebhookSecret}, nil
+		return outhook.Target{Name: "webhook", URL: u, SigningSecret: r.cfg.WebhookSecret}, nil
 	default:
-		return webhook.Target{}, fmt.Errorf("unknown handler %q", k.Handler)
+		return outhook.Target{}, fmt.Errorf("unknown handler %q", k.Handler)
 	}
 }

@@ -14,10 +14,11 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 )
 
-// Channels the listener subscribes to. The schema's triggers NOTIFY on these.
+// Channels the listener subscribes to. The schema's triggers NOTIFY on these:
+// messages to send on one, changes of configuration to reload on the other.
 const (
-	ChannelMessages = "symphony"       // payload: a queue name, or "*" for all
-	ChannelFlags    = "symphony_flags" // payload: the flag's name
+	ChannelMessages = "symphony"        // payload: a queue name, or "*" for all
+	ChannelConfig   = "symphony_config" // payload: a flag's name, "limits" or "kinds"
 )
 
 // Listener delivers notifications to OnNotify and calls OnConnect after every
@@ -105,13 +106,13 @@ func (l *Listener) session(ctx context.Context) error {
 		defer cancel()
 		_ = conn.Close(closeCtx)
 	}()
-	for _, ch := range []string{ChannelMessages, ChannelFlags} {
+	for _, ch := range []string{ChannelMessages, ChannelConfig} {
 		if _, err := conn.Exec(ctx, "listen "+pgx.Identifier{ch}.Sanitize()); err != nil {
 			return err
 		}
 	}
 	l.setConnected(true)
-	l.log.Info("listening", "channels", []string{ChannelMessages, ChannelFlags})
+	l.log.Info("listening", "channels", []string{ChannelMessages, ChannelConfig})
 	if l.OnConnect != nil {
 		l.OnConnect() // whatever was notified while we were away: look now
 	}

@@ -4,6 +4,6 @@
 // name, pause, resume or cancel campaigns, dispatch a test message, and feed
 // the queue-depth and delivery-rate metrics. It also reads the history the
 // dashboard charts, from the rollups symphony.roll_up() keeps. The CLI
-// (package operator), the dashboard and /status all go through it, so each
+// (package cli), the dashboard and /status all go through it, so each
 // question has one answer.
 package ops

@@ -219,13 +219,12 @@ func (s *Store) ExtendLeases(ctx context.Context, ids []int64, lease time.Durati
 }
 
 // RescueExpired returns messages whose lease expired to pending (or dead),
-// and pauses campaigns whose campaign.process chain ended; it returns how many
-// of each.
-func (s *Store) RescueExpired(ctx context.Context) (rescued, pausedCampaigns int, err error) {
-	if err := s.pool.QueryRow(ctx, queries.Rescue).Scan(&rescued, &pausedCampaigns); err != nil {
-		return 0, 0, fmt.Errorf("error rescuing expired leases: %w", err)
+// and returns how many.
+func (s *Store) RescueExpired(ctx context.Context) (rescued int, err error) {
+	if err := s.pool.QueryRow(ctx, queries.Rescue).Scan(&rescued); err != nil {
+		return 0, fmt.Errorf("error rescuing expired leases: %w", err)
 	}
-	return rescued, pausedCampaigns, nil
+	return rescued, nil
 }
 
 // InstallationID returns this database's installation id.

@@ -8,7 +8,11 @@ import (
 // runMaintenance keeps this sidecar's side of the bargain while it runs: its
 // heartbeat, the leases of messages it still holds, and rescue of leases other
 // sidecars let expire (pg_cron's tick does the same where pg_cron exists).
+// Beside it run the Config.Periodic steps of others.
 func (w *Worker) runMaintenance(ctx context.Context) {
+	periodic := make(chan struct{})
+	go func() { defer close(periodic); w.runPeriodic(ctx) }()
+	defer func() { <-periodic }()
 	beat := time.NewTicker(w.cfg.Heartbeat)
 	defer beat.Stop()
 	extend := time.NewTicker(w.cfg.Lease / 3)
@@ -48,17 +52,12 @@ func (w *Worker) extendLeases(ctx context.Context) {
 }
 
 func (w *Worker) rescue(ctx context.Context) {
-	n, paused, err := w.store.RescueExpired(ctx)
+	n, err := w.store.RescueExpired(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.log.Warn("rescuing expired leases failed", "error", err)
 		}
 		return
-	}
-	if paused > 0 {
-		w.m.CampaignsPaused.Add(float64(paused))
-		w.log.Warn("paused campaigns whose processing chain ended; see symphony.campaigns.paused_reason, then resume_campaign",
-			"count", paused)
 	}
 	if n > 0 {
 		w.m.Rescued.Add(float64(n))

@@ -2,41 +2,54 @@ package worker_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
 	"testing"
-
-	dto "github.com/prometheus/client_model/go"
+	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
 
-// The rescue round pauses a campaign whose chain died, and counts it in
-// symphony_campaigns_paused_total for an alert to see.
-func TestWorker_RescueRoundPausesStalledCampaigns(t *testing.T) {
+// The worker runs others' periodic steps (worker.Periodic) knowing nothing of
+// what they do: each at start and then at its interval, a failing one again
+// at its next turn, and Run returns only once every step has returned.
+func TestWorker_RunsPeriodicSteps(t *testing.T) {
 	t.Parallel()
 	pool := prefetchSetup(t, 0)
-	ctx := context.Background()
-	var cid, chain int64
-	if err := pool.QueryRow(ctx, `with c as (
-		insert into symphony.campaigns (name, "from", subject, "text") values ('stall', 'news@example.com', 'Hi', 'Hello')
-		returning id)
-		insert into symphony.campaign_recipients (campaign_id, email) select id, 'a@example.com' from c returning campaign_id`).Scan(&cid); err != nil {
+	var ticks, failures atomic.Int64
+	var slowReturned atomic.Bool
+	w := worker.New(queue.NewStore(pool, "w-periodic"), worker.Handlers{}, worker.Config{
+		Queues: map[string]int{"email": 1}, ClaimBatch: 10,
+		Lease: 10 * time.Second, PollInterval: time.Hour, HandlerTimeout: 5 * time.Second,
+		ShutdownTimeout: 5 * time.Second,
+		Periodic: []worker.Periodic{
+			{Name: "tick", Every: 10 * time.Millisecond, Run: func(context.Context) error { ticks.Add(1); return nil }},
+			{Name: "fail", Every: 10 * time.Millisecond, Run: func(context.Context) error {
+				failures.Add(1)
+				return errors.New("boom")
+			}},
+			// Every 0 is the rescue interval (an hour here): it runs once, at
+			// start, and is still running when the worker stops.
+			{Name: "slow", Run: func(ctx context.Context) error {
+				<-ctx.Done()
+				slowReturned.Store(true)
+				return ctx.Err()
+			}},
+		},
+		RescueInterval: time.Hour,
+	}, slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelError})), metrics.New())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitUntil(t, "the steps to run at least three times each", func() bool { return ticks.Load() >= 3 && failures.Load() >= 3 })
+	cancel()
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if err := pool.QueryRow(ctx, `select symphony.start_campaign($1)`, cid).Scan(&chain); err != nil {
-		t.Fatal(err)
+	if !slowReturned.Load() {
+		t.Fatal("Run returned while a periodic step was still running")
 	}
-	if _, err := pool.Exec(ctx, `update symphony.messages set state = 'dead', last_error = 'boom', finished_at = now() where id = $1`, chain); err != nil {
-		t.Fatal(err)
-	}
-	m := metrics.New()
-	runOneSlot(t, pool, "w-rescue", &counting{}, m)
-	waitUntil(t, "the campaign is paused", func() bool {
-		var status string
-		_ = pool.QueryRow(ctx, `select status from symphony.campaigns where id = $1`, cid).Scan(&status)
-		return status == "paused"
-	})
-	waitUntil(t, "the pause is counted", func() bool {
-		var d dto.Metric
-		return m.CampaignsPaused.Write(&d) == nil && d.GetCounter().GetValue() == 1
-	})
 }

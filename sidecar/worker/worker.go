@@ -67,6 +67,9 @@ type Config struct {
 	Heartbeat       time.Duration // how often the worker row is refreshed (default 10s)
 	RescueInterval  time.Duration // how often expired leases are rescued (default 15s)
 	Info            queue.WorkerInfo
+	// Periodic are others' housekeeping steps, run on timers beside the
+	// worker's maintenance (see Periodic).
+	Periodic []Periodic
 	// Prefetch is how many claimed messages of a queue may wait in this
 	// sidecar for a free slot (0: claims never exceed the free slots). With
 	// fast handlers it lets a queue of modest concurrency claim in big

@@ -1,6 +1,7 @@
 -- A campaign whose campaign.process chain ended (its message dead, cancelled
 -- or gone) is paused with the reason, by symphony.pause_stalled_campaigns (every
--- sidecar's rescue round runs it), and resume_campaign starts a new chain.
+-- sidecar's campaign step runs it, handler.StalledCampaigns), and resume_campaign
+-- starts a new chain.
 begin;
 create extension if not exists pgtap;
 select plan(16);

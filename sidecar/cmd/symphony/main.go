@@ -1,6 +1,6 @@
 // Command symphony is the Symphony Messenger sidecar: `symphony worker` (the
 // default) claims messages from the database and sends them; the operator
-// commands (status, failed, flags, dispatch, drain) live in package operator.
+// commands (status, failed, flags, dispatch, drain) live in package cli.
 package main
 
 import (
@@ -13,9 +13,9 @@ import (
 	"syscall"
 
 	"github.com/symphonymessenger/symphony/sidecar/app"
+	"github.com/symphonymessenger/symphony/sidecar/cli"
 	"github.com/symphonymessenger/symphony/sidecar/config"
 	"github.com/symphonymessenger/symphony/sidecar/memlimit"
-	"github.com/symphonymessenger/symphony/sidecar/operator"
 )
 
 func main() {
@@ -27,7 +27,7 @@ const usage = `usage: symphony [command]
 commands:
   worker    run the sidecar (the default): claim messages and send them
   version   print the version
-` + operator.Commands + `
+` + cli.Commands + `
 
 Every command reads DATABASE_URL; the worker's other settings come from the
 environment too (see docs/configuration.md). symphony COMMAND --help says more.
@@ -48,10 +48,10 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 0
 	}
-	if operator.IsCommand(cmd) {
+	if cli.IsCommand(cmd) {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
-		return operator.Run(ctx, args, operator.Env{Stdout: os.Stdout, Stderr: stderr, Getenv: os.Getenv})
+		return cli.Run(ctx, args, cli.Env{Stdout: os.Stdout, Stderr: stderr, Getenv: os.Getenv})
 	}
 	switch cmd {
 	default:

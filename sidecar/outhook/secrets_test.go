@@ -1,4 +1,4 @@
-package webhook_test
+package outhook_test
 
 import (
 	"bytes"
@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/symphonymessenger/symphony/sidecar/outhook"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
-	"github.com/symphonymessenger/symphony/sidecar/webhook"
 )
 
 // lockedBuffer collects log lines from concurrent writers.
@@ -56,8 +56,8 @@ func TestWebhook_KeepsURLSecretsOutOfErrorsAndLogs(t *testing.T) {
 			var logs lockedBuffer
 			hc := httpx.New(httpx.Config{RetryMax: 1, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond,
 				Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-			_, err := webhook.New(hc).Deliver(context.Background(), webhook.Target{Name: "webhook", URL: c.base + path + query},
-				provider.Send{MessageID: 1}, webhook.Message{ID: 1, Payload: []byte(`{}`)})
+			_, err := outhook.New(hc).Deliver(context.Background(), outhook.Target{Name: "webhook", URL: c.base + path + query},
+				provider.Send{MessageID: 1}, outhook.Message{ID: 1, Payload: []byte(`{}`)})
 			if err == nil {
 				t.Fatal("delivered")
 			}

@@ -1,4 +1,4 @@
-package webhook_test
+package outhook_test
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/symphonymessenger/symphony/sidecar/outhook"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
-	"github.com/symphonymessenger/symphony/sidecar/webhook"
 )
 
 func TestWebhook_ClassifiesAnswers(t *testing.T) {
@@ -48,9 +48,9 @@ func TestWebhook_ClassifiesAnswers(t *testing.T) {
 				_, _ = io.WriteString(w, tc.body)
 			}))
 			defer srv.Close()
-			c := webhook.New(httpx.New(httpx.Config{RetryMax: -1}))
-			r, err := c.Deliver(context.Background(), webhook.Target{Name: "edge_function", URL: srv.URL},
-				provider.Send{Namespace: "ns", MessageID: 7, Attempt: 1}, webhook.Message{ID: 7, Kind: "x.y", Payload: []byte(`{}`)})
+			c := outhook.New(httpx.New(httpx.Config{RetryMax: -1}))
+			r, err := c.Deliver(context.Background(), outhook.Target{Name: "edge_function", URL: srv.URL},
+				provider.Send{Namespace: "ns", MessageID: 7, Attempt: 1}, outhook.Message{ID: 7, Kind: "x.y", Payload: []byte(`{}`)})
 			if tc.status == 200 {
 				if err != nil || r.Extra["response"] == nil {
 					t.Fatalf("success: %+v %v", r, err)
@@ -75,18 +75,18 @@ func TestWebhook_SignsAndVerifies(t *testing.T) {
 	t.Parallel()
 	body := []byte(`{"id":1}`)
 	now := time.Unix(1_800_000_000, 0)
-	sig := webhook.Sign("s3cret", now, body)
+	sig := outhook.Sign("s3cret", now, body)
 	if !strings.HasPrefix(sig, "t=1800000000,v1=") {
 		t.Fatalf("signature %q", sig)
 	}
-	if err := webhook.Verify("s3cret", sig, body, now.Add(time.Minute), 5*time.Minute); err != nil {
+	if err := outhook.Verify("s3cret", sig, body, now.Add(time.Minute), 5*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	for name, check := range map[string]error{
-		"wrong secret": webhook.Verify("other", sig, body, now, 5*time.Minute),
-		"changed body": webhook.Verify("s3cret", sig, []byte(`{"id":2}`), now, 5*time.Minute),
-		"stale":        webhook.Verify("s3cret", sig, body, now.Add(time.Hour), 5*time.Minute),
-		"malformed":    webhook.Verify("s3cret", "v1=abc", body, now, 5*time.Minute),
+		"wrong secret": outhook.Verify("other", sig, body, now, 5*time.Minute),
+		"changed body": outhook.Verify("s3cret", sig, []byte(`{"id":2}`), now, 5*time.Minute),
+		"stale":        outhook.Verify("s3cret", sig, body, now.Add(time.Hour), 5*time.Minute),
+		"malformed":    outhook.Verify("s3cret", "v1=abc", body, now, 5*time.Minute),
 	} {
 		if check == nil {
 			t.Errorf("%s: accepted", name)
@@ -97,9 +97,9 @@ func TestWebhook_SignsAndVerifies(t *testing.T) {
 // A connection that fails before reaching the server proves nothing was done.
 func TestWebhook_ConnectionRefusedIsNotMaybeSent(t *testing.T) {
 	t.Parallel()
-	c := webhook.New(httpx.New(httpx.Config{RetryMax: -1}))
-	_, err := c.Deliver(context.Background(), webhook.Target{Name: "webhook", URL: "http://127.0.0.1:1/x"},
-		provider.Send{MessageID: 1}, webhook.Message{ID: 1, Payload: []byte(`{}`)})
+	c := outhook.New(httpx.New(httpx.Config{RetryMax: -1}))
+	_, err := c.Deliver(context.Background(), outhook.Target{Name: "webhook", URL: "http://127.0.0.1:1/x"},
+		provider.Send{MessageID: 1}, outhook.Message{ID: 1, Payload: []byte(`{}`)})
 	var pe *provider.Error
 	if !errors.As(err, &pe) || pe.Permanent || pe.MaybeSent {
 		t.Fatalf("classified %+v (%v)", pe, err)

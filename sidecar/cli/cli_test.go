@@ -1,4 +1,4 @@
-package operator_test
+package cli_test
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/symphonymessenger/symphony/sidecar/cli"
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
-	"github.com/symphonymessenger/symphony/sidecar/operator"
 )
 
 // run calls the command as `symphony args...` would, against db.
@@ -26,7 +26,7 @@ func run(t *testing.T, db *pgtest.DB, env map[string]string, args ...string) (co
 		}
 		return ""
 	}
-	code = operator.Run(context.Background(), args, operator.Env{Stdout: &out, Stderr: &errOut, Getenv: getenv})
+	code = cli.Run(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: getenv})
 	return code, out.String(), errOut.String()
 }
 

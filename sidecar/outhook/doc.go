@@ -1,5 +1,5 @@
-// Package webhook delivers a message to an HTTP endpoint of the user's, so teams
-// can handle their own kinds outside the sidecar: a Supabase Edge Function
+// Package outhook delivers a message out, to an HTTP endpoint of the user's, so
+// teams can handle their own kinds outside the sidecar: a Supabase Edge Function
 // (POST {SUPABASE_URL}/functions/v1/<name> with the service-role key) or any
 // URL (signed with SYMPHONY_WEBHOOK_SECRET). Both get the same body, the same
 // idempotency key on every attempt, and the same classification as the email
@@ -9,4 +9,7 @@
 //
 // supabase-go's functions client (the only served version, v0.0.4) has no
 // public Invoke, so Edge Functions are called over the shared httpx client.
-package webhook
+//
+// Webhooks that come in, the providers' delivery events, are package
+// providerevents.
+package outhook
