@@ -281,7 +281,7 @@ func timePages(ctx context.Context, pool *pgxpool.Pool, requests int, note strin
 	defer srv.Close()
 	for _, p := range []struct{ name, path string }{
 		{"overview", "/dashboard"}, {"activity_1h", "/dashboard/activity"}, {"activity_1d", "/dashboard/activity?window=1d"},
-		{"migration_1d", "/dashboard/migration?window=1d"}, {"campaigns", "/dashboard/campaigns"}, {"delivery", "/dashboard/delivery"},
+		{"migration_1h", "/dashboard/migration"}, {"migration_1d", "/dashboard/migration?window=1d"}, {"campaigns", "/dashboard/campaigns"}, {"delivery", "/dashboard/delivery"},
 	} {
 		ms, size, err := timePage(ctx, srv.URL+p.path, token, requests)
 		if err != nil {
@@ -375,7 +375,12 @@ func timePage(ctx context.Context, url, token string, n int) (float64, int, erro
 			return 0, 0, err
 		}
 		if resp.StatusCode != 200 {
-			return 0, 0, fmt.Errorf("status %d: %.300s", resp.StatusCode, b)
+			// The page says what failed in its error box; the head is only styles.
+			why := string(b)
+			if i := strings.Index(why, `<div class="error">`); i >= 0 {
+				why = why[i:]
+			}
+			return 0, 0, fmt.Errorf("status %d: %.500s", resp.StatusCode, why)
 		}
 		size = len(b)
 		if i >= 3 {
