@@ -106,7 +106,7 @@ var rows = []row{
 	{"", "claim + complete loop, 10M finished", "claim_loop_10M", "", nil},
 	{"7. Memory", "sidecar peak RSS (VmHWM), log provider run", "symphony_log_rss", "≤ 50 MiB", func(v float64, _ fig) bool { return v <= 50 }},
 	{"", "sidecar peak RSS (VmHWM), HTTP provider run", "symphony_resend_rss", "≤ 50 MiB", func(v float64, _ fig) bool { return v <= 50 }},
-	{"", "64 emails with a 10 MiB Storage attachment each, default settings, in a 256 MiB memory cgroup: sent", "symphony_attachments_memory_sent", "all", allSent("symphony_attachments_memory_sent")},
+	{"", "emails with a large Storage attachment each (full run: 64 of 10 MiB), default settings, in a 256 MiB memory cgroup: sent", "symphony_attachments_memory_sent", "all", allSent("symphony_attachments_memory_sent")},
 	{"", "the same: the cgroup's peak memory", "symphony_attachments_memory_cgroup_peak", "< 256 MiB", func(v float64, _ fig) bool { return v < 256 }},
 	{"", "the same: processes the kernel killed for memory", "symphony_attachments_memory_oom_kills", "0", atMost(0)},
 	{"", "the same with the attachment memory budget off (as before it existed): sent", "symphony_attachments_unbudgeted_sent", "", nil},
