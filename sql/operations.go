@@ -12,6 +12,7 @@ var (
 	OpsWorkers           = mustRead("ops_workers.sql")
 	OpsFlags             = mustRead("ops_flags.sql")
 	OpsSetActor          = mustRead("ops_set_actor.sql")
+	OpsRead              = mustRead("ops_read.sql")
 	OpsFlagSet           = mustRead("ops_flag_set.sql")
 	OpsProcessing        = mustRead("ops_processing.sql")
 	OpsSendEmail         = mustRead("ops_send_email.sql")

@@ -242,6 +242,20 @@ func timeBacklog(ctx context.Context, pool *pgxpool.Pool, n, requests int, note 
 	emit(figure{Name: "queue_stats_view_ms_backlog", Value: view, Unit: "ms",
 		Note: fmt.Sprintf("select * from symphony.queue_stats (every pending row counted: what the overview read before) with %s pending, median of %d; %s",
 			human(n), min(requests, 5), note)})
+	// The backlog sent (here: deleted), its statistics stay until the next
+	// ANALYZE: the planner still expects a large backlog, which made it
+	// expect many retrying messages too and compile the recent failures with
+	// JIT (0.15-0.3 s) until the pages read with JIT off.
+	if _, err := pool.Exec(ctx, `delete from symphony.messages where dedupe_key like 'bench-backlog:%'`); err != nil {
+		return err
+	}
+	ms, size, err = timePage(ctx, srv.URL+"/dashboard", token, requests)
+	if err != nil {
+		return err
+	}
+	emit(figure{Name: "dashboard_ms_overview_drained", Value: ms, Unit: "ms",
+		Note: fmt.Sprintf("GET /dashboard once that backlog is gone, before the next ANALYZE (the statistics still count it), median of %d (%d kB); %s",
+			requests, size/1000, note)})
 	return nil
 }
 
@@ -281,7 +295,7 @@ func timePages(ctx context.Context, pool *pgxpool.Pool, requests int, note strin
 	defer srv.Close()
 	for _, p := range []struct{ name, path string }{
 		{"overview", "/dashboard"}, {"activity_1h", "/dashboard/activity"}, {"activity_1d", "/dashboard/activity?window=1d"},
-		{"migration_1d", "/dashboard/migration?window=1d"}, {"campaigns", "/dashboard/campaigns"}, {"delivery", "/dashboard/delivery"},
+		{"migration_1h", "/dashboard/migration"}, {"migration_1d", "/dashboard/migration?window=1d"}, {"campaigns", "/dashboard/campaigns"}, {"delivery", "/dashboard/delivery"},
 	} {
 		ms, size, err := timePage(ctx, srv.URL+p.path, token, requests)
 		if err != nil {
@@ -375,7 +389,12 @@ func timePage(ctx context.Context, url, token string, n int) (float64, int, erro
 			return 0, 0, err
 		}
 		if resp.StatusCode != 200 {
-			return 0, 0, fmt.Errorf("status %d: %.300s", resp.StatusCode, b)
+			// The page says what failed in its error box; the head is only styles.
+			why := string(b)
+			if i := strings.Index(why, `<div class="error">`); i >= 0 {
+				why = why[i:]
+			}
+			return 0, 0, fmt.Errorf("status %d: %.500s", resp.StatusCode, why)
 		}
 		size = len(b)
 		if i >= 3 {

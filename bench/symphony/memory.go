@@ -27,6 +27,7 @@ func runMemory(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	size := fs.Int("size", 10<<20, "bytes of each email's attachment (kept in Storage)")
 	limitMB := fs.Int("limit-mb", 256, "the memory cgroup's limit, MiB")
 	name := fs.String("name", "symphony_attachments_memory", "figure name")
+	budget := fs.Int64("budget", 0, "SYMPHONY_ATTACHMENT_MEMORY_BYTES for the sidecar; 0: its default. One beyond the machine turns the budget off, as before the sidecar had one")
 	_ = fs.Parse(args)
 
 	pool, err := connect(ctx, *db)
@@ -46,6 +47,9 @@ func runMemory(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	env := map[string]string{
 		"SUPABASE_URL": files.URL(), "SUPABASE_SERVICE_ROLE_KEY": key,
 		"SYMPHONY_EMAIL_PROVIDER": "resend", "RESEND_API_KEY": resendfake.DefaultAPIKey, "SYMPHONY_RESEND_URL": mail.URL(),
+	}
+	if *budget > 0 {
+		env["SYMPHONY_ATTACHMENT_MEMORY_BYTES"] = strconv.FormatInt(*budget, 10)
 	}
 	if _, err := pool.Exec(ctx, `insert into symphony.messages (kind, payload)
 		select 'email.send', jsonb_build_object('to', 'user' || g || '@example.com', 'from', 'bench@example.com',
@@ -112,23 +116,31 @@ func runMemory(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		from symphony.messages`).Scan(&ok, &dead); err != nil {
 		return err
 	}
-	what := fmt.Sprintf("%d emails each with a %d MiB Storage attachment, Resend fake, default settings", *n, *size>>20)
+	settings := "default settings"
+	if *budget > 0 {
+		settings = fmt.Sprintf("default settings but SYMPHONY_ATTACHMENT_MEMORY_BYTES=%d", *budget)
+	}
+	what := fmt.Sprintf("%d emails each with a %d MiB Storage attachment, Resend fake, %s", *n, *size>>20, settings)
 	if cg != nil {
 		what += fmt.Sprintf(", in a %d MiB memory cgroup", *limitMB)
 		emit(figure{Name: *name + "_cgroup_peak", Value: float64(peak) / (1 << 20), Unit: "MiB",
 			Note: "peak memory charged to the sidecar's cgroup (" + cg.peakFile + "); " + what})
-		emit(figure{Name: *name + "_oom_kills", Value: float64(ooms), Unit: "kills", Note: what})
+		emit(figure{Name: *name + "_oom_kills", Value: float64(ooms), Unit: "killed", Note: what})
 	}
 	if rss > 0 {
 		emit(figure{Name: *name + "_rss", Value: float64(rss) / (1 << 20), Unit: "MiB", Note: "peak RSS (VmHWM); " + what})
 	}
+	emit(figure{Name: *name + "_sent", Value: float64(ok), Unit: fmt.Sprintf("of %d sent", *n),
+		Note: fmt.Sprintf("emails sent (%d dead, the rest unfinished when the run ended); %s", dead, what)})
 	emit(figure{Name: *name + "_throughput", Value: float64(ok) / took.Seconds(), Unit: "msgs/s", Note: what})
+	// A sidecar killed for memory, or emails not sent, is what this measures,
+	// not a failure of the benchmark: the figures above say it, the report
+	// holds them to their targets, and the run goes on.
 	if failure != nil {
-		return fmt.Errorf("%w: %d of %d sent, %d dead, peak %d MiB, %d OOM kills; the sidecar's log:\n%s",
-			failure, ok, *n, dead, peak>>20, ooms, sc.tail())
-	}
-	if ok != *n {
-		return fmt.Errorf("%d of %d emails succeeded (%d dead)", ok, *n, dead)
+		fmt.Fprintf(os.Stderr, "memory benchmark (%s): %v: %d of %d sent, %d dead, peak %d MiB, %d OOM kills; the sidecar's log:\n%s\n",
+			*name, failure, ok, *n, dead, peak>>20, ooms, sc.tail())
+	} else if ok != *n {
+		fmt.Fprintf(os.Stderr, "memory benchmark (%s): %d of %d emails succeeded (%d dead)\n", *name, ok, *n, dead)
 	}
 	return nil
 }

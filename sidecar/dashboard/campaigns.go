@@ -40,8 +40,8 @@ type campaignsPage struct {
 	Log       []ops.CampaignActionRecord
 }
 
-func (s *server) campaigns(ctx context.Context, d *viewData) (any, error) {
-	cs, err := s.cfg.Ops.Campaigns(ctx, 20, 7*24*time.Hour)
+func (s *server) campaigns(ctx context.Context, o *ops.Store, d *viewData) (any, error) {
+	cs, err := o.Campaigns(ctx, 20, 7*24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func (s *server) campaigns(ctx context.Context, d *viewData) (any, error) {
 		}
 		p.Campaigns = append(p.Campaigns, v)
 	}
-	steps, err := s.cfg.Ops.DripSteps(ctx)
+	steps, err := o.DripSteps(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (s *server) campaigns(ctx context.Context, d *viewData) (any, error) {
 		dv.Steps = append(dv.Steps, dripStepView{DripStep: st, Bar: bar(fmt.Sprintf("%s step %d", st.Drip, st.Index+1),
 			[]segment{{"sent", "g-delivered", st.Sent}, {"waiting", "g-queued", st.Waiting}, {"opted out", "g-complained", st.OptedOut}})})
 	}
-	p.Log, err = s.cfg.Ops.CampaignActionLog(ctx, 10)
+	p.Log, err = o.CampaignActionLog(ctx, 10)
 	return p, err
 }
 
@@ -132,9 +132,9 @@ type channelView struct {
 	Charts []template.HTML
 }
 
-func (s *server) delivery(ctx context.Context, d *viewData) (any, error) {
+func (s *server) delivery(ctx context.Context, o *ops.Store, d *viewData) (any, error) {
 	const days = 14
-	hist, err := s.cfg.Ops.DeliveryHistory(ctx, days, d.Now)
+	hist, err := o.DeliveryHistory(ctx, days, d.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"os"
@@ -18,7 +19,7 @@ import (
 // the ones made with DIR=docs.
 func TestDashboard_ViewsInHeadlessChromium(t *testing.T) {
 	t.Parallel()
-	_, srv := seeded(t)
+	db, srv := seeded(t)
 	if dom := string(chromium.Run(t, 1280, 900, "--dump-dom", srv.URL+"/dashboard/migration")); !strings.Contains(dom, "Enter the dashboard token") ||
 		strings.Contains(dom, "data-chart") {
 		t.Fatalf("without the token chromium sees:\n%.1000s", dom)
@@ -27,13 +28,20 @@ func TestDashboard_ViewsInHeadlessChromium(t *testing.T) {
 	ps := chromium.BearerProxy(t, srv.URL, token)
 
 	green, red, purple, amber := rgb(0x18794e), rgb(0xc0262d), rgb(0x7a4cc2), rgb(0xd08700)
+	// The overview's queue table shows the failure queue's depth, its failures list the reasons.
+	deadEmail := scalar[int64](t, db, `select count(*) from symphony.messages where queue = 'email' and state = 'dead'`)
+	if deadEmail == 0 {
+		t.Fatal("the seed left no dead email")
+	}
 	for _, v := range []struct {
 		name, path string
 		height     int
 		dom        []string
 		colours    []color.RGBA // series, bars, thresholds and markers that must show
 	}{
-		{"overview", "/dashboard", 900, []string{"Queues", "Recent failures", "Sidecars", "Flags"}, nil},
+		{"overview", "/dashboard", 900, []string{"Queues", "Recent failures", "Sidecars", "Flags",
+			fmt.Sprintf(`<td class="n bad">%d</td>`, deadEmail), `<span class="pill dead">dead</span>`, "The to address is invalid.",
+			">Retry</button>", "email_queue"}, []color.RGBA{green, red}},
 		{"activity", "/dashboard/activity", 1000, []string{`data-queue="email"`, `data-queue="sms"`,
 			`data-series="sent"`, `data-series="dead"`, `data-series="p95"`}, []color.RGBA{green, red, amber}},
 		{"migration", "/dashboard/migration", 900, []string{`data-bridge="email_queue"`, `data-marker="10 %"`,

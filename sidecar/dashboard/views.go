@@ -35,7 +35,7 @@ type viewData struct {
 
 // view authenticates a GET, reads the view's data within a deadline, and
 // renders it; a failed read shows the error in the page with a 503.
-func (s *server) view(tab string, read func(ctx context.Context, d *viewData) (any, error)) http.HandlerFunc {
+func (s *server) view(tab string, read func(ctx context.Context, o *ops.Store, d *viewData) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		kind, session := s.auth.who(r)
 		if kind == "" {
@@ -50,7 +50,13 @@ func (s *server) view(tab string, read func(ctx context.Context, d *viewData) (a
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		v, err := read(ctx, &d)
+		// One read-only transaction a page, JIT off (see ops.Store.Read).
+		var v any
+		err := s.cfg.Ops.Read(ctx, func(o *ops.Store) error {
+			var err error
+			v, err = read(ctx, o, &d)
+			return err
+		})
 		d.View = v
 		if err != nil {
 			s.log.Error("dashboard could not read the database", "view", tab, "error", err)
@@ -61,8 +67,8 @@ func (s *server) view(tab string, read func(ctx context.Context, d *viewData) (a
 	}
 }
 
-func (s *server) overview(ctx context.Context, _ *viewData) (any, error) {
-	return s.cfg.Ops.Overview(ctx, 50)
+func (s *server) overview(ctx context.Context, o *ops.Store, _ *viewData) (any, error) {
+	return o.Overview(ctx, 50)
 }
 
 // master reports the master switch.
@@ -83,8 +89,8 @@ type queueView struct {
 	P50, P95   string
 }
 
-func (s *server) activity(ctx context.Context, d *viewData) (any, error) {
-	hist, err := s.cfg.Ops.QueueHistory(ctx, d.Window, d.Now)
+func (s *server) activity(ctx context.Context, o *ops.Store, d *viewData) (any, error) {
+	hist, err := o.QueueHistory(ctx, d.Window, d.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -165,8 +171,8 @@ type bridgeView struct {
 
 type compareRow struct{ What, Legacy, Symphony string }
 
-func (s *server) migration(ctx context.Context, d *viewData) (any, error) {
-	hist, err := s.cfg.Ops.MigrationHistory(ctx, d.Window, d.Now)
+func (s *server) migration(ctx context.Context, o *ops.Store, d *viewData) (any, error) {
+	hist, err := o.MigrationHistory(ctx, d.Window, d.Now)
 	if err != nil {
 		return nil, err
 	}

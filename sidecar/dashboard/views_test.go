@@ -215,7 +215,7 @@ func TestDashboard_DeliveryHealthWithThresholds(t *testing.T) {
 
 func TestDashboard_ViewsNeedSignIn(t *testing.T) {
 	t.Parallel()
-	_, srv := seeded(t)
+	db, srv := seeded(t)
 	for _, p := range []string{"/dashboard/activity", "/dashboard/migration", "/dashboard/campaigns", "/dashboard/delivery"} {
 		resp, body := do(t, client(t), "GET", srv.URL+p, nil, nil)
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/dashboard/login" || strings.Contains(body, "data-chart") {
@@ -225,6 +225,19 @@ func TestDashboard_ViewsNeedSignIn(t *testing.T) {
 		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 			t.Errorf("%s: Content-Security-Policy %q", p, csp)
 		}
+	}
+	// Every state-changing request a browser marks as cross-site is refused
+	// before any handler, even one carrying the token.
+	id := scalar[int64](t, db, `select id from symphony.campaigns where name = 'December newsletter'`)
+	for _, p := range []string{"/dashboard/login", "/dashboard/logout", "/dashboard/retry", fmt.Sprintf("/dashboard/campaigns/%d/pause", id)} {
+		h := http.Header{"Authorization": {"Bearer " + token}, "Sec-Fetch-Site": {"cross-site"}}
+		resp, _ := do(t, client(t), "POST", srv.URL+p, url.Values{"token": {token}, "id": {"1"}}, h)
+		if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) > 0 {
+			t.Errorf("cross-site POST %s: %d, cookies %v; want 403 and no session", p, resp.StatusCode, resp.Cookies())
+		}
+	}
+	if st := scalar[string](t, db, `select status from symphony.campaigns where id = $1`, id); st != "running" {
+		t.Errorf("a cross-site pause left the campaign %s", st)
 	}
 }
 

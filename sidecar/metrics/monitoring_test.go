@@ -14,12 +14,12 @@ import (
 )
 
 // names returns every metric name the sidecar exports, with the series names
-// a histogram adds.
-func names(t *testing.T) map[string]bool {
+// a histogram adds, each with its label names.
+func names(t *testing.T) map[string]map[string]bool {
 	m := metrics.New()
 	m.WatchWALFeed(func() bool { return false })
-	out := map[string]bool{}
-	fq := regexp.MustCompile(`fqName: "([a-z_:]+)"`)
+	out := map[string]map[string]bool{}
+	desc := regexp.MustCompile(`fqName: "([a-z_:]+)".*variableLabels: \{([^}]*)\}`)
 	v := reflect.ValueOf(m).Elem()
 	for i := range v.NumField() {
 		f := v.Field(i)
@@ -33,8 +33,14 @@ func names(t *testing.T) map[string]bool {
 		ch := make(chan *prometheus.Desc, 16)
 		go func() { c.Describe(ch); close(ch) }()
 		for d := range ch {
-			if mm := fq.FindStringSubmatch(d.String()); mm != nil {
-				out[mm[1]] = true
+			if mm := desc.FindStringSubmatch(d.String()); mm != nil {
+				labels := map[string]bool{}
+				for _, l := range strings.Split(mm[2], ",") {
+					if l != "" {
+						labels[l] = true
+					}
+				}
+				out[mm[1]] = labels
 			}
 		}
 	}
@@ -43,11 +49,20 @@ func names(t *testing.T) map[string]bool {
 		t.Fatal(err)
 	}
 	for _, f := range fams {
-		out[f.GetName()] = true
+		if out[f.GetName()] == nil {
+			out[f.GetName()] = map[string]bool{}
+		}
+		for _, x := range f.GetMetric() {
+			for _, l := range x.GetLabel() {
+				out[f.GetName()][l.GetName()] = true
+			}
+		}
 	}
-	for n := range out {
+	for n, labels := range out {
 		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-			out[n+suffix] = true
+			if out[n+suffix] == nil {
+				out[n+suffix] = labels
+			}
 		}
 	}
 	return out
@@ -59,7 +74,7 @@ var metricName = regexp.MustCompile(`\bsymphony_[a-z_]+[a-z]\b`)
 // exports.
 func TestMonitoring_UsesExportedMetrics(t *testing.T) {
 	known := names(t)
-	if !known["symphony_delivery_ratio"] || !known["symphony_rate_limit_waits_total"] {
+	if known["symphony_delivery_ratio"] == nil || known["symphony_rate_limit_waits_total"] == nil {
 		t.Fatalf("the metric list is incomplete: %v", known)
 	}
 	for _, file := range []string{"../../monitoring/grafana-dashboard.json", "../../monitoring/alerts.yml"} {
@@ -72,7 +87,7 @@ func TestMonitoring_UsesExportedMetrics(t *testing.T) {
 			t.Fatalf("%s uses %d symphony metrics", file, len(used))
 		}
 		for _, n := range used {
-			if !known[n] {
+			if known[n] == nil {
 				t.Errorf("%s uses %s, which the sidecar does not export", file, n)
 			}
 		}
@@ -120,6 +135,87 @@ func TestMonitoring_GrafanaDashboardImports(t *testing.T) {
 		for _, tg := range p.Targets {
 			if strings.Count(tg.Expr, "(") != strings.Count(tg.Expr, ")") {
 				t.Errorf("panel %q: unbalanced query %s", p.Title, tg.Expr)
+			}
+		}
+	}
+}
+
+// queries returns the PromQL of the Grafana dashboard's panels and of the
+// alerting rules.
+func queries(t *testing.T) map[string][]string {
+	out := map[string][]string{}
+	b, err := os.ReadFile("../../monitoring/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct{ Targets []struct{ Expr string } }
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			out["grafana-dashboard.json"] = append(out["grafana-dashboard.json"], tg.Expr)
+		}
+	}
+	b, err = os.ReadFile("../../monitoring/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if _, expr, ok := strings.Cut(line, "expr: "); ok {
+			out["alerts.yml"] = append(out["alerts.yml"], strings.TrimSpace(expr))
+		}
+	}
+	if len(out["grafana-dashboard.json"]) < 5 || len(out["alerts.yml"]) < 5 {
+		t.Fatalf("too few queries found: %v", out)
+	}
+	return out
+}
+
+var (
+	selector = regexp.MustCompile(`(symphony_[a-z_]*[a-z])\{([^}]*)\}`)
+	matcher  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)`)
+	grouping = regexp.MustCompile(`\b(?:by|without)\s*\(([^)]*)\)`)
+)
+
+// The queries select and group by labels the metrics have: a label the
+// sidecar does not set matches nothing, and the panel or alert stays empty
+// without an error.
+func TestMonitoring_UsesExportedLabels(t *testing.T) {
+	known := names(t)
+	scrape := map[string]bool{"job": true, "instance": true}
+	b, err := os.ReadFile("../../monitoring/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`label_values\((symphony_[a-z_]*[a-z]), *([a-z_]+)\)`).FindAllStringSubmatch(string(b), -1) {
+		if known[m[1]] == nil || !known[m[1]][m[2]] {
+			t.Errorf("grafana-dashboard.json: variable from %s, which has no label %q", m[0], m[2])
+		}
+	}
+	for file, exprs := range queries(t) {
+		for _, expr := range exprs {
+			for _, m := range selector.FindAllStringSubmatch(expr, -1) {
+				for _, l := range matcher.FindAllStringSubmatch(m[2], -1) {
+					if known[m[1]] != nil && !known[m[1]][l[1]] && !scrape[l[1]] {
+						t.Errorf("%s: %s selects on label %q, which %s does not have", file, expr, l[1], m[1])
+					}
+				}
+			}
+			// Grouping labels must be on every symphony metric of the query.
+			used := metricName.FindAllString(expr, -1)
+			for _, g := range grouping.FindAllStringSubmatch(expr, -1) {
+				for _, l := range strings.Split(g[1], ",") {
+					l = strings.TrimSpace(l)
+					for _, n := range used {
+						has := known[n] != nil && known[n][l]
+						if !has && !scrape[l] && !(l == "le" && strings.HasSuffix(n, "_bucket")) {
+							t.Errorf("%s: %s groups by %q, which %s does not have", file, expr, l, n)
+						}
+					}
+				}
 			}
 		}
 	}
