@@ -132,9 +132,10 @@ type producer struct {
 	capacity atomic.Int64
 	lowWater atomic.Int64
 	tune     tuning // the tuner goroutine's
-	// held counts the claimed messages not finished yet: waiting in work or
-	// running. Only the producer adds (at a claim), so a claim never takes
-	// more than work has room for. inflight counts the running ones.
+	// held counts the claimed units (a message, or a batch of them going
+	// out in one request) not finished yet: waiting in work or running.
+	// Only the producer adds (at a claim), so a claim never takes more than
+	// work has room for. inflight counts the running ones.
 	held     atomic.Int64
 	inflight atomic.Int64
 	wake     chan struct{}
@@ -146,7 +147,7 @@ type producer struct {
 	// every message held, so the slots take prefetched work by themselves
 	// while the producer is busy claiming the next batch: when the producer
 	// handed each message over, the slots stood idle during every claim.
-	work chan *queue.Message
+	work chan unit
 	// claimed and inFlight are the queue's series, looked up at the first
 	// claim by the producer goroutine (the slots read inFlight only after
 	// receiving a message from it).
@@ -162,6 +163,13 @@ type producer struct {
 	done, dropped, latencyNs atomic.Int64
 	// accepted counts the attempts the provider did not refuse with 429.
 	accepted meter
+	// batchMax is the batch size of the queue's last claim that held a
+	// batch (0: it held none): while it is above 1, claims take up to that
+	// many messages per free slot (see claimWithin).
+	batchMax atomic.Int64
+	// Requests made to send messages and the messages they carried, single
+	// and batched, for /status.
+	singleRequests, batchRequests, batchedMessages atomic.Int64
 }
 
 // New returns a Worker over store, running handlers by message kind.
@@ -191,7 +199,7 @@ func New(store *queue.Store, handlers Router, cfg Config, log *slog.Logger, m *m
 	}
 	for q, n := range cfg.Queues {
 		p := &producer{queue: q, ceiling: n, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1),
-			work: make(chan *queue.Message, n+w.maxPrefetch())}
+			work: make(chan unit, n+w.maxPrefetch()+unitSlack)}
 		resized := make(chan struct{})
 		p.resized.Store(&resized)
 		p.tune.limiter = newLimiter(limitFloor, n, limitStart)
@@ -239,6 +247,14 @@ type QueueState struct {
 	Ceiling  int   `json:"ceiling"`
 	Prefetch int   `json:"prefetch"`
 	InFlight int64 `json:"in_flight"`
+	// Batching: provider requests made to send this queue's messages since
+	// the sidecar started, single and batch, the messages the batch ones
+	// carried, their mean size, and requests per message sent.
+	SingleRequests     int64   `json:"single_requests"`
+	BatchRequests      int64   `json:"batch_requests"`
+	BatchedMessages    int64   `json:"batched_messages"`
+	MeanBatchSize      float64 `json:"mean_batch_size"`
+	RequestsPerMessage float64 `json:"requests_per_message"`
 }
 
 // Snapshot returns this sidecar's per-queue load.
@@ -246,8 +262,16 @@ func (w *Worker) Snapshot() []QueueState {
 	out := make([]QueueState, 0, len(w.producers))
 	for _, p := range w.producers {
 		limit := int(p.limit.Load())
-		out = append(out, QueueState{Queue: p.queue, Slots: limit, Ceiling: p.ceiling,
-			Prefetch: int(p.capacity.Load()) - limit, InFlight: p.inflight.Load()})
+		q := QueueState{Queue: p.queue, Slots: limit, Ceiling: p.ceiling,
+			Prefetch: int(p.capacity.Load()) - limit, InFlight: p.inflight.Load(),
+			SingleRequests: p.singleRequests.Load(), BatchRequests: p.batchRequests.Load(), BatchedMessages: p.batchedMessages.Load()}
+		if q.BatchRequests > 0 {
+			q.MeanBatchSize = float64(q.BatchedMessages) / float64(q.BatchRequests)
+		}
+		if sent := q.SingleRequests + q.BatchedMessages; sent > 0 {
+			q.RequestsPerMessage = float64(q.SingleRequests+q.BatchRequests) / float64(sent)
+		}
+		out = append(out, q)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Queue < out[j].Queue })
 	return out
@@ -346,17 +370,23 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 		// running messages finish, nothing more. A slot may still take one in
 		// the meantime; each message goes to exactly one of the two.
 		var unstarted []*queue.Message
+		units := 0
 	drain:
 		for {
 			select {
-			case m := <-p.work:
-				unstarted = append(unstarted, m)
+			case u := <-p.work:
+				units++
+				if u.batch != nil {
+					unstarted = append(unstarted, u.batch.Msgs...)
+				} else {
+					unstarted = append(unstarted, u.m)
+				}
 			default:
 				break drain
 			}
 		}
 		w.release(ctx, p, unstarted)
-		p.held.Add(-int64(len(unstarted)))
+		p.held.Add(-int64(units))
 		for range unstarted {
 			w.running.Done()
 		}
@@ -369,8 +399,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			// one-message transactions, each paying a commit.
 			held := int(p.held.Load())
 			if free := int(p.capacity.Load()) - held; free >= int(p.lowWater.Load()) || (held == 0 && free > 0) {
-				n := min(free, w.cfg.ClaimBatch)
-				msgs, wait, err := w.claim(ctx, p, n)
+				msgs, n, wait, err := w.claim(ctx, p, free)
 				if err != nil {
 					if ctx.Err() != nil {
 						return
@@ -396,7 +425,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 					mode.lastWork = time.Now()
 					w.hold(msgs)
 					w.prepare(ctx, p, msgs)
-					w.queueUp(p, msgs)
+					w.queueUp(p, msgs, w.units(ctx, p, msgs))
 				} else if woken {
 					recheck = time.After(wakeRecheck)
 				}
@@ -459,19 +488,34 @@ func pointers(msgs []queue.Message) []*queue.Message {
 	return ptrs
 }
 
-// queueUp puts claimed messages where the queue's slots take them. It never
-// blocks: the claim took at most capacity - held, and work holds the most
-// capacity can be.
-func (w *Worker) queueUp(p *producer, msgs []queue.Message) {
+// unitSlack is room in a queue's work channel beyond its capacity: a claim
+// that gathers the members of unfinished batches may come out a few units
+// over what it planned.
+const unitSlack = 64
+
+// queueUp puts a claim's units where the queue's slots take them. It does not
+// block: the claim took at most capacity - held units (give or take
+// unitSlack), and work holds the most capacity can be.
+func (w *Worker) queueUp(p *producer, msgs []queue.Message, units []unit) {
+	w.claimedN(p, len(msgs))
+	p.held.Add(int64(len(units)))
+	w.running.Add(len(msgs))
+	batchMax := 0
+	for _, u := range units {
+		if u.batch != nil {
+			batchMax = max(batchMax, u.batch.max)
+		}
+		p.work <- u
+	}
+	p.batchMax.Store(int64(batchMax))
+}
+
+// claimedN counts n claimed messages of p in the metrics.
+func (w *Worker) claimedN(p *producer, n int) {
 	if p.claimed == nil {
 		p.claimed, p.inFlight = w.m.Claimed.WithLabelValues(p.queue), w.m.InFlight.WithLabelValues(p.queue)
 	}
-	p.held.Add(int64(len(msgs)))
-	p.claimed.Add(float64(len(msgs)))
-	w.running.Add(len(msgs))
-	for i := range msgs {
-		p.work <- &msgs[i]
-	}
+	p.claimed.Add(float64(n))
 }
 
 const maxErrorLen = 2000
