@@ -24,6 +24,8 @@ type Batch struct {
 	// least one, so the provider may have accepted it.
 	Attempts int
 	Called   bool
+	// Abandoned: a retry could not repeat it (UnfinishedBatches).
+	Abandoned bool
 }
 
 // The outcomes a batch row ends with.
@@ -45,8 +47,8 @@ func (s *Store) RecordBatch(ctx context.Context, provider, queue, keyPrefix stri
 	return b, nil
 }
 
-// UnfinishedBatches returns the batches without an outcome that any of ids
-// is a member of, oldest first.
+// UnfinishedBatches returns the batches without an outcome, and the
+// abandoned ones, that any of ids is a member of, oldest first.
 func (s *Store) UnfinishedBatches(ctx context.Context, ids []int64) ([]Batch, error) {
 	rows, err := s.pool.Query(ctx, queries.UnfinishedBatches, pgarray.Int8s(ids))
 	if err != nil {
@@ -54,7 +56,7 @@ func (s *Store) UnfinishedBatches(ctx context.Context, ids []int64) ([]Batch, er
 	}
 	var out []Batch
 	var b Batch
-	_, err = pgx.ForEachRow(rows, []any{&b.ID, &b.Provider, &b.Key, &b.MessageIDs, &b.Attempts, &b.Called}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&b.ID, &b.Provider, &b.Key, &b.MessageIDs, &b.Attempts, &b.Called, &b.Abandoned}, func() error {
 		out = append(out, b)
 		b = Batch{}
 		return nil

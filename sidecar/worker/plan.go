@@ -160,6 +160,16 @@ func (w *Worker) repeats(ctx context.Context, p *producer, msgs []*queue.Message
 	taken := map[int64]bool{}
 	for i := range batches {
 		b := &batches[i]
+		if b.Abandoned {
+			// Its members go out under other keys: flag them if it may
+			// have been accepted.
+			for _, id := range b.MessageIDs {
+				if m, ok := byID[id]; ok && b.Called {
+					m.DuplicateRisk = true
+				}
+			}
+			continue
+		}
 		var missing []int64
 		here := 0
 		for _, id := range b.MessageIDs {
