@@ -242,4 +242,3 @@ func emailBytes(e *provider.Email) int {
 	}
 	return n
 }
-
