@@ -167,6 +167,11 @@ type producer struct {
 	// batch (0: it held none): while it is above 1, claims take up to that
 	// many messages per free slot (see claimWithin).
 	batchMax atomic.Int64
+	// due wakes the producer when a retried or deferred message comes due
+	// sooner than the next poll (see wakeAt).
+	dueMu    sync.Mutex
+	dueAt    time.Time
+	dueTimer *time.Timer
 	// Requests made to send messages and the messages they carried, single
 	// and batched, for /status.
 	singleRequests, batchRequests, batchedMessages atomic.Int64
@@ -225,6 +230,33 @@ func (w *Worker) Wake(queue string) {
 			signal(p.wake)
 		}
 	}
+}
+
+// dueSlack is how long after a message's retry time its producer is woken:
+// time for the completer to write the outcome that set it.
+const dueSlack = 10 * time.Millisecond
+
+// wakeAt wakes queue's producer in d (plus dueSlack), when a message put back
+// for d comes due before the next poll would find it: a campaign step
+// waiting 250 ms for its last batch to drain, a retry after a short backoff.
+// One wake is pending per queue, the earliest.
+func (w *Worker) wakeAt(queue string, d time.Duration) {
+	p, ok := w.producers[queue]
+	if !ok || d >= w.cfg.PollInterval {
+		return
+	}
+	now := time.Now()
+	at := now.Add(d + dueSlack)
+	p.dueMu.Lock()
+	defer p.dueMu.Unlock()
+	if p.dueTimer != nil && p.dueAt.After(now) && !p.dueAt.After(at) {
+		return // an earlier wake is pending: the claim it brings looks again
+	}
+	if p.dueTimer != nil {
+		p.dueTimer.Stop()
+	}
+	p.dueAt = at
+	p.dueTimer = time.AfterFunc(d+dueSlack, func() { signal(p.wake) })
 }
 
 func signal(c chan struct{}) {
@@ -398,7 +430,12 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			// busy). Claiming each slot as it frees would turn a busy queue into
 			// one-message transactions, each paying a commit.
 			held := int(p.held.Load())
-			if free := int(p.capacity.Load()) - held; free >= int(p.lowWater.Load()) || (held == 0 && free > 0) {
+			// Under a rate limit the bucket's tokens space the claims out
+			// already: a free slot is worth a claim, so that a message that
+			// goes first (transactional mail during a campaign) does not
+			// wait for several batch requests to finish.
+			free := int(p.capacity.Load()) - held
+			if free >= int(p.lowWater.Load()) || (held == 0 && free > 0) || (free > 0 && p.limited()) {
 				msgs, n, wait, err := w.claim(ctx, p, free)
 				if err != nil {
 					if ctx.Err() != nil {
@@ -425,7 +462,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 					mode.lastWork = time.Now()
 					w.hold(msgs)
 					w.prepare(ctx, p, msgs)
-					w.queueUp(p, msgs, w.units(ctx, p, msgs))
+					w.queueUp(p, msgs, w.units(ctx, p, msgs), len(msgs) == n)
 				} else if woken {
 					recheck = time.After(wakeRecheck)
 				}
@@ -493,21 +530,37 @@ func pointers(msgs []queue.Message) []*queue.Message {
 // over what it planned.
 const unitSlack = 64
 
-// queueUp puts a claim's units where the queue's slots take them. It does not
+// queueUp puts a claim's units where the queue's slots take them (full: the
+// claim got all it asked for). It does not
 // block: the claim took at most capacity - held units (give or take
 // unitSlack), and work holds the most capacity can be.
-func (w *Worker) queueUp(p *producer, msgs []queue.Message, units []unit) {
+func (w *Worker) queueUp(p *producer, msgs []queue.Message, units []unit, full bool) {
 	w.claimedN(p, len(msgs))
 	p.held.Add(int64(len(units)))
 	w.running.Add(len(msgs))
+	// The next claim takes a batch's worth per free slot (and, under a rate
+	// limit, per token) if this one held any message that may be batched:
+	// claimed one per token, a backlog of bulk mail would never batch. Only
+	// a full claim without any stops that: a few transactional messages
+	// claimed alone say nothing of the backlog behind them.
 	batchMax := 0
 	for _, u := range units {
 		if u.batch != nil {
 			batchMax = max(batchMax, u.batch.max)
+		} else if _, most, ok := w.batchKey(u.m); ok {
+			batchMax = max(batchMax, most)
 		}
 		p.work <- u
 	}
-	p.batchMax.Store(int64(batchMax))
+	if batchMax > 0 || full {
+		p.batchMax.Store(int64(batchMax))
+	}
+}
+
+// limited reports whether p's claims take tokens from a rate-limit bucket.
+func (p *producer) limited() bool {
+	b := p.bucket.Load()
+	return b != nil && b.Limited
 }
 
 // claimedN counts n claimed messages of p in the metrics.
@@ -602,6 +655,9 @@ func (w *Worker) decide(km *kindMetrics, m *queue.Message, result json.RawMessag
 
 func (w *Worker) record(km *kindMetrics, m *queue.Message, o queue.Outcome, took time.Duration) queue.Outcome {
 	km.processed(w.m, o.State).Inc()
+	if o.State == queue.Retry || o.State == queue.Deferred {
+		w.wakeAt(m.Queue, o.RetryIn)
+	}
 	if o.State == queue.Succeeded && !w.log.Enabled(context.Background(), slog.LevelDebug) { // as Debug asks
 		return o // the common case: no attributes to build for a line not written
 	}
