@@ -168,6 +168,12 @@ func runBatching(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	defer pool.Close()
+	// The rate learned here would throttle the benchmarks that follow.
+	defer func() {
+		if err := forgetLearned(context.WithoutCancel(ctx), pool); err != nil {
+			fmt.Fprintf(os.Stderr, "  could not clear the learned rate limits: %v\n", err)
+		}
+	}()
 	pace := fakehttp.Pace{PerSecond: *limit, Latency: *latency}
 	what := fmt.Sprintf("%s fake allowing %d requests/s (one-second windows), answering in %s; one sidecar, default settings", *provider, *limit, *latency)
 
