@@ -333,37 +333,45 @@ func crashAfterAccept(t *testing.T, db *pgtest.DB, providerName string, send fun
 
 // A batch accepted by Resend just before its sidecar died is repeated by the
 // next sidecar with the same members, order and key: Resend answers with the
-// original ids, and each recipient has one email.
+// original ids, and each recipient has one email. With 2 slots, the first
+// claim holds 2 of the 5 members: the sidecar claims the other 3 to repeat it.
 func TestBatch_ResendRetryAfterCrashSendsOnce(t *testing.T) {
 	t.Parallel()
-	db := testDB(t)
-	fake := resendfake.New(resendfake.Options{})
-	t.Cleanup(fake.Close)
-	client, err := resend.New(resend.Config{APIKey: resendfake.DefaultAPIKey, BaseURL: fake.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var firstIDs []string
-	ids := crashAfterAccept(t, db, "resend", func(b provider.Batch, emails []*provider.Email) error {
-		res, err := client.SendEmailBatch(context.Background(), b, emails)
-		for _, r := range res {
-			firstIDs = append(firstIDs, r.Receipt.MessageID)
-		}
-		return err
-	}, 5)
-	start(t, resendConfig(db, fake), nil, nil)
-	finished(t, db, ids)
-	for i, s := range states(t, db.Pool, ids) {
-		var r provider.Receipt
-		if s.State != "succeeded" || json.Unmarshal([]byte(s.Result), &r) != nil || r.MessageID != firstIDs[i] || r.PossibleDuplicate {
-			t.Errorf("email %d: %+v, want succeeded with the first call's id %s, not flagged", i, s, firstIDs[i])
-		}
-	}
-	if len(fake.Emails()) != 5 || fake.RequestCount() != 2 {
-		t.Fatalf("%d emails accepted in %d requests, want 5 in 2 (the call and its repeat)", len(fake.Emails()), fake.RequestCount())
-	}
-	if b := batchRows(t, db.Pool); len(b) != 1 || b[0] != "answered/2/5" {
-		t.Fatalf("batches %v, want one, answered after 2 calls", b)
+	for _, slots := range []int{8, 2} {
+		t.Run(fmt.Sprintf("%d slots", slots), func(t *testing.T) {
+			t.Parallel()
+			db := testDB(t)
+			fake := resendfake.New(resendfake.Options{})
+			t.Cleanup(fake.Close)
+			client, err := resend.New(resend.Config{APIKey: resendfake.DefaultAPIKey, BaseURL: fake.URL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var firstIDs []string
+			ids := crashAfterAccept(t, db, "resend", func(b provider.Batch, emails []*provider.Email) error {
+				res, err := client.SendEmailBatch(context.Background(), b, emails)
+				for _, r := range res {
+					firstIDs = append(firstIDs, r.Receipt.MessageID)
+				}
+				return err
+			}, 5)
+			cfg := resendConfig(db, fake)
+			cfg.Queues = map[string]int{"email": slots}
+			start(t, cfg, nil, nil)
+			finished(t, db, ids)
+			for i, s := range states(t, db.Pool, ids) {
+				var r provider.Receipt
+				if s.State != "succeeded" || json.Unmarshal([]byte(s.Result), &r) != nil || r.MessageID != firstIDs[i] || r.PossibleDuplicate {
+					t.Errorf("email %d: %+v, want succeeded with the first call's id %s, not flagged", i, s, firstIDs[i])
+				}
+			}
+			if len(fake.Emails()) != 5 || fake.RequestCount() != 2 {
+				t.Fatalf("%d emails accepted in %d requests, want 5 in 2 (the call and its repeat)", len(fake.Emails()), fake.RequestCount())
+			}
+			if b := batchRows(t, db.Pool); len(b) != 1 || b[0] != "answered/2/5" {
+				t.Fatalf("batches %v, want one, answered after 2 calls", b)
+			}
+		})
 	}
 }
 
