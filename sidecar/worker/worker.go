@@ -163,9 +163,10 @@ type producer struct {
 	done, dropped, latencyNs atomic.Int64
 	// accepted counts the attempts the provider did not refuse with 429.
 	accepted meter
-	// batchMax is the batch size of the queue's last claim that held a
-	// batch (0: it held none): while it is above 1, claims take up to that
-	// many messages per free slot (see claimWithin).
+	// batchMax is the most a batch request takes for the messages of the
+	// queue's last claim that held any that may be batched (0: none):
+	// while it is above 1, claims take up to that many messages per free
+	// slot (see claimWithin and queueUp).
 	batchMax atomic.Int64
 	// due wakes the producer when a retried or deferred message comes due
 	// sooner than the next poll (see wakeAt).
@@ -531,9 +532,9 @@ func pointers(msgs []queue.Message) []*queue.Message {
 const unitSlack = 64
 
 // queueUp puts a claim's units where the queue's slots take them (full: the
-// claim got all it asked for). It does not
-// block: the claim took at most capacity - held units (give or take
-// unitSlack), and work holds the most capacity can be.
+// claim got all it asked for). It does not block: the claim took at most
+// capacity - held units (give or take unitSlack), and work holds the most
+// capacity can be.
 func (w *Worker) queueUp(p *producer, msgs []queue.Message, units []unit, full bool) {
 	w.claimedN(p, len(msgs))
 	p.held.Add(int64(len(units)))
