@@ -209,11 +209,16 @@ func runBatching(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		if during != nil {
 			wg.Go(func() { during(dctx) })
 		}
+		// Counted at the fake (in this process), not by polling the
+		// database the run is measuring.
 		err = waitUntil(ctx, 15*time.Minute, "the emails to be sent", func() (bool, error) {
-			var k int
-			err := pool.QueryRow(ctx, `select count(*) from symphony.messages where kind = 'email.send' and state = 'succeeded'
-				and payload->>'to' like '%' || $1 || '%'`, marker).Scan(&k)
-			return k >= want, err
+			k := 0
+			for _, to := range fake.recipients() {
+				if strings.Contains(to, marker) {
+					k++
+				}
+			}
+			return k >= want, nil
 		})
 		took := time.Since(began)
 		stopDuring()
@@ -355,6 +360,9 @@ func killRun(ctx context.Context, pool *pgxpool.Pool, bin, db, provider string, 
 	}
 	defer sc.stop()
 	err = waitUntil(ctx, 15*time.Minute, "the campaign's emails after the kills", func() (bool, error) {
+		if len(fake.recipients()) < n {
+			return false, nil // not yet: no need to ask the database
+		}
 		k, err := campaignSent(ctx, pool)
 		return k >= n, err
 	})
