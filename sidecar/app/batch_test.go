@@ -438,7 +438,7 @@ func TestBatch_TransactionalGoesSingleDuringBacklog(t *testing.T) {
 	ids := dispatchBulk(t, db.Pool, addresses("b", 250)...)
 	urgent := dispatchID(t, db.Pool, "email.send", bulkPayload("reset@example.com", ""), `{}`)
 	urgentMeta := dispatchID(t, db.Pool, "email.send", bulkPayload("receipt@example.com", ""), `{"priority": -1, "meta": {"transactional": true}}`)
-	start(t, resendConfig(db, fake), nil, nil)
+	s := start(t, resendConfig(db, fake), nil, nil)
 	finished(t, db, append(ids, urgent, urgentMeta))
 	var singles []string
 	batched := 0
@@ -463,5 +463,35 @@ func TestBatch_TransactionalGoesSingleDuringBacklog(t *testing.T) {
 	}
 	if n := countState(t, db.Pool, "succeeded"); n != 252 {
 		t.Fatalf("%d succeeded, want 252", n)
+	}
+
+	// Visible: requests by mode and batch sizes in /metrics, per queue in /status.
+	_, metrics := s.get(t, "/metrics")
+	for _, line := range []string{
+		fmt.Sprintf(`symphony_send_requests_total{mode="batch",queue="email"} %d`, batched),
+		`symphony_send_requests_total{mode="single",queue="email"} 2`,
+		`symphony_send_request_messages_total{mode="batch",queue="email"} 250`,
+		fmt.Sprintf(`symphony_batch_size_count{queue="email"} %d`, batched),
+	} {
+		if !strings.Contains(metrics, line) {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
+	_, body := s.get(t, "/status")
+	var status struct {
+		Queues map[string]struct {
+			BatchRequests   int64   `json:"batch_requests"`
+			BatchedMessages int64   `json:"batched_messages"`
+			SingleRequests  int64   `json:"single_requests"`
+			PerMessage      float64 `json:"requests_per_message"`
+		} `json:"queues"`
+	}
+	if err := json.Unmarshal([]byte(body), &status); err != nil {
+		t.Fatal(err)
+	}
+	q := status.Queues["email"]
+	if q.BatchRequests != int64(batched) || q.BatchedMessages != 250 || q.SingleRequests != 2 ||
+		q.PerMessage != float64(batched+2)/252 {
+		t.Fatalf("/status email queue: %+v", q)
 	}
 }
