@@ -30,6 +30,7 @@ if [[ -n $smoke ]]; then
 	n=2000 river_default_n=300 bare1_n=500 http_n=1000 history=0,20000 pending=2000 dash_history=20000 dash_hour=2000 dash_recipients=1000
 	probes=20 load=200 dispatch_for=1s bulk=5000 out=.tmp/bench/benchmarks-smoke.md latency_n=500 pacing_n=200
 	memory_n=4 memory_size=1048576
+	batch_n=300 batch_single_n=30 batch_lease=4s
 	river_tuned_workers=(100)
 else
 	n=${BENCH_N:-200000} river_default_n=20000 bare1_n=20000 http_n=${BENCH_HTTP_N:-50000}
@@ -38,6 +39,7 @@ else
 	probes=300 load=2000 dispatch_for=10s bulk=200000 out=docs/benchmarks.md latency_n=${BENCH_LATENCY_N:-20000}
 	pacing_n=${BENCH_PACING_N:-3000}
 	memory_n=${BENCH_MEMORY_N:-64} memory_size=10485760
+	batch_n=10000 batch_single_n=1000 batch_lease=10s
 	river_tuned_workers=(100 1000 2000)
 fi
 
@@ -138,6 +140,14 @@ step "3e. two sidecars (default settings) against a provider allowing 100 reques
 for p in resend sendgrid postmark twilio; do
 	run "$bench" pacing -db "$sym" -bin "$work/symphony" -provider "$p" -limit 100 -n "$pacing_n" -sidecars 2
 done
+
+# One sidecar (default settings) against a Resend fake allowing 20 requests/s: 1,000 emails one
+# per request, then 10,000 bulk emails and a 10,000-recipient campaign through POST /emails/batch,
+# with transactional email dispatched during the campaign; then the campaign again with two
+# SIGKILLs of its sidecar, counting what each recipient received.
+step "3f. batch endpoints: $batch_single_n single sends, $batch_n bulk, a campaign of $batch_n, 20 requests/s"
+run "$bench" batching -db "$sym" -bin "$work/symphony" -provider resend -limit 20 -n "$batch_n" \
+	-single-n "$batch_single_n" -kills 2 -kill-lease "$batch_lease"
 
 step "4. wake latency"
 run "$bench" latency -db "$sym" -bin "$work/symphony" -probes "$probes" -load "$load"

@@ -24,7 +24,13 @@ var (
 	CompleteSucceeded = mustRead("complete_succeeded.sql")
 	ExtendLeases      = mustRead("extend_leases.sql")
 	// RecordBatch records a provider batch request before its first call.
-	RecordBatch  = mustRead("batch_record.sql")
+	RecordBatch = mustRead("batch_record.sql")
+	// UnfinishedBatches, RepeatBatch and FinishBatch follow a batch to its outcome.
+	UnfinishedBatches = mustRead("batch_unfinished.sql")
+	RepeatBatch       = mustRead("batch_repeat.sql")
+	FinishBatch       = mustRead("batch_finish.sql")
+	// ClaimIDs claims named members of a batch being repeated.
+	ClaimIDs     = mustRead("claim_ids.sql")
 	Release      = mustRead("release.sql")
 	Rescue       = mustRead("rescue.sql")
 	Heartbeat    = mustRead("heartbeat.sql")

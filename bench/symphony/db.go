@@ -59,6 +59,13 @@ select 'email.send', jsonb_build_object('to', 'user' || g || '@example.com', 'fr
                                         'subject', 'bench ' || g, 'text', 'hello')
   from generate_series(1, $1) g`
 
+// bulkRows is emailRows at a campaign's priority (-1), to bulk<g>@example.com:
+// bulk mail the sidecar batches.
+const bulkRows = `insert into symphony.messages (kind, payload, priority)
+select 'email.send', jsonb_build_object('to', 'bulk' || g || '@example.com', 'from', 'news@example.com',
+                                        'subject', 'news ' || g, 'text', 'hello'), -1
+  from generate_series(1, $1) g`
+
 // smsRows is emailRows for sms.send.
 const smsRows = `insert into symphony.messages (kind, payload)
 select 'sms.send', jsonb_build_object('to', '+1415' || lpad(g::text, 7, '0'), 'body', 'hello')

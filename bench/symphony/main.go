@@ -28,7 +28,7 @@ func emit(f figure) {
 
 const usage = `usage: symphony-bench COMMAND [flags]
 
-commands: throughput, memory, pacing, latency, dispatch, history, dashboard, report (see -h of each)
+commands: throughput, memory, pacing, batching, latency, dispatch, history, dashboard, report (see -h of each)
 `
 
 func main() {
@@ -49,6 +49,8 @@ func main() {
 		err = runThroughput(ctx, fs, args)
 	case "pacing":
 		err = runPacing(ctx, fs, args)
+	case "batching":
+		err = runBatching(ctx, fs, args)
 	case "latency":
 		err = runLatency(ctx, fs, args)
 	case "dispatch":

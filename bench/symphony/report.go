@@ -81,6 +81,16 @@ var rows = []row{
 	{"", "Postmark: requests refused", "pacing_postmark_refused", "≤ 1 %", atMost(1)},
 	{"", "Twilio (429 / 20429 only): limit used", "pacing_twilio_used", "≥ 90 %", atLeast(90)},
 	{"", "Twilio: requests refused", "pacing_twilio_refused", "≤ 1 %", atMost(1)},
+	{"3f. Batch endpoints (Resend fake allowing 20 requests/s, one sidecar, defaults)", "1,000 emails one per request", "batch_resend_single_rate", "", nil},
+	{"", "10,000 bulk emails inserted at once, batched", "batch_resend_backlog_rate", "", nil},
+	{"", "bulk: messages per second over single sends'", "batch_resend_backlog_speedup", "≥ 50×", atLeast(50)},
+	{"", "bulk: emails per request", "batch_resend_backlog_per_request", "≥ 90", atLeast(90)},
+	{"", "a 10,000-recipient campaign, batched", "batch_resend_campaign_rate", "", nil},
+	{"", "campaign: messages per second over single sends'", "batch_resend_campaign_speedup", "≥ 50×", atLeast(50)},
+	{"", "campaign: emails per request", "batch_resend_campaign_per_request", "≥ 90", atLeast(90)},
+	{"", "transactional email during the campaign: commit → accepted request, p95", "batch_resend_transactional_p95", "≤ 100 ms", atMost(100)},
+	{"", "the campaign with two SIGKILLs of its sidecar: second copies sent", "batch_resend_kill9_duplicates", "0", atMost(0)},
+	{"", "the campaign with two SIGKILLs: messages per second", "batch_resend_kill9_rate", "", nil},
 	{"4. Wake latency (commit → provider request)", "idle, p50", "wake_idle_p50", "≤ 2 ms", atMost(2)},
 	{"", "idle, p99", "wake_idle_p99", "≤ 10 ms", atMost(10)},
 	{"", "under load, p50", "wake_load_p50", "", nil},
@@ -319,6 +329,10 @@ func format(v figure) string {
 	case v.Unit == "ms":
 		return fmt.Sprintf("%.2f ms", v.Value)
 	case v.Unit == "%" || v.Unit == "MiB":
+		return fmt.Sprintf("%.1f %s", v.Value, v.Unit)
+	case v.Unit == "x":
+		return fmt.Sprintf("%.1f×", v.Value)
+	case v.Unit == "msgs/request":
 		return fmt.Sprintf("%.1f %s", v.Value, v.Unit)
 	default:
 		return fmt.Sprintf("%s %s", thousands(v.Value), v.Unit)

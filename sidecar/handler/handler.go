@@ -42,38 +42,58 @@ type Email struct {
 // What Prepare worked out at claim time is used if it is there (and its
 // suppression check recent enough).
 func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
-	var e *provider.Email
-	var refs []StorageRef
+	e, refs, p, err := h.decoded(m)
+	if err != nil {
+		return nil, err
+	}
+	var sup []Suppressed
+	if h.Suppressions != nil {
+		if p != nil && p.usable() {
+			sup = p.sup
+		} else if sup, err = h.Suppressions.Suppressed(ctx, "email", recipients(e), transactional(m.Meta)); err != nil {
+			return nil, err
+		}
+	}
+	if err := suppress(e, sup); err != nil {
+		return nil, err
+	}
+	return h.deliver(ctx, m, e, refs, sup)
+}
+
+// decoded is m's email and its attachments in Storage, from what Prepare
+// left (p, then no longer kept on the message) or decoded now.
+func (h Email) decoded(m *queue.Message) (*provider.Email, []StorageRef, *emailPrepared, error) {
 	p, _ := m.Prepared.(*emailPrepared)
 	if p != nil {
 		// Not kept on the message past this attempt: the claim's other
 		// messages keep the message alive, and with it the attachments
 		// fetched below.
 		m.Prepared = nil
-		e, refs = p.email, p.refs
-	} else {
-		var err error
-		if e, refs, err = DecodeEmail(m.Payload); err != nil {
-			return nil, provider.Permanent(err)
-		}
+		return p.email, p.refs, p, nil
 	}
-	var sup []Suppressed
-	if h.Suppressions != nil {
-		if p != nil && p.usable() {
-			sup = p.sup
-		} else {
-			var err error
-			if sup, err = h.Suppressions.Suppressed(ctx, "email", recipients(e), transactional(m.Meta)); err != nil {
-				return nil, err
-			}
-		}
-		if len(sup) > 0 {
-			e.To, e.Cc, e.Bcc = without(e.To, sup), without(e.Cc, sup), without(e.Bcc, sup)
-			if len(e.To) == 0 {
-				return nil, worker.Cancel(CancelledBySuppression, fmt.Sprintf("suppressed: %s (%s)", sup[0].Address, sup[0].Reason), suppressedResult(sup))
-			}
-		}
+	e, refs, err := DecodeEmail(m.Payload)
+	if err != nil {
+		return nil, nil, nil, provider.Permanent(err)
 	}
+	return e, refs, nil, nil
+}
+
+// suppress drops e's suppressed recipients; with none left in "to", the
+// message is cancelled.
+func suppress(e *provider.Email, sup []Suppressed) error {
+	if len(sup) == 0 {
+		return nil
+	}
+	e.To, e.Cc, e.Bcc = without(e.To, sup), without(e.Cc, sup), without(e.Bcc, sup)
+	if len(e.To) == 0 {
+		return worker.Cancel(CancelledBySuppression, fmt.Sprintf("suppressed: %s (%s)", sup[0].Address, sup[0].Reason), suppressedResult(sup))
+	}
+	return nil
+}
+
+// deliver sends e, whose suppressed recipients are gone, in a request of its
+// own.
+func (h Email) deliver(ctx context.Context, m *queue.Message, e *provider.Email, refs []StorageRef, sup []Suppressed) (json.RawMessage, error) {
 	res, err := h.reserve(ctx, e, refs)
 	if err != nil {
 		return nil, err
@@ -87,13 +107,18 @@ func (h Email) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, e
 	if err != nil {
 		return nil, err
 	}
+	return emailReceipt(r, m, h.Sender, sup)
+}
+
+// emailReceipt is receipt, saying which recipients were left out.
+func emailReceipt(r provider.Receipt, m *queue.Message, sender any, sup []Suppressed) (json.RawMessage, error) {
 	if len(sup) > 0 {
 		if r.Extra == nil {
 			r.Extra = map[string]any{}
 		}
 		r.Extra["suppressed"] = sup
 	}
-	return receipt(r, m, h.Sender)
+	return receipt(r, m, sender)
 }
 
 // SMS handles sms.send with one SMSSender.
@@ -239,9 +264,10 @@ func send(ns string, m *queue.Message) provider.Send {
 
 // receipt is the stored result. It says when the recipient may have received
 // the message twice: an earlier attempt may have reached a provider that does
-// not deduplicate retries. At-least-once, never silently more.
+// not deduplicate retries, or went out under a key this one did not carry (a
+// batch that could not be repeated). At-least-once, never silently more.
 func receipt(r provider.Receipt, m *queue.Message, sender any) (json.RawMessage, error) {
-	if m.MaybeSentBefore && !provider.RetriesAreIdempotent(sender) {
+	if (m.MaybeSentBefore && !provider.RetriesAreIdempotent(sender)) || m.DuplicateRisk {
 		r.PossibleDuplicate = true
 	}
 	if b, ok := appendReceipt(make([]byte, 0, 80+len(r.Provider)+len(r.MessageID)+len(r.Status)), r); ok {

@@ -22,6 +22,14 @@ type Metrics struct {
 	Notifications     prometheus.Counter
 	RateLimitWaits    *prometheus.CounterVec // queue
 
+	// Provider requests that sent messages (see sidecar/worker's batching):
+	// SendRequests by queue and mode (single|batch), BatchSize the members
+	// of each batch request, by queue. Requests per message: the sum of
+	// SendRequests over the messages they carried (SendMessages).
+	SendRequests *prometheus.CounterVec   // queue, mode
+	SendMessages *prometheus.CounterVec   // queue, mode
+	BatchSize    *prometheus.HistogramVec // queue
+
 	// Provider HTTP, recorded by httpx for every attempt (in-process retries too).
 	ProviderResponses *prometheus.CounterVec   // host, code (HTTP status, or "error": no response)
 	ProviderSeconds   *prometheus.HistogramVec // host
@@ -111,6 +119,22 @@ func New() *Metrics {
 		Help: "Times a queue's claim found its shared rate-limit bucket empty, by queue.",
 	}, []string{"queue"})
 	f(m.RateLimitWaits)
+	m.SendRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "symphony_send_requests_total",
+		Help: "Provider requests made to send messages, by queue and mode (single: one message, batch: a batch endpoint).",
+	}, []string{"queue", "mode"})
+	m.SendMessages = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "symphony_send_request_messages_total",
+		Help: "Messages carried by those requests, by queue and mode: requests per message is symphony_send_requests_total over this.",
+	}, []string{"queue", "mode"})
+	m.BatchSize = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "symphony_batch_size",
+		Help:    "Messages per batch request, by queue.",
+		Buckets: []float64{2, 5, 10, 25, 50, 75, 90, 100, 200, 300, 400, 500},
+	}, []string{"queue"})
+	f(m.SendRequests)
+	f(m.SendMessages)
+	f(m.BatchSize)
 	m.registerOperations(f)
 	m.registerDelivery(f)
 	m.registerHTTP(f)

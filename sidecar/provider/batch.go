@@ -22,10 +22,16 @@ type Batch struct {
 // retries and sidecars, distinct from any single message's key and across
 // databases.
 func (b Batch) IdempotencyKey() string {
-	if b.Namespace == "" {
-		return "symphony-batch-" + strconv.FormatInt(b.ID, 10)
+	return BatchKeyPrefix(b.Namespace) + strconv.FormatInt(b.ID, 10)
+}
+
+// BatchKeyPrefix is what every batch key of namespace starts with; the
+// batch id follows.
+func BatchKeyPrefix(namespace string) string {
+	if namespace == "" {
+		return "symphony-batch-"
 	}
-	return "symphony-" + b.Namespace + "-batch-" + strconv.FormatInt(b.ID, 10)
+	return "symphony-" + namespace + "-batch-"
 }
 
 // BatchResult is one member's outcome in a batch answer: a Receipt, or Err

@@ -45,25 +45,62 @@ func (s *Store) QueueLimits(ctx context.Context) (map[string]Bucket, error) {
 // tokens, not limit or the backlog, bounded the claim, it returns how long
 // until the next token.
 func (s *Store) ClaimLimited(ctx context.Context, queue, bucket string, limit int, lease time.Duration) ([]Message, time.Duration, error) {
+	return s.ClaimPlanned(ctx, queue, bucket, limit, limit, 1, lease, nil)
+}
+
+// Fit says how many of msgs, from the first, go out in at most budget
+// provider requests, and in how many: a claim's messages may share
+// requests (a batch endpoint takes many emails in one).
+type Fit func(msgs []Message, budget int) (keep, requests int)
+
+// ClaimPlanned claims up to limit messages of queue that go out in at most
+// requests provider requests, within bucket's tokens when bucket is not
+// empty: a token is a request, not a message. It claims up to perRequest
+// messages per request granted; fit (nil: a request per message) says how
+// many requests they make, and those that do not fit in the requests
+// granted are handed back in the same transaction, the unused tokens too.
+// wait is as for ClaimLimited.
+func (s *Store) ClaimPlanned(ctx context.Context, queue, bucket string, limit, requests, perRequest int, lease time.Duration, fit Fit) ([]Message, time.Duration, error) {
+	if fit == nil {
+		limit = min(limit, requests)
+		fit = func(msgs []Message, budget int) (int, int) { n := min(len(msgs), budget); return n, n }
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, 0, fmt.Errorf("error claiming from queue %s: %w", queue, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	var granted, waitMs int
-	if err := tx.QueryRow(ctx, queries.TakeTokens, bucket, limit).Scan(&granted, &waitMs); err != nil {
-		return nil, 0, fmt.Errorf("error taking %s tokens: %w", bucket, err)
+	granted, waitMs := requests, 0
+	if bucket != "" {
+		if err := tx.QueryRow(ctx, queries.TakeTokens, bucket, requests).Scan(&granted, &waitMs); err != nil {
+			return nil, 0, fmt.Errorf("error taking %s tokens: %w", bucket, err)
+		}
 	}
 	var msgs []Message
 	if granted > 0 {
-		if msgs, err = s.claim(ctx, tx, queue, granted, lease); err != nil {
+		// As many messages as the granted requests may carry.
+		n := min(limit, granted*max(perRequest, 1))
+		if msgs, err = s.claim(ctx, tx, queue, n, lease); err != nil {
 			return nil, 0, err
 		}
-		if unused := granted - len(msgs); unused > 0 {
+		keep, used := fit(msgs, granted)
+		if keep < len(msgs) {
+			ids := make([]int64, 0, len(msgs)-keep)
+			for _, m := range msgs[keep:] {
+				ids = append(ids, m.ID)
+			}
+			if _, err := tx.Exec(ctx, queries.Release, ids, s.workerID); err != nil {
+				return nil, 0, fmt.Errorf("error handing back %d messages: %w", len(ids), err)
+			}
+			msgs = msgs[:keep]
+		}
+		if unused := granted - used; unused > 0 && bucket != "" {
 			if _, err := tx.Exec(ctx, queries.GiveTokens, bucket, unused); err != nil {
 				return nil, 0, fmt.Errorf("error returning %s tokens: %w", bucket, err)
 			}
-			waitMs = 0 // the backlog ran out first
+			if len(msgs) < n {
+				waitMs = 0 // the backlog ran out first
+			}
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

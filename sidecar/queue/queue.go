@@ -31,6 +31,11 @@ type Message struct {
 	// MaybeSentBefore: an earlier attempt may have reached the provider (its
 	// call failed ambiguously, or its sidecar died mid-call).
 	MaybeSentBefore bool
+	// DuplicateRisk: an earlier request that carried this message, under
+	// an idempotency key the next request will not carry (a batch that
+	// could not be repeated), may have been accepted. A success is then
+	// flagged possible_duplicate whatever the provider. Set by the worker.
+	DuplicateRisk bool
 	// Prepared is what the kind's handler worked out for this message when it
 	// was claimed, together with the rest of its claim (worker.Preparer): its
 	// decoded payload, its suppression check. Nil when nothing was prepared;
@@ -100,7 +105,13 @@ func (s *Store) Claim(ctx context.Context, queue string, limit int, lease time.D
 }
 
 func (s *Store) claim(ctx context.Context, q querier, queue string, limit int, lease time.Duration) ([]Message, error) {
-	rows, err := q.Query(ctx, queries.Claim, queue, limit, s.workerID, lease.Milliseconds())
+	return s.claimBy(ctx, q, queue, limit, queries.Claim, queue, limit, s.workerID, lease.Milliseconds())
+}
+
+// claimBy runs a claiming statement (claim.sql, claim_ids.sql) that returns
+// at most limit messages of queue.
+func (s *Store) claimBy(ctx context.Context, q querier, queue string, limit int, sql string, args ...any) ([]Message, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("error claiming from queue %s: %w", queue, err)
 	}

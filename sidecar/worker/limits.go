@@ -38,19 +38,47 @@ const claimGrace = 3 * time.Second
 // what such a claim took stayed processing under a worker that had stopped,
 // until the lease expired and rescue recorded a provider call that never
 // happened. Waited for, its messages reach the producer, which hands them back.
-func (w *Worker) claim(ctx context.Context, p *producer, n int) ([]queue.Message, time.Duration, error) {
+func (w *Worker) claim(ctx context.Context, p *producer, free int) ([]queue.Message, int, time.Duration, error) {
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(claimGrace, cancel) })
 	defer stopGrace()
-	return w.claimWithin(cctx, p, n)
+	return w.claimWithin(cctx, p, free)
 }
 
-func (w *Worker) claimWithin(ctx context.Context, p *producer, n int) ([]queue.Message, time.Duration, error) {
+// claimWithin claims what free units (slots' worth of requests) can carry:
+// a message each, or, while the queue's claims hold batches (batchMax), up
+// to a batch each, handing back what does not fit. It returns the messages
+// and how many it asked for.
+func (w *Worker) claimWithin(ctx context.Context, p *producer, free int) ([]queue.Message, int, time.Duration, error) {
+	requests := min(free, w.cfg.ClaimBatch)
+	n, per := requests, 1
+	if bm := int(p.batchMax.Load()); bm > 1 {
+		n, per = min(w.cfg.ClaimBatch, free*bm), bm
+	}
 	b := p.bucket.Load()
 	if b == nil || !b.Limited {
 		msgs, err := w.store.Claim(ctx, p.queue, n, w.cfg.Lease)
-		return msgs, 0, err
+		if err != nil || per == 1 {
+			return msgs, n, 0, err
+		}
+		// Claimed a batch's worth per free slot: what does not fit in the
+		// free slots (single messages among the bulk) goes back at once, by
+		// a statement of its own, so that the usual claim stays one
+		// statement (and an idle queue's wake-up as quick as before).
+		if keep, _ := w.fit(msgs, free); keep < len(msgs) {
+			ids := make([]int64, 0, len(msgs)-keep)
+			for _, m := range msgs[keep:] {
+				ids = append(ids, m.ID)
+			}
+			if _, err := w.store.Release(ctx, ids); err != nil {
+				w.log.Warn("could not hand back claimed messages that did not fit; their leases will expire and they will be rescued",
+					"queue", p.queue, "count", len(ids), "error", err)
+			}
+			msgs = msgs[:keep]
+		}
+		return msgs, n, 0, nil
 	}
-	return w.store.ClaimLimited(ctx, p.queue, b.Name, n, w.cfg.Lease)
+	msgs, wait, err := w.store.ClaimPlanned(ctx, p.queue, b.Name, n, requests, per, w.cfg.Lease, w.fit)
+	return msgs, n, wait, err
 }

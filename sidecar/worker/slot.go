@@ -25,14 +25,19 @@ func (w *Worker) runSlot(s *slot) {
 	p := s.p
 	for {
 		p.park(s)
-		m, ok := <-p.work
+		u, ok := <-p.work
 		if !ok {
 			return
 		}
 		p.inflight.Add(1)
 		p.inFlight.Inc()
-		o := w.handle(s, m)
-		w.outcomes <- o
+		if u.batch != nil {
+			w.runBatch(s, u.batch) // writes its outcomes, marks its messages done
+		} else {
+			o := w.handle(s, u.m)
+			w.outcomes <- o
+			w.countSingle(p, u.m, o)
+		}
 		p.inflight.Add(-1)
 		p.inFlight.Dec()
 		// Wake the producer only once there is room for a worthwhile claim
@@ -40,8 +45,21 @@ func (w *Worker) runSlot(s *slot) {
 		if held := p.held.Add(-1); p.capacity.Load()-held >= p.lowWater.Load() || held == 0 {
 			signal(p.freed)
 		}
-		w.running.Done()
+		if u.batch == nil {
+			w.running.Done()
+		}
 	}
+}
+
+// countSingle counts a message of a kind that sends batches, sent alone, as
+// a single request (unless it was cancelled or deferred before any call).
+func (w *Worker) countSingle(p *producer, m *queue.Message, o queue.Outcome) {
+	if o.State == queue.Cancelled || o.State == queue.Deferred || !w.batching(m.Kind) {
+		return
+	}
+	p.singleRequests.Add(1)
+	w.m.SendRequests.WithLabelValues(p.queue, "single").Inc()
+	w.m.SendMessages.WithLabelValues(p.queue, "single").Inc()
 }
 
 // kindMetrics are a slot's series for one message kind, each looked up the

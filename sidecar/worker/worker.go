@@ -135,9 +135,10 @@ type producer struct {
 	capacity atomic.Int64
 	lowWater atomic.Int64
 	tune     tuning // the tuner goroutine's
-	// held counts the claimed messages not finished yet: waiting in work or
-	// running. Only the producer adds (at a claim), so a claim never takes
-	// more than work has room for. inflight counts the running ones.
+	// held counts the claimed units (a message, or a batch of them going
+	// out in one request) not finished yet: waiting in work or running.
+	// Only the producer adds (at a claim), so a claim never takes more than
+	// work has room for. inflight counts the running ones.
 	held     atomic.Int64
 	inflight atomic.Int64
 	wake     chan struct{}
@@ -149,7 +150,7 @@ type producer struct {
 	// every message held, so the slots take prefetched work by themselves
 	// while the producer is busy claiming the next batch: when the producer
 	// handed each message over, the slots stood idle during every claim.
-	work chan *queue.Message
+	work chan unit
 	// claimed and inFlight are the queue's series, looked up at the first
 	// claim by the producer goroutine (the slots read inFlight only after
 	// receiving a message from it).
@@ -168,6 +169,19 @@ type producer struct {
 	// notes counts the queue's notifications since the producer last woke
 	// (wake holds at most one of them; see wakeMode.woken).
 	notes atomic.Int64
+	// batchMax is the most a batch request takes for the messages of the
+	// queue's last claim that held any that may be batched (0: none):
+	// while it is above 1, claims take up to that many messages per free
+	// slot (see claimWithin and queueUp).
+	batchMax atomic.Int64
+	// due wakes the producer when a retried or deferred message comes due
+	// sooner than the next poll (see wakeAt).
+	dueMu    sync.Mutex
+	dueAt    time.Time
+	dueTimer *time.Timer
+	// Requests made to send messages and the messages they carried, single
+	// and batched, for /status.
+	singleRequests, batchRequests, batchedMessages atomic.Int64
 }
 
 // New returns a Worker over store, running handlers by message kind.
@@ -197,7 +211,7 @@ func New(store *queue.Store, handlers Router, cfg Config, log *slog.Logger, m *m
 	}
 	for q, n := range cfg.Queues {
 		p := &producer{queue: q, ceiling: n, wake: make(chan struct{}, 1), freed: make(chan struct{}, 1),
-			work: make(chan *queue.Message, n+w.maxPrefetch())}
+			work: make(chan unit, n+w.maxPrefetch()+unitSlack)}
 		resized := make(chan struct{})
 		p.resized.Store(&resized)
 		p.tune.limiter = newLimiter(limitFloor, n, limitStart)
@@ -226,6 +240,33 @@ func (w *Worker) Wake(queue string) {
 	}
 }
 
+// dueSlack is how long after a message's retry time its producer is woken:
+// time for the completer to write the outcome that set it.
+const dueSlack = 10 * time.Millisecond
+
+// wakeAt wakes queue's producer in d (plus dueSlack), when a message put back
+// for d comes due before the next poll would find it: a campaign step
+// waiting 250 ms for its last batch to drain, a retry after a short backoff.
+// One wake is pending per queue, the earliest.
+func (w *Worker) wakeAt(queue string, d time.Duration) {
+	p, ok := w.producers[queue]
+	if !ok || d >= w.cfg.PollInterval {
+		return
+	}
+	now := time.Now()
+	at := now.Add(d + dueSlack)
+	p.dueMu.Lock()
+	defer p.dueMu.Unlock()
+	if p.dueTimer != nil && p.dueAt.After(now) && !p.dueAt.After(at) {
+		return // an earlier wake is pending: the claim it brings looks again
+	}
+	if p.dueTimer != nil {
+		p.dueTimer.Stop()
+	}
+	p.dueAt = at
+	p.dueTimer = time.AfterFunc(d+dueSlack, func() { signal(p.wake) })
+}
+
 func signal(c chan struct{}) {
 	if len(c) > 0 {
 		return // one is pending: the receiver wakes anyway
@@ -246,6 +287,14 @@ type QueueState struct {
 	Ceiling  int   `json:"ceiling"`
 	Prefetch int   `json:"prefetch"`
 	InFlight int64 `json:"in_flight"`
+	// Batching: provider requests made to send this queue's messages since
+	// the sidecar started, single and batch, the messages the batch ones
+	// carried, their mean size, and requests per message sent.
+	SingleRequests     int64   `json:"single_requests"`
+	BatchRequests      int64   `json:"batch_requests"`
+	BatchedMessages    int64   `json:"batched_messages"`
+	MeanBatchSize      float64 `json:"mean_batch_size"`
+	RequestsPerMessage float64 `json:"requests_per_message"`
 }
 
 // Snapshot returns this sidecar's per-queue load.
@@ -253,8 +302,16 @@ func (w *Worker) Snapshot() []QueueState {
 	out := make([]QueueState, 0, len(w.producers))
 	for _, p := range w.producers {
 		limit := int(p.limit.Load())
-		out = append(out, QueueState{Queue: p.queue, Slots: limit, Ceiling: p.ceiling,
-			Prefetch: int(p.capacity.Load()) - limit, InFlight: p.inflight.Load()})
+		q := QueueState{Queue: p.queue, Slots: limit, Ceiling: p.ceiling,
+			Prefetch: int(p.capacity.Load()) - limit, InFlight: p.inflight.Load(),
+			SingleRequests: p.singleRequests.Load(), BatchRequests: p.batchRequests.Load(), BatchedMessages: p.batchedMessages.Load()}
+		if q.BatchRequests > 0 {
+			q.MeanBatchSize = float64(q.BatchedMessages) / float64(q.BatchRequests)
+		}
+		if sent := q.SingleRequests + q.BatchedMessages; sent > 0 {
+			q.RequestsPerMessage = float64(q.SingleRequests+q.BatchRequests) / float64(sent)
+		}
+		out = append(out, q)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Queue < out[j].Queue })
 	return out
@@ -354,17 +411,23 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 		// running messages finish, nothing more. A slot may still take one in
 		// the meantime; each message goes to exactly one of the two.
 		var unstarted []*queue.Message
+		units := 0
 	drain:
 		for {
 			select {
-			case m := <-p.work:
-				unstarted = append(unstarted, m)
+			case u := <-p.work:
+				units++
+				if u.batch != nil {
+					unstarted = append(unstarted, u.batch.Msgs...)
+				} else {
+					unstarted = append(unstarted, u.m)
+				}
 			default:
 				break drain
 			}
 		}
 		w.release(ctx, p, unstarted)
-		p.held.Add(-int64(len(unstarted)))
+		p.held.Add(-int64(units))
 		for range unstarted {
 			w.running.Done()
 		}
@@ -376,9 +439,13 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			// busy). Claiming each slot as it frees would turn a busy queue into
 			// one-message transactions, each paying a commit.
 			held := int(p.held.Load())
-			if free := int(p.capacity.Load()) - held; free >= int(p.lowWater.Load()) || (held == 0 && free > 0) {
-				n := min(free, w.cfg.ClaimBatch)
-				msgs, wait, err := w.claim(ctx, p, n)
+			// Under a rate limit the bucket's tokens space the claims out
+			// already: a free slot is worth a claim, so that a message that
+			// goes first (transactional mail during a campaign) does not
+			// wait for several batch requests to finish.
+			free := int(p.capacity.Load()) - held
+			if free >= int(p.lowWater.Load()) || (held == 0 && free > 0) || (free > 0 && p.limited()) {
+				msgs, n, wait, err := w.claim(ctx, p, free)
 				if err != nil {
 					if ctx.Err() != nil {
 						return
@@ -404,7 +471,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 					mode.lastWork = time.Now()
 					w.hold(msgs)
 					w.prepare(ctx, p, msgs)
-					w.queueUp(p, msgs)
+					w.queueUp(p, msgs, w.units(ctx, p, msgs), len(msgs) == n)
 				} else if woken {
 					recheck = time.After(wakeRecheck)
 				}
@@ -470,19 +537,50 @@ func pointers(msgs []queue.Message) []*queue.Message {
 	return ptrs
 }
 
-// queueUp puts claimed messages where the queue's slots take them. It never
-// blocks: the claim took at most capacity - held, and work holds the most
+// unitSlack is room in a queue's work channel beyond its capacity: a claim
+// that gathers the members of unfinished batches may come out a few units
+// over what it planned.
+const unitSlack = 64
+
+// queueUp puts a claim's units where the queue's slots take them (full: the
+// claim got all it asked for). It does not block: the claim took at most
+// capacity - held units (give or take unitSlack), and work holds the most
 // capacity can be.
-func (w *Worker) queueUp(p *producer, msgs []queue.Message) {
+func (w *Worker) queueUp(p *producer, msgs []queue.Message, units []unit, full bool) {
+	w.claimedN(p, len(msgs))
+	p.held.Add(int64(len(units)))
+	w.running.Add(len(msgs))
+	// The next claim takes a batch's worth per free slot (and, under a rate
+	// limit, per token) if this one held any message that may be batched:
+	// claimed one per token, a backlog of bulk mail would never batch. Only
+	// a full claim without any stops that: a few transactional messages
+	// claimed alone say nothing of the backlog behind them.
+	batchMax := 0
+	for _, u := range units {
+		if u.batch != nil {
+			batchMax = max(batchMax, u.batch.max)
+		} else if _, most, ok := w.batchKey(u.m); ok {
+			batchMax = max(batchMax, most)
+		}
+		p.work <- u
+	}
+	if batchMax > 0 || full {
+		p.batchMax.Store(int64(batchMax))
+	}
+}
+
+// limited reports whether p's claims take tokens from a rate-limit bucket.
+func (p *producer) limited() bool {
+	b := p.bucket.Load()
+	return b != nil && b.Limited
+}
+
+// claimedN counts n claimed messages of p in the metrics.
+func (w *Worker) claimedN(p *producer, n int) {
 	if p.claimed == nil {
 		p.claimed, p.inFlight = w.m.Claimed.WithLabelValues(p.queue), w.m.InFlight.WithLabelValues(p.queue)
 	}
-	p.held.Add(int64(len(msgs)))
-	p.claimed.Add(float64(len(msgs)))
-	w.running.Add(len(msgs))
-	for i := range msgs {
-		p.work <- &msgs[i]
-	}
+	p.claimed.Add(float64(n))
 }
 
 const maxErrorLen = 2000
@@ -569,6 +667,9 @@ func (w *Worker) decide(km *kindMetrics, m *queue.Message, result json.RawMessag
 
 func (w *Worker) record(km *kindMetrics, m *queue.Message, o queue.Outcome, took time.Duration) queue.Outcome {
 	km.processed(w.m, o.State).Inc()
+	if o.State == queue.Retry || o.State == queue.Deferred {
+		w.wakeAt(m.Queue, o.RetryIn)
+	}
 	if o.State == queue.Succeeded && !w.log.Enabled(context.Background(), slog.LevelDebug) { // as Debug asks
 		return o // the common case: no attributes to build for a line not written
 	}

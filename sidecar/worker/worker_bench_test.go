@@ -87,7 +87,7 @@ func BenchmarkWorker_Slots(b *testing.B) {
 		for int(p.capacity.Load()-p.held.Load()) < len(claim) {
 			<-p.freed
 		}
-		w.queueUp(p, claim)
+		w.queueUp(p, claim, w.units(context.Background(), p, claim), true)
 		sent += len(claim)
 	}
 	w.running.Wait()

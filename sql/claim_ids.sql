@@ -1,0 +1,28 @@
+-- Claim, for worker $3 under a lease of $4 ms, the messages $2 of queue $1
+-- that are pending and due within a minute: the other members of an
+-- unfinished batch, so its retry repeats the same request. They were put back
+-- together, with one retry time, but not always in one statement: one due a
+-- moment later is taken now rather than the batch abandoned. A member another
+-- sidecar holds (or held back for longer: a paused campaign) is skipped.
+with next as (
+  select ctid
+    from symphony.messages
+   where id = any($2::bigint[])
+     and state = 'pending'
+     and queue = $1
+     and available_at <= now() + interval '1 minute'
+     and exists (select 1 from symphony.flags where name = 'symphony' and enabled)
+   order by id
+   for update skip locked
+)
+update symphony.messages m
+   set state = 'processing',
+       attempts = m.attempts + 1,
+       locked_by = $3,
+       locked_until = now() + $4::bigint * interval '1 millisecond',
+       attempted_at = now()
+  from next
+ where m.ctid = next.ctid
+returning m.id, m.kind, m.queue, m.payload, m.attempts, m.max_attempts, m.priority,
+          m.subject, m.meta, m.created_at,
+          m.errors @> '[{"maybe_sent": true}]' as maybe_sent_before
