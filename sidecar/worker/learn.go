@@ -125,6 +125,22 @@ func (w *Worker) refused(m *queue.Message, err error) {
 		return
 	}
 	b := *p.bucket.Load()
+	pause := pe.RetryAfter
+	if pause <= 0 {
+		pause = learnedThrottle
+		if b.Operator || !b.Limited {
+			// An operator's bucket, or the first 429 of a provider that
+			// states nothing: its window is spent, for up to a second (the
+			// common window); whatever goes out before it resets is refused
+			// too.
+			pause = defaultThrottle
+		}
+	}
+	// Stop this sidecar's claims now; the bucket's pause, written below,
+	// stops the others'.
+	until := time.Now().Add(pause).UnixNano()
+	for old := p.pausedUntil.Load(); old < until && !p.pausedUntil.CompareAndSwap(old, until); old = p.pausedUntil.Load() {
+	}
 	l := w.learner(b.Name)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -134,22 +150,9 @@ func (w *Worker) refused(m *queue.Message, err error) {
 	l.refused = time.Now()
 	ctx, cancel := context.WithTimeout(w.hard, 5*time.Second)
 	defer cancel()
-	pause := pe.RetryAfter
 	if b.Operator {
-		if pause <= 0 {
-			pause = defaultThrottle
-		}
 		err = w.store.Throttle(ctx, b.Name, pause)
 	} else {
-		if pause <= 0 {
-			pause = learnedThrottle
-			if !b.Limited {
-				// The first 429 of a provider that states nothing: its
-				// window is spent, for up to a second (the common window);
-				// whatever goes out before it resets is refused too.
-				pause = defaultThrottle
-			}
-		}
 		observed := p.accepted.lastSecond(time.Now())
 		if observed == 0 && !b.Limited {
 			// Nothing sent here was accepted lately: no guess at the limit to

@@ -162,6 +162,10 @@ type producer struct {
 	done, dropped, latencyNs atomic.Int64
 	// accepted counts the attempts the provider did not refuse with 429.
 	accepted meter
+	// pausedUntil (Unix nanoseconds) holds this sidecar's claims back after a
+	// 429 at once, before the bucket's pause is written: every claim made
+	// meanwhile would be refused too.
+	pausedUntil atomic.Int64
 }
 
 // New returns a Worker over store, running handlers by message kind.
@@ -367,6 +371,13 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			// Claim only once a worthwhile number of slots is free (or none is
 			// busy). Claiming each slot as it frees would turn a busy queue into
 			// one-message transactions, each paying a commit.
+			if pause := time.Until(time.Unix(0, p.pausedUntil.Load())); pause > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(pause):
+				}
+			}
 			held := int(p.held.Load())
 			if free := int(p.capacity.Load()) - held; free >= int(p.lowWater.Load()) || (held == 0 && free > 0) {
 				n := min(free, w.cfg.ClaimBatch)
@@ -483,6 +494,13 @@ func (w *Worker) handle(s *slot, m *queue.Message) queue.Outcome {
 	h, ok := w.handlers.Route(m.Kind)
 	if !ok {
 		return w.decide(km, m, nil, provider.Permanent(fmt.Errorf("no handler for kind %q in this sidecar", m.Kind)), 0)
+	}
+	if until := s.p.pausedUntil.Load(); until > time.Now().UnixNano() {
+		// The provider refused this queue's pace a moment ago and its window
+		// is spent: what was claimed before then would be refused too. Back
+		// to pending, no attempt spent; the bucket paces it later.
+		return w.record(km, m, queue.Outcome{ID: m.ID, Attempt: m.Attempt, State: queue.Deferred,
+			RetryIn: time.Until(time.Unix(0, until)), Error: "held back: the provider refused this queue's pace a moment ago"}, 0)
 	}
 	start := time.Now()
 	ctx := w.begin(s, start)
