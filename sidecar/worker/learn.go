@@ -34,6 +34,7 @@ type learner struct {
 	stated  float64       // the rate last recorded
 	paused  time.Time     // until when the bucket was paused for an empty window
 	refused time.Time     // when a 429 was last recorded
+	streak  int           // 429s recorded less than a second apart, lately
 }
 
 func (w *Worker) learner(bucket string) *learner {
@@ -138,14 +139,25 @@ func (w *Worker) refused(m *queue.Message, err error) {
 	}
 	// Stop this sidecar's claims now; the bucket's pause, written below,
 	// stops the others'.
-	until := time.Now().Add(pause).UnixNano()
-	for old := p.pausedUntil.Load(); old < until && !p.pausedUntil.CompareAndSwap(old, until); old = p.pausedUntil.Load() {
-	}
+	p.pauseFor(pause)
 	l := w.learner(b.Name)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if time.Since(l.refused) < refusedGap && pe.RetryAfter <= 0 {
 		return
+	}
+	if pe.RetryAfter <= 0 && b.Limited && !b.Operator {
+		// 429s again within a second of the last: the provider's window has
+		// not reset yet (a rate well above its limit fills the window early,
+		// and 100 ms pauses met it again and again, two sidecars' worth of
+		// refusals each time). Each one doubles the pause, up to a second.
+		if time.Since(l.refused) < time.Second {
+			l.streak = min(l.streak+1, 4)
+		} else {
+			l.streak = 0
+		}
+		pause = min(learnedThrottle<<l.streak, defaultThrottle)
+		p.pauseFor(pause)
 	}
 	l.refused = time.Now()
 	ctx, cancel := context.WithTimeout(w.hard, 5*time.Second)
@@ -169,6 +181,14 @@ func (w *Worker) refused(m *queue.Message, err error) {
 		"learning", !b.Operator)
 	if !b.Limited {
 		w.ReloadLimits(ctx)
+	}
+}
+
+// pauseFor holds p's claims and unstarted sends back for d from now (or
+// longer, if they already are).
+func (p *producer) pauseFor(d time.Duration) {
+	until := time.Now().Add(d).UnixNano()
+	for old := p.pausedUntil.Load(); old < until && !p.pausedUntil.CompareAndSwap(old, until); old = p.pausedUntil.Load() {
 	}
 }
 

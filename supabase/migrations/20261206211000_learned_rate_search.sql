@@ -9,10 +9,10 @@
 -- seconds and spent a window's tail each time (2-4 % of the requests
 -- refused with two sidecars at 100/s).
 --
--- Such a bucket now lets a claim take 3 % of a second's tokens at once, as a
--- stated one does: with one token a claim, two sidecars at 93/s sent 73/s (a
--- claim late for its token on a busy machine lost it). 0.95 of the refused
--- rate plus those 3 % keeps any second under the refused rate.
+-- Such a bucket now lets a claim take 5 % of a second's tokens at once, as a
+-- stated one does (below): with one token a claim, two sidecars at 93/s sent
+-- 73/s (a claim late for its token on a busy machine lost it). 0.95 of the
+-- refused rate plus those 5 % keeps any second at the refused rate.
 --
 -- A provider that states its limit is believed: a 429 there (a window that
 -- other senders on the account share, or requests bunched by a stalled
@@ -31,14 +31,17 @@ comment on column symphony.rate_limits.accepted_rate is
 --   * No rate yet (the sidecars were unpaced): the sidecars' rate is guessed
 --     as observed (what the provider accepted from the refused sidecar in the
 --     last second) times the live sidecars on the bucket. A provider counting
---     in windows of a second let through between one and two windows' worth
---     in that second, so the limit lies between half the guess and the
---     guess: the search starts at 0.8 of it, with the guess as the refused
---     bound and half of it as the accepted one.
+--     in windows of a second let through up to two windows' worth in that
+--     second, so the rate starts at 0.6 of the guess (at most 1.2 times the
+--     limit). The guess bounds nothing: when the sidecars started apart, one
+--     of them had seen a sixth of the limit accepted, and a bound there held
+--     the rate at a third of the limit. So probes raise it by 30 % a second
+--     until a paced rate is refused.
 --   * A stated limit: 0.9 of the rate in force; probes return to the stated
 --     rate less its margin.
 --   * Otherwise the rate in force (or, if the bucket held nothing back
---     lately, the guess, when less) was refused: it becomes the upper bound, and the rate goes halfway
+--     lately, the guess, when less, but not below half the rate: one
+--     sidecar's count is a rough guess) was refused: it becomes the upper bound, and the rate goes halfway
 --     between the bounds, or to 0.9 of the refused rate without a lower one.
 create or replace function symphony.rate_refused(bucket text, observed numeric, pause interval) returns void
 language plpgsql set search_path = '' as $$
@@ -59,9 +62,9 @@ begin
      -- before the pacing began.
      and (b.learned_max is null or b.learned_at < t - interval '1 second') then
     if b.learned_per_second is null then
-      hi := guess;
-      lo := 0.5 * guess;
-      rate := 0.8 * guess;
+      hi := null;
+      lo := null;
+      rate := 0.6 * guess;
     elsif b.learned_max is not null then
       hi := b.learned_per_second;
       lo := null;
@@ -71,8 +74,11 @@ begin
       -- held a claim back within the last second); otherwise they sent
       -- less, and the guess is the better bound.
       hi := case when b.starved_at > t - interval '1 second' then b.learned_per_second
-                 else least(b.learned_per_second, guess) end;
-      lo := case when b.accepted_rate < hi then b.accepted_rate end;
+                 else greatest(0.5 * b.learned_per_second, least(b.learned_per_second, guess)) end;
+      -- An accepted rate within a tenth of one refused now is suspect (a
+      -- rate the sidecars did not quite reach, or a split between them
+      -- that flattered one sidecar's count): the search starts over below.
+      lo := case when b.accepted_rate < 0.9 * hi then b.accepted_rate end;
       rate := case when lo is null then 0.9 * hi else greatest(0.5 * (lo + hi), 0.9 * lo) end;
     end if;
     update symphony.rate_limits
@@ -97,8 +103,10 @@ end $$;
 -- sent, if less). Then:
 --
 --   * with a stated limit: halfway to it (at least 1/s more);
---   * below 0.95 of the refused rate: halfway to that (at most to it);
---   * nothing refused yet: a fifth more;
+--   * below 0.95 of the refused rate: halfway to the refused rate, but by a
+--     fifth at most (the first guess at it may be twice the limit) and to
+--     0.95 of it at most;
+--   * nothing refused while paced yet: 30 % more;
 --   * at 0.95 of the refused rate: held for 30 seconds after the 429, then
 --     0.5 % a second, so that a raised plan is found and the limit of one
 --     that was not is touched rarely.
@@ -116,9 +124,10 @@ begin
      set accepted_rate = greatest(accepted_rate, least(learned_per_second, observed * symphony._bucket_sidecars(bucket))),
          learned_per_second = round(least(coalesce(learned_max, 'infinity'), case
            when learned_max is not null then greatest(learned_per_second + 1, 0.5 * (learned_per_second + learned_max))
-           when refused_rate is null then learned_per_second * 1.2
+           when refused_rate is null then learned_per_second * 1.3
            when learned_per_second < 0.95 * refused_rate
-             then least(0.95 * refused_rate, greatest(learned_per_second + 0.1, 0.5 * (learned_per_second + refused_rate)))
+             then least(0.95 * refused_rate, 1.2 * learned_per_second,
+                        greatest(learned_per_second + 0.1, 0.5 * (learned_per_second + refused_rate)))
            when refused_at > t - interval '30 seconds' then learned_per_second
            else learned_per_second * 1.005 end), 3),
          raised_at = t
@@ -132,20 +141,68 @@ begin
   return rate;
 end $$;
 
+-- A learned bucket now holds up to 5 % of a second's tokens and grants them
+-- to one claim at once (was 3 %, and 1 token for a bucket learned from
+-- 429s), and a stated limit is held at 0.95 of itself (was 0.97): any second
+-- still stays within the stated limit (0.95 + 0.05), and a claim may come up
+-- to 3 % of a second late for its tokens (on a busy machine, often) without
+-- losing any. With a token or two of slack, two sidecars paced at 97/s sent
+-- 84/s.
 create or replace function symphony._bucket_rate(b symphony.rate_limits, out rate numeric, out burst numeric, out cap numeric)
 language sql immutable set search_path = '' as $$
   select coalesce(b.per_second, b.learned_per_second),
          case when b.per_second is not null then b.burst
-              else greatest(b.burst, floor(b.learned_per_second / 32)) end,
+              else greatest(b.burst, floor(b.learned_per_second / 20)) end,
          case when b.per_second is not null then b.burst
-              else greatest(b.burst, floor(b.learned_per_second / 32)) + 0.99 end
+              else greatest(b.burst, floor(b.learned_per_second / 20)) + 0.99 end
 $$;
 
--- A new stated limit also forgets the search's lower bound.
+-- take_tokens as before, but a claim of a learned bucket that the tokens
+-- bounded waits for half a grant's tokens (at least one), not the next one:
+-- a claim a token made 100 statements a second for two sidecars at 100/s.
+create or replace function symphony.take_tokens(bucket text, wanted integer, out granted integer, out wait_ms integer)
+language plpgsql set search_path = '' as $$
+declare
+  b symphony.rate_limits;
+  r record;
+  t timestamptz := clock_timestamp();
+  avail numeric;
+  next numeric;
+begin
+  select * into b from symphony.rate_limits where name = bucket for update;
+  if found then
+    r := symphony._bucket_rate(b);
+  end if;
+  if not found or r.rate is null then
+    granted := wanted; wait_ms := 0;
+    return;
+  end if;
+  if b.paused_until > t then
+    granted := 0; wait_ms := ceil(extract(epoch from b.paused_until - t) * 1000);
+    return;
+  end if;
+  avail := least(r.cap, b.tokens + extract(epoch from t - b.refilled_at) * r.rate);
+  granted := greatest(0, least(wanted, r.burst, floor(avail)))::integer;
+  update symphony.rate_limits
+     set tokens = avail - granted, refilled_at = t,
+         starved_at = case when granted < wanted then t else starved_at end
+   where name = bucket;
+  -- When the bucket, not the want, bounded the grant of a learned rate: how
+  -- long until the next claim's tokens, so that the claimer keeps pace with
+  -- the bucket. An operator's bucket says so only when it granted nothing, as
+  -- it always did (its claimers then wait for a free slot, a little under
+  -- pace), and then for one token.
+  next := case when b.per_second is null then least(wanted - granted, ceil(r.burst / 2)) else 1 end;
+  wait_ms := case when granted >= wanted or (granted > 0 and b.per_second is not null) then 0
+                  else ceil(greatest(0, next - (avail - granted)) / r.rate * 1000) end;
+end $$;
+
+-- A stated limit is held at 0.95 of itself (see _bucket_rate); a new one
+-- also forgets the search's lower bound.
 create or replace function symphony.learn_rate_limit(bucket text, stated numeric, source text) returns boolean
 language plpgsql set search_path = '' as $$
 declare
-  target numeric := round(least(stated * 0.97, stated - 1), 3);
+  target numeric := round(least(stated * 0.95, stated - 1), 3);
 begin
   if stated is null or stated <= 0 then
     return false;
