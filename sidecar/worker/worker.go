@@ -342,6 +342,8 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	// second look is one spare claim.
 	woken := false
 	var recheck <-chan time.Time
+	var listenLook <-chan time.Time // the looks after starting to listen
+	var listenDelay time.Duration
 	defer func() {
 		// Slots parked above the limit get up to see the work channel close.
 		p.closing.Store(true)
@@ -435,7 +437,8 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			w.setListening(ctx, p, &mode, true)
 			if mode.listening {
 				more = true
-				recheck = time.After(listenRecheck)
+				listenDelay = listenRecheck
+				listenLook = time.After(listenDelay)
 				continue
 			}
 		}
@@ -456,6 +459,15 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			more = true
 		case <-recheck:
 			more, recheck = true, nil
+		case <-listenLook:
+			// Looks after starting to listen, each listenBackoff times further
+			// apart, while the queue stays idle and listening: a transaction
+			// held open a little longer (a loaded machine's test, or a
+			// client's slow commit) is found without waiting for the poll.
+			more, listenLook = true, nil
+			if listenDelay *= listenBackoff; mode.listening && listenDelay <= listenRecheckMax {
+				listenLook = time.After(listenDelay)
+			}
 		case <-poll.C:
 			more = true
 		}
