@@ -68,11 +68,10 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 		{"resend", "email", "ratelimit-limit header", 10, 0.7, 1},
 		{"sendgrid", "email", "x-ratelimit-limit header", 10, 0.7, 1},
 		// Without a stated limit, 429s are all there is to learn from: the
-		// first second's sends go out unpaced, and what they cost dominates
-		// a run this short (27-44 of these 480 requests were refused on a
-		// loaded machine, nearly all of them in the first second); then the
-		// rate is searched for between what was accepted and what was
-		// refused. Unpaced, three quarters of the requests were refused
+		// first second's sends go out unpaced, then the rate is searched for
+		// between what was accepted and what was refused; both cost 429s,
+		// which weigh heavily in a run this short (27-44 of these 480
+		// requests were refused on a loaded machine). Unpaced, three quarters of the requests were refused
 		// (issue 16); scripts/bench.sh measures the figures at 100/s.
 		{"postmark", "email", "429 responses", 60, 0.3, 1.05},
 		{"twilio", "sms", "429 responses", 60, 0.3, 1.05},
