@@ -202,11 +202,12 @@ func TestProviders_RateLimitSharedAcrossSidecars(t *testing.T) {
 	// Token bucket: in any window of length w at most burst + rate·w requests
 	// leave the sidecars. Tokens are taken at claim time; the requests reach the
 	// provider a little later, and on a loaded machine unevenly, so the window
-	// seen here gets 100 ms of slack.
+	// seen here gets 200 ms of slack (with 100 ms, 18 requests within 0.493 s
+	// against 17.9 allowed was seen at a load average of 15).
 	for i := range reqs {
 		for j := i + 1; j < len(reqs); j++ {
 			w := reqs[j].At.Sub(reqs[i].At).Seconds()
-			if allowed := burst + perSecond*(w+0.1) + 1; float64(j-i+1) > allowed {
+			if allowed := burst + perSecond*(w+0.2) + 1; float64(j-i+1) > allowed {
 				t.Fatalf("%d requests within %.3fs: the shared limit allows %.1f", j-i+1, w, allowed)
 			}
 		}

@@ -34,6 +34,7 @@ type learner struct {
 	stated  float64       // the rate last recorded
 	paused  time.Time     // until when the bucket was paused for an empty window
 	refused time.Time     // when a 429 was last recorded
+	streak  int           // 429s recorded less than a second apart, lately
 }
 
 func (w *Worker) learner(bucket string) *learner {
@@ -125,31 +126,45 @@ func (w *Worker) refused(m *queue.Message, err error) {
 		return
 	}
 	b := *p.bucket.Load()
+	pause := pe.RetryAfter
+	if pause <= 0 {
+		pause = learnedThrottle
+		if b.Operator || !b.Limited {
+			// An operator's bucket, or the first 429 of a provider that
+			// states nothing: its window is spent, for up to a second (the
+			// common window); whatever goes out before it resets is refused
+			// too.
+			pause = defaultThrottle
+		}
+	}
+	// Stop this sidecar's claims now; the bucket's pause, written below,
+	// stops the others'.
+	p.pauseFor(pause)
 	l := w.learner(b.Name)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if time.Since(l.refused) < refusedGap && pe.RetryAfter <= 0 {
 		return
 	}
+	if pe.RetryAfter <= 0 && b.Limited && !b.Operator {
+		// 429s again within a second of the last: the provider's window has
+		// not reset yet (a rate well above its limit fills the window early,
+		// and 100 ms pauses met it again and again, two sidecars' worth of
+		// refusals each time). Each one doubles the pause, up to a second.
+		if time.Since(l.refused) < time.Second {
+			l.streak = min(l.streak+1, 4)
+		} else {
+			l.streak = 0
+		}
+		pause = min(learnedThrottle<<l.streak, defaultThrottle)
+		p.pauseFor(pause)
+	}
 	l.refused = time.Now()
 	ctx, cancel := context.WithTimeout(w.hard, 5*time.Second)
 	defer cancel()
-	pause := pe.RetryAfter
 	if b.Operator {
-		if pause <= 0 {
-			pause = defaultThrottle
-		}
 		err = w.store.Throttle(ctx, b.Name, pause)
 	} else {
-		if pause <= 0 {
-			pause = learnedThrottle
-			if !b.Limited {
-				// The first 429 of a provider that states nothing: its
-				// window is spent, for up to a second (the common window);
-				// whatever goes out before it resets is refused too.
-				pause = defaultThrottle
-			}
-		}
 		observed := p.accepted.lastSecond(time.Now())
 		if observed == 0 && !b.Limited {
 			// Nothing sent here was accepted lately: no guess at the limit to
@@ -166,6 +181,14 @@ func (w *Worker) refused(m *queue.Message, err error) {
 		"learning", !b.Operator)
 	if !b.Limited {
 		w.ReloadLimits(ctx)
+	}
+}
+
+// pauseFor holds p's claims and unstarted sends back for d from now (or
+// longer, if they already are).
+func (p *producer) pauseFor(d time.Duration) {
+	until := time.Now().Add(d).UnixNano()
+	for old := p.pausedUntil.Load(); old < until && !p.pausedUntil.CompareAndSwap(old, until); old = p.pausedUntil.Load() {
 	}
 }
 

@@ -21,8 +21,11 @@ import "time"
 //   - above the target, the limit shrinks in proportion (gradient: limit ×
 //     target / latency, at most by half), so it settles where a quarter of
 //     the no-load latency is queueing;
-//   - timeouts, 5xx, 429 and transport errors (drops) cut it by a quarter;
-//     once they stop, it doubles back up to the highest limit that worked in
+//   - timeouts, 5xx, 429 and transport errors (drops) cut it by a quarter,
+//     or by half when they are a quarter of the window's attempts or more (a
+//     provider failing outright: at a quarter a window, a limit grown to a
+//     few hundred slots took longer to fall than 1,500 failures lasted, and
+//     the failures kept coming at full concurrency); once they stop, it doubles back up to the highest limit that worked in
 //     the last minute (as TCP's slow start returns to its threshold), then
 //     grows by tenths again.
 //
@@ -95,6 +98,9 @@ func (l *limiter) update(w window, now time.Time) int {
 	l.grewFrom, l.lastRate = 0, rate
 	target := l.minRTT + l.minRTT/4 + latencySlack
 	switch {
+	case w.dropped > 0 && w.dropped*4 >= w.done: // a quarter or more: failing outright
+		l.slowStart = false
+		l.set(l.limit / 2)
 	case w.dropped > 0 && w.dropped*100 >= w.done: // 1 % or more
 		l.slowStart = false
 		l.set(l.limit * 3 / 4)

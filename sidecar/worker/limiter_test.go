@@ -84,6 +84,27 @@ func TestLimiter_BacksOffOnRefusalsAndTimeouts(t *testing.T) {
 	}
 }
 
+// A provider failing outright (every attempt a 5xx) halves the limit each
+// window; a few failures among successes cut it by a quarter.
+func TestLimiter_HalvesWhenTheProviderFailsOutright(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	l := newLimiter(limitFloor, 1000, 512)
+	l.slowStart = false
+	for _, want := range []int{256, 128, 64} {
+		now = now.Add(time.Second)
+		l.update(window{done: 100, dropped: 100, latency: 500 * time.Millisecond, elapsed: time.Second, busy: true}, now)
+		if l.limit != want {
+			t.Fatalf("limit %d after a window of failures, want %d", l.limit, want)
+		}
+	}
+	now = now.Add(time.Second)
+	l.update(window{done: 100, dropped: 10, latency: 500 * time.Millisecond, elapsed: time.Second, busy: true}, now)
+	if l.limit != 48 {
+		t.Fatalf("limit %d after a window with 10 %% failures, want 48", l.limit)
+	}
+}
+
 func TestLimiter_BacksOffWhenLatencyRises(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(0, 0)

@@ -35,13 +35,13 @@ const (
 	// from once more. A dispatch decides whether to NOTIFY when it inserts, not
 	// when it commits: one that inserted while nobody listened and commits
 	// just after the look that follows registration would otherwise wait for
-	// the fallback poll (SYMPHONY_POLL_INTERVAL, 1 s). A loaded machine can
-	// take longer than that between the look and the commit becoming visible,
-	// so one last look follows listenRecheckLate after the first recheck. A
-	// transaction that stays open longer after its insert still waits for the
-	// poll.
-	listenRecheck     = 50 * time.Millisecond
-	listenRecheckLate = 300 * time.Millisecond
+	// the fallback poll (SYMPHONY_POLL_INTERVAL, 1 s). Further looks follow at
+	// listenBackoff times the previous gap, up to listenRecheckMax (50 ms,
+	// 250 ms, 1.25 s): four claims of an idle queue in all. A transaction that
+	// stays open longer after its insert still waits for the poll.
+	listenRecheck    = 50 * time.Millisecond
+	listenBackoff    = 5
+	listenRecheckMax = 2 * time.Second
 )
 
 // woken counts the notifications behind a wake-up and reports whether the

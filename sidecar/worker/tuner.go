@@ -26,8 +26,9 @@ const (
 	// this.
 	prefetchHorizon = 50 * time.Millisecond
 	// probeEvery is how often a queue held back by a learned rate limit asks
-	// for it to be raised (the database raises it once a second for all).
-	probeEvery = time.Second
+	// for it to be raised (the database raises it once a second for all:
+	// asked only once a second, a sidecar missed its moment by up to that).
+	probeEvery = 250 * time.Millisecond
 	// maxWindow is the longest a measurement window lasts.
 	maxWindow = 10 * time.Second
 	// rateLimitsEvery is how often the buckets' rates are read for /metrics.

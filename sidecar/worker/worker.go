@@ -182,6 +182,10 @@ type producer struct {
 	// Requests made to send messages and the messages they carried, single
 	// and batched, for /status.
 	singleRequests, batchRequests, batchedMessages atomic.Int64
+	// pausedUntil (Unix nanoseconds) holds this sidecar's claims back after a
+	// 429 at once, before the bucket's pause is written: every claim made
+	// meanwhile would be refused too.
+	pausedUntil atomic.Int64
 }
 
 // New returns a Worker over store, running handlers by message kind.
@@ -402,7 +406,8 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	// second look is one spare claim.
 	woken := false
 	var recheck <-chan time.Time
-	lateRecheck := false // the recheck after listening is followed by a later one
+	var listenLook <-chan time.Time // the looks after starting to listen
+	var listenDelay time.Duration
 	defer func() {
 		// Slots parked above the limit get up to see the work channel close.
 		p.closing.Store(true)
@@ -438,6 +443,13 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			// Claim only once a worthwhile number of slots is free (or none is
 			// busy). Claiming each slot as it frees would turn a busy queue into
 			// one-message transactions, each paying a commit.
+			if pause := time.Until(time.Unix(0, p.pausedUntil.Load())); pause > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(pause):
+				}
+			}
 			held := int(p.held.Load())
 			// Under a rate limit the bucket's tokens space the claims out
 			// already: a free slot is worth a claim, so that a message that
@@ -499,7 +511,8 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			w.setListening(ctx, p, &mode, true)
 			if mode.listening {
 				more = true
-				recheck, lateRecheck = time.After(listenRecheck), true
+				listenDelay = listenRecheck
+				listenLook = time.After(listenDelay)
 				continue
 			}
 		}
@@ -520,8 +533,14 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			more = true
 		case <-recheck:
 			more, recheck = true, nil
-			if lateRecheck {
-				recheck, lateRecheck = time.After(listenRecheckLate), false
+		case <-listenLook:
+			// Looks after starting to listen, each listenBackoff times further
+			// apart, while the queue stays idle and listening: a transaction
+			// held open a little longer (a loaded machine's test, or a
+			// client's slow commit) is found without waiting for the poll.
+			more, listenLook = true, nil
+			if listenDelay *= listenBackoff; mode.listening && listenDelay <= listenRecheckMax {
+				listenLook = time.After(listenDelay)
 			}
 		case <-poll.C:
 			more = true
@@ -592,6 +611,13 @@ func (w *Worker) handle(s *slot, m *queue.Message) queue.Outcome {
 	h, ok := w.handlers.Route(m.Kind)
 	if !ok {
 		return w.decide(km, m, nil, provider.Permanent(fmt.Errorf("no handler for kind %q in this sidecar", m.Kind)), 0)
+	}
+	if until := s.p.pausedUntil.Load(); until > time.Now().UnixNano() {
+		// The provider refused this queue's pace a moment ago and its window
+		// is spent: what was claimed before then would be refused too. Back
+		// to pending, no attempt spent; the bucket paces it later.
+		return w.record(km, m, queue.Outcome{ID: m.ID, Attempt: m.Attempt, State: queue.Deferred,
+			RetryIn: time.Until(time.Unix(0, until)), Error: "held back: the provider refused this queue's pace a moment ago"}, 0)
 	}
 	start := time.Now()
 	ctx := w.begin(s, start)

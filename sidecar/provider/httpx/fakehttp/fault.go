@@ -92,6 +92,16 @@ func (f *Faults) Inject(fs ...Fault) {
 	f.queue = append(f.queue, fs...)
 }
 
+// ClearFaults drops the queued faults that have not been used yet (the
+// provider recovers) and returns how many there were.
+func (f *Faults) ClearFaults() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.queue)
+	f.queue = nil
+	return n
+}
+
 // PendingFaults is how many queued faults have not been used yet.
 func (f *Faults) PendingFaults() int {
 	f.mu.Lock()
