@@ -15,4 +15,5 @@ var (
 	OpsDeliveryDays    = mustRead("ops_delivery_days.sql")
 	OpsCampaignAction  = mustRead("ops_campaign_action.sql")
 	OpsCampaignActions = mustRead("ops_campaign_actions.sql")
+	OpsBatches         = mustRead("ops_batches.sql")
 )

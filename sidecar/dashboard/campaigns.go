@@ -36,6 +36,7 @@ type dripStepView struct {
 
 type campaignsPage struct {
 	Campaigns []campaignView
+	Batches   []ops.Batches // batch requests of the last hour
 	Drips     []dripView
 	Log       []ops.CampaignActionRecord
 }
@@ -67,6 +68,9 @@ func (s *server) campaigns(ctx context.Context, o *ops.Store, d *viewData) (any,
 			v.Actions = []string{"cancel"}
 		}
 		p.Campaigns = append(p.Campaigns, v)
+	}
+	if p.Batches, err = o.RecentBatches(ctx, time.Hour); err != nil {
+		return nil, err
 	}
 	steps, err := o.DripSteps(ctx)
 	if err != nil {

@@ -192,6 +192,18 @@ func TestDashboard_CampaignProgressAndDrips(t *testing.T) {
 		!regexp.MustCompile(`<tr><td>2</td><td class="n">\d+</td><td class="n">\d+</td><td class="n">12</td>`).MatchString(page) {
 		t.Errorf("drip steps not as seeded:\n%s", page[strings.Index(page, `data-drip=`):])
 	}
+	// The campaign's batch requests of the last hour, as recorded.
+	requests := scalar[int64](t, db, `select count(*) from symphony.provider_batches where created_at > now() - interval '1 hour'`)
+	emails := scalar[int64](t, db, `select sum(cardinality(message_ids)) from symphony.provider_batches where created_at > now() - interval '1 hour'`)
+	open := scalar[int64](t, db, `select count(*) from symphony.provider_batches where outcome is null`)
+	if requests < 2 || open == 0 {
+		t.Fatalf("the seed has %d batch requests, %d unanswered", requests, open)
+	}
+	row := fmt.Sprintf(`<tr data-batches="email/resend"><td>email</td><td>resend</td><td class="n">%d</td><td class="n">%d</td><td class="n">%.1f</td><td class="n">%d</td><td class="n">%d</td>`,
+		requests, emails, float64(emails)/float64(requests), requests-open, open)
+	if !strings.Contains(page, row) {
+		t.Errorf("the batch requests are not drawn as recorded: want %s in\n%s", row, page[strings.Index(page, `id="batches"`):])
+	}
 }
 
 func TestDashboard_DeliveryHealthWithThresholds(t *testing.T) {

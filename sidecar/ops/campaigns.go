@@ -88,6 +88,31 @@ func (s *Store) DripSteps(ctx context.Context) ([]DripStep, error) {
 	return collect[DripStep](ctx, s.db, "drip steps", queries.OpsDripSteps)
 }
 
+// Batches is one queue's and provider's batch requests over a window.
+type Batches struct {
+	Queue      string `db:"queue"`
+	Provider   string `db:"provider"`
+	Requests   int64  `db:"requests"`
+	Messages   int64  `db:"messages"`   // emails the requests carried
+	Answered   int64  `db:"answered"`   // per-email results written
+	Unanswered int64  `db:"unanswered"` // in flight, or to be repeated under the same key
+	Failed     int64  `db:"failed"`     // failed or abandoned: the members went out again alone
+}
+
+// PerRequest is the mean number of emails a request carried.
+func (b Batches) PerRequest() float64 {
+	if b.Requests == 0 {
+		return 0
+	}
+	return float64(b.Messages) / float64(b.Requests)
+}
+
+// RecentBatches returns the batch requests of the last window, by queue and
+// provider (symphony.provider_batches).
+func (s *Store) RecentBatches(ctx context.Context, window time.Duration) ([]Batches, error) {
+	return collect[Batches](ctx, s.db, "batch requests", queries.OpsBatches, int(window.Seconds()))
+}
+
 // CampaignActions are what CampaignAction does.
 var CampaignActions = []string{"pause", "resume", "cancel"}
 

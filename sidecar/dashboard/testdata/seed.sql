@@ -171,6 +171,19 @@ update symphony.campaigns set status = 'paused', paused_at = now() - interval '1
 update symphony.campaigns set status = 'completed', started_at = now() - interval '6 days',
        completed_at = now() - interval '6 days' + interval '40 minutes' where name = 'November digest';
 
+-- The running campaign went out through Resend's batch endpoint: its sent and
+-- dead emails of the last half hour in requests of up to 100, as the sidecar
+-- records them; the newest request not answered yet.
+insert into symphony.provider_batches (provider, queue, idempotency_key, message_ids, attempts, created_at, called_at, finished_at, outcome)
+select 'resend', 'email', 'symphony-seed-batch-' || b, array_agg(id order by id), 1,
+       min(finished_at) - interval '1 second', min(finished_at) - interval '1 second',
+       case when b > 0 then min(finished_at) end, case when b > 0 then 'answered' end
+  from (select m.id, m.finished_at, (row_number() over (order by m.id) - 1) / 100 as b
+          from symphony.messages m
+         where m.meta ? 'campaign_id' and m.finished_at > now() - interval '30 minutes'
+           and m.meta ->> 'campaign_id' = (select id::text from symphony.campaigns where name = 'December newsletter')) s
+ group by b;
+
 -- The providers' reports on the campaigns' emails.
 insert into symphony.delivery_events (message_id, provider, event_key, status, occurred_at, received_at)
 select m.id, 'resend', 'camp-' || m.id, m.result -> 'delivery' ->> 'status', m.finished_at + interval '20 seconds',
