@@ -92,6 +92,15 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 			start(t, cfg, nil, nil)
 			began := time.Now()
 			exec(t, db.Pool, fmt.Sprintf(`insert into symphony.messages (kind, payload) select '%s', %s from generate_series(1, $1) g`, kind, payload), n)
+			t.Cleanup(func() {
+				if t.Failed() { // what the bucket and the messages were doing, for the record
+					var states, bucket string
+					_ = db.Pool.QueryRow(context.Background(), `select string_agg(state || ':' || n, ' ') from
+						(select state, count(*) as n from symphony.messages group by state) s`).Scan(&states)
+					_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = $1`, tc.bucket).Scan(&bucket)
+					t.Logf("messages %s; accepted %d of %d requests; bucket %s", states, accepted(), requests(), bucket)
+				}
+			})
 			waitFor(t, 60*time.Second, "every message to succeed", func() bool { return countState(t, db.Pool, "succeeded") == n })
 			took := time.Since(began)
 

@@ -214,7 +214,13 @@ func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
 	}
 	w.resize(p, limit, prefetch)
 	w.startSlots(p)
-	if b != nil && b.Limited && !b.Operator && p.held.Load() > 0 && now.Sub(t.probed) >= probeEvery {
+	// Held back: messages in hand, or a claim that found the bucket spent
+	// within the last second. Messages in hand alone missed a slow bucket: at
+	// a few requests a second each goes out in milliseconds, the tuner rarely
+	// saw one held, and a rate learned low from the first 429s (7.2/s against
+	// a limit of 40) was never asked to rise.
+	heldBack := p.held.Load() > 0 || now.Sub(time.Unix(0, p.heldBack.Load())) < time.Second
+	if b != nil && b.Limited && !b.Operator && heldBack && now.Sub(t.probed) >= probeEvery {
 		t.probed = now
 		if _, err := w.store.ProbeRateLimit(ctx, b.Name, float64(p.accepted.lastSecond(now))); err != nil && ctx.Err() == nil {
 			w.log.Warn("could not probe the learned rate limit", "bucket", b.Name, "error", err)

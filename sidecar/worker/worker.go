@@ -169,6 +169,10 @@ type producer struct {
 	// notes counts the queue's notifications since the producer last woke
 	// (wake holds at most one of them; see wakeMode.woken).
 	notes atomic.Int64
+	// heldBack is when (Unix nanoseconds) a claim last found the queue's rate
+	// limit spent with messages waiting: the tuner then asks for the learned
+	// rate to rise (see tuner.go).
+	heldBack atomic.Int64
 	// batchMax is the most a batch request takes for the messages of the
 	// queue's last claim that held any that may be batched (0: none):
 	// while it is above 1, claims take up to that many messages per free
@@ -492,6 +496,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 				if wait > 0 {
 					// The queue's rate limit is spent: try again when a token is due.
 					w.m.RateLimitWaits.WithLabelValues(p.queue).Inc()
+					p.heldBack.Store(time.Now().UnixNano())
 					select {
 					case <-ctx.Done():
 						return
