@@ -201,22 +201,26 @@ func TestProviders_RateLimitSharedAcrossSidecars(t *testing.T) {
 	}
 	// Token bucket: in any window of length w at most burst + rate·w requests
 	// leave the sidecars. Tokens are taken at claim time; the requests reach the
-	// provider a little later, and on a loaded machine unevenly, so the window
-	// seen here gets 200 ms of slack (with 100 ms, 18 requests within 0.493 s
-	// against 17.9 allowed was seen at a load average of 15).
+	// provider a little later, and unevenly: the first requests of a sidecar
+	// open its connection, so they leave up to a quarter of a second after
+	// their tokens while the next ones follow at once. The window seen here
+	// gets 300 ms of slack (with 100 ms, 18 requests within 0.493 s against
+	// 17.9 allowed was seen at a load average of 15; with 200 ms, 16 within
+	// 0.298 s against 16.0 on a quiet machine, all at the start).
+	slack := 0.3
 	for i := range reqs {
 		for j := i + 1; j < len(reqs); j++ {
 			w := reqs[j].At.Sub(reqs[i].At).Seconds()
-			if allowed := burst + perSecond*(w+0.2) + 1; float64(j-i+1) > allowed {
+			if allowed := burst + perSecond*(w+slack) + 1; float64(j-i+1) > allowed {
 				t.Fatalf("%d requests within %.3fs: the shared limit allows %.1f", j-i+1, w, allowed)
 			}
 		}
 	}
 	span := reqs[len(reqs)-1].At.Sub(reqs[0].At)
 	t.Logf("%d sends through two sidecars at %d/s (burst %d) took %s", n, perSecond, burst, span)
-	// The same 100 ms of slack: the first request may reach the fake later
-	// after its token than the last one does (3.196 s against 3.2 s was seen).
-	if min := time.Duration((float64(n-burst-1)/perSecond - 0.1) * float64(time.Second)); span < min {
+	// The same slack: the first request may reach the fake later after its
+	// token than the last one does (3.093 s against 3.2 s was seen).
+	if min := time.Duration((float64(n-burst-1)/perSecond - slack) * float64(time.Second)); span < min {
 		t.Fatalf("took %s, faster than the limit allows (%s)", span, min)
 	}
 }
