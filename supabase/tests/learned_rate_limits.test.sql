@@ -1,5 +1,5 @@
--- Rate limits learned from the provider (20261206150000_learned_rate_limits,
--- 20261206211000_learned_rate_search): a stated limit becomes the bucket's
+-- Rate limits learned from the provider (20261206150000_learned_rate_limits):
+-- a stated limit becomes the bucket's
 -- rate less the margin, the operator's per_second wins, a 429 lowers the rate
 -- once a second, and probes search between the rate refused and the rate
 -- accepted, only while the sidecars reach the rate.
