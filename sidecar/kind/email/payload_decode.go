@@ -1,13 +1,16 @@
 package email
 
-import "strconv"
+import (
+	"github.com/symphonymessenger/symphony/sidecar/internal/strictjson"
+)
 
 // decodeEmailPayload decodes an email.send payload into p. It is the
 // sidecar's one decoder of the format, written by hand for the payloads it
 // sees (PostgreSQL's jsonb text of a payload that passed
 // symphony.validate_email_payload) at about a tenth of encoding/json's cost
 // (BenchmarkDecodeEmail against BenchmarkDecodeEmailOracle, which keeps
-// encoding/json as the tests' oracle). It reads values as encoding/json
+// encoding/json as the tests' oracle), on strictjson's Scanner, the one
+// strict reader of JSON objects in the sidecar. It reads values as encoding/json
 // would; where encoding/json is laxer than the schema, it is as strict as
 // the schema:
 //   - the payload is an object; keys match exactly, each at most once.
@@ -21,128 +24,70 @@ import "strconv"
 //     an element of an address list or a map value, and no list for an
 //     address list itself (as the schema reads "cc": null). The checks after
 //     decoding refuse "" where a value is needed.
-//   - escapes, surrogates and invalid UTF-8 as encoding/json (see str); in
+//   - escapes, surrogates and invalid UTF-8 as encoding/json (see
+//     strictjson.Scanner.Str); in
 //     headers and tags, a repeated name's last value wins, as in jsonb.
 //   - numbers, booleans and values of the wrong type are refused.
 //
 // The error names the field and the byte where reading stopped.
 func decodeEmailPayload(b []byte, p *emailPayload) error {
-	d := jsonScanner{s: string(b)}
-	if d.peek() != '{' {
-		return d.failErr("must be a JSON object")
+	d := strictjson.NewScanner(b)
+	if d.Peek() != '{' {
+		return d.FailErr("must be a JSON object")
 	}
-	ok := d.object(func(key string) (uint16, bool) {
+	ok := d.Object(func(key string) (uint64, bool) {
 		switch key {
 		case "to":
-			return 1 << 0, d.addresses(&p.To)
+			return 1 << 0, addresses(d, &p.To)
 		case "from":
-			return 1 << 1, d.optString(&p.From)
+			return 1 << 1, d.OptString(&p.From)
 		case "subject":
-			return 1 << 2, d.optString(&p.Subject)
+			return 1 << 2, d.OptString(&p.Subject)
 		case "html":
-			return 1 << 3, d.optString(&p.HTML)
+			return 1 << 3, d.OptString(&p.HTML)
 		case "text":
-			return 1 << 4, d.optString(&p.Text)
+			return 1 << 4, d.OptString(&p.Text)
 		case "cc":
-			return 1 << 5, d.addresses(&p.Cc)
+			return 1 << 5, addresses(d, &p.Cc)
 		case "bcc":
-			return 1 << 6, d.addresses(&p.Bcc)
+			return 1 << 6, addresses(d, &p.Bcc)
 		case "reply_to":
-			return 1 << 7, d.addresses(&p.ReplyTo)
+			return 1 << 7, addresses(d, &p.ReplyTo)
 		case "headers":
-			return 1 << 8, d.stringMap(&p.Headers)
+			return 1 << 8, stringMap(d, &p.Headers)
 		case "tags":
-			return 1 << 9, d.stringMap(&p.Tags)
+			return 1 << 9, stringMap(d, &p.Tags)
 		case "attachments":
-			return 1 << 10, d.attachments(&p.Attachments)
+			return 1 << 10, attachments(d, &p.Attachments)
 		}
 		return 0, false
-	}) && d.end()
+	}) && d.End()
 	if !ok {
-		return d.err()
+		return d.Err()
 	}
 	return nil
 }
 
-// failErr records want and returns the error.
-func (d *jsonScanner) failErr(want string) error {
-	d.fail(want)
-	return d.err()
-}
-
-// object reads an object whose every key field knows: field reads the key's
-// value and names the key by a bit of its own, so that a repeated key fails
-// (and bit 0, for a key field does not know, fails too).
-func (d *jsonScanner) object(field func(key string) (bit uint16, ok bool)) bool {
-	if !d.consume('{') {
-		return d.fail("must be an object")
-	}
-	if d.consume('}') {
-		return true
-	}
-	var seen uint16
-	for {
-		if d.peek() != '"' {
-			return d.fail(`want a field name in quotes`)
-		}
-		at := d.i
-		key, ok := d.str()
-		if !ok {
-			return false
-		}
-		if !d.consume(':') {
-			return d.fail(`want ":"`)
-		}
-		bit, ok := field(key)
-		switch {
-		case bit == 0:
-			return d.failAt(at, "unknown field "+strconv.Quote(key))
-		case !ok:
-			return d.in("." + key)
-		case seen&bit != 0:
-			return d.failAt(at, "repeated field "+strconv.Quote(key))
-		}
-		seen |= bit
-		more, ok := d.more('}')
-		if !ok {
-			return false
-		}
-		if !more {
-			return true
-		}
-	}
-}
-
-// optString reads a string or null (which leaves *dst as it is).
-func (d *jsonScanner) optString(dst *string) bool {
-	if d.null() {
-		return true
-	}
-	s, ok := d.str()
-	*dst = s
-	return ok
-}
-
 // addresses reads an address list: a string, or an array of strings and
 // nulls; null is no list.
-func (d *jsonScanner) addresses(dst *addressList) bool {
-	switch d.peek() {
+func addresses(d *strictjson.Scanner, dst *addressList) bool {
+	switch d.Peek() {
 	case 'n':
 		*dst = nil
-		if !d.null() {
-			return d.fail("must be an email address or an array of them")
+		if !d.Null() {
+			return d.Fail("must be an email address or an array of them")
 		}
 		return true
 	case '"':
-		s, ok := d.str()
+		s, ok := d.Str()
 		*dst = addressList{s}
 		return ok
 	case '[':
-		d.i++
+		d.Consume('[')
 	default:
-		return d.fail("must be an email address or an array of them")
+		return d.Fail("must be an email address or an array of them")
 	}
-	if d.consume(']') {
+	if d.Consume(']') {
 		*dst = addressList{}
 		return true
 	}
@@ -150,14 +95,14 @@ func (d *jsonScanner) addresses(dst *addressList) bool {
 	list := buf[:0]
 	for {
 		var s string
-		if !d.null() {
+		if !d.Null() {
 			var ok bool
-			if s, ok = d.str(); !ok {
-				return d.in(index(len(list)))
+			if s, ok = d.Str(); !ok {
+				return d.In(strictjson.Index(len(list)))
 			}
 		}
 		list = append(list, s)
-		more, ok := d.more(']')
+		more, ok := d.More(']')
 		if !ok {
 			return false
 		}
@@ -170,64 +115,46 @@ func (d *jsonScanner) addresses(dst *addressList) bool {
 
 // stringMap reads null or an object of strings (a null value is ""; a
 // repeated name's last value wins).
-func (d *jsonScanner) stringMap(dst *map[string]string) bool {
-	if d.null() {
+func stringMap(d *strictjson.Scanner, dst *map[string]string) bool {
+	if d.Null() {
 		*dst = nil
 		return true
 	}
-	if !d.consume('{') {
-		return d.fail("must be an object of strings")
+	if d.Peek() != '{' {
+		return d.Fail("must be an object of strings")
 	}
 	m := make(map[string]string)
 	*dst = m
-	if d.consume('}') {
-		return true
-	}
-	for {
-		if d.peek() != '"' {
-			return d.fail(`want a name in quotes`)
-		}
-		k, ok := d.str()
-		if !ok {
-			return false
-		}
-		if !d.consume(':') {
-			return d.fail(`want ":"`)
-		}
+	return d.Members(func(k string, _ int) bool {
 		var v string
-		if !d.null() {
-			if v, ok = d.str(); !ok {
-				return d.in("." + k)
+		if !d.Null() {
+			var ok bool
+			if v, ok = d.Str(); !ok {
+				return d.In("." + k)
 			}
 		}
 		m[k] = v
-		more, ok := d.more('}')
-		if !ok {
-			return false
-		}
-		if !more {
-			return true
-		}
-	}
+		return true
+	})
 }
 
 // attachments reads null or an array of attachment objects (or nulls).
-func (d *jsonScanner) attachments(dst *[]attachmentPayload) bool {
-	if d.null() {
+func attachments(d *strictjson.Scanner, dst *[]attachmentPayload) bool {
+	if d.Null() {
 		*dst = nil
 		return true
 	}
-	if !d.consume('[') {
-		return d.fail("must be an array of attachments")
+	if !d.Consume('[') {
+		return d.Fail("must be an array of attachments")
 	}
 	list := []attachmentPayload{}
-	for !d.consume(']') {
-		if len(list) > 0 && !d.consume(',') {
-			return d.fail(`want "," or "]"`)
+	for !d.Consume(']') {
+		if len(list) > 0 && !d.Consume(',') {
+			return d.Fail(`want "," or "]"`)
 		}
 		var a attachmentPayload
-		if !d.null() && !d.attachment(&a) {
-			return d.in(index(len(list)))
+		if !d.Null() && !attachment(d, &a) {
+			return d.In(strictjson.Index(len(list)))
 		}
 		list = append(list, a)
 	}
@@ -236,39 +163,39 @@ func (d *jsonScanner) attachments(dst *[]attachmentPayload) bool {
 }
 
 // attachment reads one {filename, content, content_type, storage} object.
-func (d *jsonScanner) attachment(a *attachmentPayload) bool {
-	return d.object(func(key string) (uint16, bool) {
+func attachment(d *strictjson.Scanner, a *attachmentPayload) bool {
+	return d.Object(func(key string) (uint64, bool) {
 		switch key {
 		case "filename":
-			return 1 << 0, d.optString(&a.Filename)
+			return 1 << 0, d.OptString(&a.Filename)
 		case "content_type":
-			return 1 << 1, d.optString(&a.ContentType)
+			return 1 << 1, d.OptString(&a.ContentType)
 		case "content":
-			if d.null() {
+			if d.Null() {
 				return 1 << 2, true
 			}
-			s, ok := d.str()
+			s, ok := d.Str()
 			a.Content = &s
 			return 1 << 2, ok
 		case "storage":
-			if d.null() {
+			if d.Null() {
 				return 1 << 3, true
 			}
 			a.Storage = new(StorageRef)
-			return 1 << 3, d.storage(a.Storage)
+			return 1 << 3, storageRef(d, a.Storage)
 		}
 		return 0, false
 	})
 }
 
-// storage reads a {bucket, path} object.
-func (d *jsonScanner) storage(st *StorageRef) bool {
-	return d.object(func(key string) (uint16, bool) {
+// storageRef reads a {bucket, path} object.
+func storageRef(d *strictjson.Scanner, st *StorageRef) bool {
+	return d.Object(func(key string) (uint64, bool) {
 		switch key {
 		case "bucket":
-			return 1 << 0, d.optString(&st.Bucket)
+			return 1 << 0, d.OptString(&st.Bucket)
 		case "path":
-			return 1 << 1, d.optString(&st.Path)
+			return 1 << 1, d.OptString(&st.Path)
 		}
 		return 0, false
 	})

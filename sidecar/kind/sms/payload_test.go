@@ -1,9 +1,13 @@
 package sms
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/symphonymessenger/symphony/sidecar/internal/strictjson"
+	"github.com/symphonymessenger/symphony/sidecar/provider"
 )
 
 // e164 is the schema's pattern, the oracle of validE164.
@@ -18,6 +22,11 @@ func TestDecodeSMS(t *testing.T) {
 		`{"to":"4155550100","body":"hi"}`:                                  "E.164",
 		`{"to":"+14155550100","body":""}`:                                  `"body" is required`,
 		`{"to":"+14155550100","body":"x","extra":1}`:                       "unknown field",
+		`{"TO":"+14155550100","body":"x"}`:                                 `unknown field "TO"`,
+		`{"to":"+14155550100","body":"x","body":"y"}`:                      `repeated field "body"`,
+		`{"to":"+14155550100","body":"x"}}`:                                "trailing data",
+		`{"to":"+14155550100","body":5}`:                                   `"body": must be a string`,
+		`["+14155550100"]`:                                                 "must be a JSON object",
 		`{"to":"+14155550100","body":"` + strings.Repeat("x", 1601) + `"}`: "1600",
 	}
 	for in, want := range cases {
@@ -57,6 +66,27 @@ func FuzzValidE164(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if got, want := validE164(s), e164.MatchString(s); got != want {
 			t.Fatalf("validE164(%q) = %v, the regexp says %v", s, got, want)
+		}
+	})
+}
+
+// FuzzDecodeSMSOracle: the hand-written decoder reads what strictjson.Decode
+// (the same shape rules, values by encoding/json) reads, as it reads it, and
+// refuses what it refuses.
+func FuzzDecodeSMSOracle(f *testing.F) {
+	f.Add([]byte(`{"to":"+14155550100","body":"hi","from":null}`))
+	f.Add([]byte(`{"to":"+14155550100","body":"\u00e9\ud83d\ude00 \ud83d"}`))
+	f.Add([]byte(`{"to":"+14155550100","body":"x","to":"+14155550101"}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got, want provider.SMS
+		gerr := decodeSMSPayload(b, &got)
+		werr := strictjson.Decode(b, &want)
+		if werr == nil && !bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte("{")) {
+			return // null: encoding/json leaves the zero value, the decoder wants an object; the checks refuse both
+		}
+		if (gerr == nil) != (werr == nil) || gerr == nil && got != want {
+			t.Fatalf("%q: decoder %+v, %v; strictjson.Decode %+v, %v", b, got, gerr, want, werr)
 		}
 	})
 }

@@ -1,30 +1,30 @@
-package email
+package strictjson
 
 import (
 	"encoding/json"
 	"testing"
 )
 
-// compareString fails t unless jsonScanner.str reads the JSON text s as
+// compareString fails t unless Scanner.Str reads the JSON text s as
 // encoding/json does: the same value when it reads it, and only text that
-// encoding/json refuses when it does not (str may refuse nothing valid).
+// encoding/json refuses when it does not (Str may refuse nothing valid).
 func compareString(t *testing.T, s string) {
 	t.Helper()
 	var want string
 	werr := json.Unmarshal([]byte(s), &want)
-	d := jsonScanner{s: s}
-	if d.peek() != '"' && werr == nil {
-		return // null, which str is not asked to read
+	d := Scanner{s: s}
+	if d.Peek() != '"' && werr == nil {
+		return // null, which Str is not asked to read
 	}
-	got, ok := d.str()
-	ok = ok && d.end()
+	got, ok := d.Str()
+	ok = ok && d.End()
 	switch {
 	case ok && werr != nil:
-		t.Fatalf("str reads %q as %q; encoding/json refuses it: %v", s, got, werr)
+		t.Fatalf("Str reads %q as %q; encoding/json refuses it: %v", s, got, werr)
 	case !ok && werr == nil:
-		t.Fatalf("str refuses %q; encoding/json reads %q", s, want)
+		t.Fatalf("Str refuses %q; encoding/json reads %q", s, want)
 	case ok && got != want:
-		t.Fatalf("str reads %q as %q; encoding/json as %q", s, got, want)
+		t.Fatalf("Str reads %q as %q; encoding/json as %q", s, got, want)
 	}
 }
 
@@ -38,15 +38,15 @@ var jsonStrings = []string{
 	"\"\xf0\x9f\x98\"", "\"\\n\xff\\u00e9\xe2\x82\"",
 }
 
-func TestJSONScanner_StringMatchesEncodingJSON(t *testing.T) {
+func TestScanner_StringMatchesEncodingJSON(t *testing.T) {
 	t.Parallel()
 	for _, s := range jsonStrings {
 		compareString(t, s)
 	}
 }
 
-// FuzzJSONScannerString: str and encoding/json read every string alike.
-func FuzzJSONScannerString(f *testing.F) {
+// FuzzScannerString: Str and encoding/json read every string alike.
+func FuzzScannerString(f *testing.F) {
 	for _, s := range jsonStrings {
 		f.Add(s)
 	}

@@ -1,6 +1,7 @@
-package email
+package strictjson
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,7 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// jsonScanner reads JSON text for a hand-written decoder of one known shape.
+// Scanner reads JSON text for a hand-written decoder of one known shape
+// (the email.send and sms.send payloads), and for Decode.
 // Every method either consumes what it was asked for, reading values exactly
 // as encoding/json would, or reports false. The first failure records what
 // was wanted and where (fail); as it unwinds, each enclosing field and array
@@ -19,48 +21,85 @@ import (
 // without escapes is a substring of it rather than an allocation of its own.
 // Such substrings keep the whole text alive, which costs nothing here: a
 // payload lives as long as the send that decoded it.
-type jsonScanner struct {
-	s    string
-	i    int
-	want string // what the first failure wanted; "" until one
-	at   int    // where it was, in bytes
-	path string // the fields and elements it was in, innermost last: .a[0].b
+type Scanner struct {
+	s       string
+	i       int
+	want    string // what the first failure wanted; "" until one
+	at      int    // where it was, in bytes
+	path    string // the fields and elements it was in, innermost last: .a[0].b
+	unknown string // the unknown field the first failure was, if it was one
 }
 
-// fail records want at the current position unless a failure is recorded
+// NewScanner returns a Scanner of b.
+func NewScanner(b []byte) *Scanner { return &Scanner{s: string(b)} }
+
+// Error is what reading stopped at: `"attachments[0].storage": must be an
+// object (byte 93)`.
+type Error struct {
+	Path    string // the field or element, as attachments[0].storage; "" for the value itself
+	Want    string // what was wanted there
+	Offset  int    // in bytes
+	Unknown string // the field's name when the failure was a field the shape does not know
+}
+
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("%s (byte %d)", e.Want, e.Offset)
+	}
+	return fmt.Sprintf("%s: %s (byte %d)", strconv.Quote(e.Path), e.Want, e.Offset)
+}
+
+// UnknownField returns the name of the unknown field err is about, if it is
+// about one.
+func UnknownField(err error) (string, bool) {
+	var e *Error
+	if errors.As(err, &e) && e.Unknown != "" {
+		return e.Unknown, true
+	}
+	return "", false
+}
+
+// Fail records want at the current position unless a failure is recorded
 // already, and reports false.
-func (d *jsonScanner) fail(want string) bool {
-	return d.failAt(d.i, want)
+func (d *Scanner) Fail(want string) bool {
+	return d.FailAt(d.i, want)
 }
 
-// failAt is fail at byte at.
-func (d *jsonScanner) failAt(at int, want string) bool {
+// FailAt is fail at byte at.
+func (d *Scanner) FailAt(at int, want string) bool {
 	if d.want == "" {
 		d.want, d.at = want, at
 	}
 	return false
 }
 
-// in adds a field (".name") or an element ("[i]") to the failure's path, as
+// In adds a field (".name") or an element ("[i]") to the failure's path, as
 // the failure unwinds out of it, and reports false.
-func (d *jsonScanner) in(segment string) bool {
+func (d *Scanner) In(segment string) bool {
 	d.path = segment + d.path
 	return false
 }
 
-// err words the recorded failure.
-func (d *jsonScanner) err() error {
-	if d.path == "" {
-		return fmt.Errorf("%s (byte %d)", d.want, d.at)
+// Err is the recorded failure.
+func (d *Scanner) Err() error {
+	e := &Error{Want: d.want, Offset: d.at, Unknown: d.unknown}
+	if d.path != "" {
+		e.Path = d.path[1:]
 	}
-	return fmt.Errorf("%s: %s (byte %d)", strconv.Quote(d.path[1:]), d.want, d.at)
+	return e
 }
 
-// index is an element's path segment.
-func index(i int) string { return "[" + strconv.Itoa(i) + "]" }
+// FailErr records want and returns the error.
+func (d *Scanner) FailErr(want string) error {
+	d.Fail(want)
+	return d.Err()
+}
+
+// Index is an element's path segment.
+func Index(i int) string { return "[" + strconv.Itoa(i) + "]" }
 
 // space skips JSON whitespace.
-func (d *jsonScanner) space() {
+func (d *Scanner) space() {
 	for d.i < len(d.s) {
 		switch d.s[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -71,8 +110,8 @@ func (d *jsonScanner) space() {
 	}
 }
 
-// peek returns the next byte after whitespace, or 0 at the end.
-func (d *jsonScanner) peek() byte {
+// Peek returns the next byte after whitespace, or 0 at the end.
+func (d *Scanner) Peek() byte {
 	d.space()
 	if d.i < len(d.s) {
 		return d.s[d.i]
@@ -80,36 +119,36 @@ func (d *jsonScanner) peek() byte {
 	return 0
 }
 
-// consume reads c after whitespace, and reports false (recording nothing) if
+// Consume reads c after whitespace, and reports false (recording nothing) if
 // c is not next.
-func (d *jsonScanner) consume(c byte) bool {
-	if d.peek() != c {
+func (d *Scanner) Consume(c byte) bool {
+	if d.Peek() != c {
 		return false
 	}
 	d.i++
 	return true
 }
 
-// null reads the literal null after whitespace, and reports false (recording
+// Null reads the literal null after whitespace, and reports false (recording
 // nothing) if it is not next.
-func (d *jsonScanner) null() bool {
-	if d.peek() != 'n' || len(d.s)-d.i < 4 || d.s[d.i:d.i+4] != "null" {
+func (d *Scanner) Null() bool {
+	if d.Peek() != 'n' || len(d.s)-d.i < 4 || d.s[d.i:d.i+4] != "null" {
 		return false
 	}
 	d.i += 4
 	return true
 }
 
-// end reads the whitespace after the value, all that may be left.
-func (d *jsonScanner) end() bool {
+// End reads the whitespace after the value, all that may be left.
+func (d *Scanner) End() bool {
 	d.space()
-	return d.i == len(d.s) || d.fail("trailing data after the JSON object")
+	return d.i == len(d.s) || d.Fail("trailing data after the JSON object")
 }
 
-// more reads what follows an element of an object or an array closed by
+// More reads what follows an element of an object or an array closed by
 // closer: true after a comma, false after closer; ok is false otherwise.
-func (d *jsonScanner) more(closer byte) (more, ok bool) {
-	switch d.peek() {
+func (d *Scanner) More(closer byte) (more, ok bool) {
+	switch d.Peek() {
 	case ',':
 		d.i++
 		return true, true
@@ -117,7 +156,7 @@ func (d *jsonScanner) more(closer byte) (more, ok bool) {
 		d.i++
 		return false, true
 	}
-	return false, d.fail(`want "," or "` + string(closer) + `"`)
+	return false, d.Fail(`want "," or "` + string(closer) + `"`)
 }
 
 // plain marks the bytes a string holds as they are: not a quote, a
@@ -129,13 +168,13 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// str reads a string literal after whitespace and returns its value as
+// Str reads a string literal after whitespace and returns its value as
 // encoding/json decodes it: escapes resolved, a lone or mismatched surrogate
 // and each byte of invalid UTF-8 replaced by U+FFFD. Anything but a string,
 // a raw control character, a bad escape or a missing closing quote fails.
-func (d *jsonScanner) str() (string, bool) {
-	if d.peek() != '"' {
-		return "", d.fail("must be a string")
+func (d *Scanner) Str() (string, bool) {
+	if d.Peek() != '"' {
+		return "", d.Fail("must be a string")
 	}
 	start := d.i + 1
 	i := start
@@ -163,7 +202,7 @@ func (d *jsonScanner) str() (string, bool) {
 
 // unquote finishes str the slow way: the string started at start and has no
 // escapes or bad bytes before i.
-func (d *jsonScanner) unquote(start, i int) (string, bool) {
+func (d *Scanner) unquote(start, i int) (string, bool) {
 	var b strings.Builder // its String does not copy
 	b.Grow(i - start + 32)
 	b.WriteString(d.s[start:i])
@@ -174,10 +213,10 @@ func (d *jsonScanner) unquote(start, i int) (string, bool) {
 			d.i = i + 1
 			return b.String(), true
 		case c < ' ':
-			return "", d.failAt(i, "must escape its control characters")
+			return "", d.FailAt(i, "must escape its control characters")
 		case c == '\\':
 			if i+1 >= len(d.s) {
-				return "", d.fail("is a string with no closing quote")
+				return "", d.Fail("is a string with no closing quote")
 			}
 			i += 2
 			switch d.s[i-1] {
@@ -196,7 +235,7 @@ func (d *jsonScanner) unquote(start, i int) (string, bool) {
 			case 'u':
 				r := hex4(d.s[i:])
 				if r < 0 {
-					return "", d.failAt(i-2, `has a bad \u escape`)
+					return "", d.FailAt(i-2, `has a bad \u escape`)
 				}
 				i += 4
 				if utf16.IsSurrogate(r) {
@@ -215,7 +254,7 @@ func (d *jsonScanner) unquote(start, i int) (string, bool) {
 				}
 				b.WriteRune(r)
 			default:
-				return "", d.failAt(i-2, "has a bad escape")
+				return "", d.FailAt(i-2, "has a bad escape")
 			}
 		case c < utf8.RuneSelf:
 			j := i + 1
@@ -230,7 +269,7 @@ func (d *jsonScanner) unquote(start, i int) (string, bool) {
 			i += size
 		}
 	}
-	return "", d.fail("is a string with no closing quote")
+	return "", d.Fail("is a string with no closing quote")
 }
 
 // hex4 returns the value of the four hex digits s starts with, or -1.
