@@ -132,6 +132,9 @@ func (m *Main) Run(ctx context.Context) error {
 	p := cfg.Providers
 	handlers := remote.NewRegistry(outhook.New(hc), remote.Config{
 		SupabaseURL: p.SupabaseURL, ServiceRoleKey: p.SupabaseServiceRoleKey, WebhookSecret: p.WebhookSecret})
+	// The campaigns' periodic step: the worker runs it, knowing no campaign.
+	stalled := worker.Periodic{Name: "pause stalled campaigns",
+		Run: campaign.Stalled{DB: pool, Metrics: met, Log: log.With("component", "campaigns")}.Run}
 	w = worker.New(store, handlers, worker.Config{
 		Queues:          cfg.Queues,
 		ClaimBatch:      cfg.ClaimBatch,
@@ -142,7 +145,7 @@ func (m *Main) Run(ctx context.Context) error {
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Retry:           worker.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
 		Info:            queue.WorkerInfo{Hostname: host, Version: Version, Queues: cfg.Queues},
-		Periodic:        []worker.Periodic{campaign.Stalled(pool, met, log.With("component", "campaigns"))},
+		Periodic:        []worker.Periodic{stalled},
 	}, log, met)
 	lis := listener.New(cfg.DatabaseURL, log, met)
 	lis.OnConnect = func() {

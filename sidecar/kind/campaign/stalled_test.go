@@ -31,7 +31,7 @@ func TestStalledCampaigns_PausesACampaignWhoseChainDied(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.New()
-	step := campaign.Stalled(pool, m, slog.New(slog.DiscardHandler))
+	step := campaign.Stalled{DB: pool, Metrics: m, Log: slog.New(slog.DiscardHandler)}
 	paused := func() float64 {
 		var d dto.Metric
 		if err := m.CampaignsPaused.Write(&d); err != nil {
