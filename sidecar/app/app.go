@@ -16,9 +16,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/symphonymessenger/symphony/sidecar/config"
-	"github.com/symphonymessenger/symphony/sidecar/handler"
 	"github.com/symphonymessenger/symphony/sidecar/httpapi"
 	"github.com/symphonymessenger/symphony/sidecar/httpserver"
+	"github.com/symphonymessenger/symphony/sidecar/kind"
+	"github.com/symphonymessenger/symphony/sidecar/kind/campaign"
+	"github.com/symphonymessenger/symphony/sidecar/kind/remote"
 	"github.com/symphonymessenger/symphony/sidecar/listener"
 	"github.com/symphonymessenger/symphony/sidecar/membudget"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
@@ -128,8 +130,11 @@ func (m *Main) Run(ctx context.Context) error {
 	opsStore := ops.New(pool)
 	// Handlers need the installation id, read once the database answers.
 	p := cfg.Providers
-	handlers := handler.NewRegistry(outhook.New(hc), handler.RemoteConfig{
+	handlers := remote.NewRegistry(outhook.New(hc), remote.Config{
 		SupabaseURL: p.SupabaseURL, ServiceRoleKey: p.SupabaseServiceRoleKey, WebhookSecret: p.WebhookSecret})
+	// The campaigns' periodic step: the worker runs it, knowing no campaign.
+	stalled := worker.Periodic{Name: "pause stalled campaigns",
+		Run: campaign.Stalled{DB: pool, Metrics: met, Log: log.With("component", "campaigns")}.Run}
 	w = worker.New(store, handlers, worker.Config{
 		Queues:          cfg.Queues,
 		ClaimBatch:      cfg.ClaimBatch,
@@ -140,7 +145,7 @@ func (m *Main) Run(ctx context.Context) error {
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Retry:           worker.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
 		Info:            queue.WorkerInfo{Hostname: host, Version: Version, Queues: cfg.Queues},
-		Periodic:        []worker.Periodic{handler.StalledCampaigns(pool, met, log.With("component", "campaigns"))},
+		Periodic:        []worker.Periodic{stalled},
 	}, log, met)
 	lis := listener.New(cfg.DatabaseURL, log, met)
 	lis.OnConnect = func() {
@@ -226,7 +231,7 @@ func (m *Main) Run(ctx context.Context) error {
 		memBudget = membudget.Default()
 	}
 	log.Info("attachment memory budget", "bytes", memBudget)
-	handlers.SetBuiltins(handler.Builtins(handler.Deps{Email: email, SMS: sms, Namespace: ns,
+	handlers.SetBuiltins(kind.Builtins(kind.Deps{Email: email, SMS: sms, Namespace: ns,
 		Storage: files, MaxAttachmentBytes: int64(cfg.AttachmentMaxBytes), Memory: membudget.New(memBudget), DB: pool}), ns)
 	loadRemoteKinds(ctx, store, handlers, log)
 	handlers.OnMiss = func() { loadRemoteKinds(ctx, store, handlers, log) }
@@ -272,7 +277,7 @@ func (m *Main) markReady() {
 }
 
 // loadRemoteKinds (re)reads the kinds handled by Edge Functions and webhooks.
-func loadRemoteKinds(ctx context.Context, store *queue.Store, r *handler.Registry, log *slog.Logger) {
+func loadRemoteKinds(ctx context.Context, store *queue.Store, r *remote.Registry, log *slog.Logger) {
 	kinds, err := store.RemoteKinds(ctx)
 	if err != nil {
 		log.Warn("could not read remote kinds; keeping the previous ones", "error", err)

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/symphonymessenger/symphony/sidecar/config"
-	"github.com/symphonymessenger/symphony/sidecar/handler"
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
+	emailkind "github.com/symphonymessenger/symphony/sidecar/kind/email"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
 	"github.com/symphonymessenger/symphony/sidecar/provider/postmark"
@@ -314,7 +314,7 @@ func crashAfterAccept(t *testing.T, db *pgtest.DB, providerName string, send fun
 	emails := make([]*provider.Email, n)
 	claimed := make([]int64, n)
 	for i, m := range msgs {
-		if emails[i], _, err = handler.DecodeEmail(m.Payload); err != nil {
+		if emails[i], _, err = emailkind.DecodeEmail(m.Payload); err != nil {
 			t.Fatal(err)
 		}
 		claimed[i] = m.ID

@@ -33,8 +33,10 @@ func New(db DB) *Store { return &Store{db: db} }
 // ErrNotFound is returned for a message id that does not exist.
 var ErrNotFound = errors.New("not found")
 
-// QueueStats is one row of the overview: symphony.queue_stats's columns with
-// the pending counts bounded by PendingCap. Its live columns are queue.Depth,
+// QueueStats is one row of the overview, of
+// symphony.queue_stats_bounded(PendingCap): the symphony.queue_stats view's
+// columns (the view is the same function with no cap) with the pending
+// counts bounded. Its live columns are queue.Depth,
 // the reading /status and /metrics make with sql/queue_depth.sql;
 // TestStore_QueueStatsDepthIsQueueDepth holds the two to the same counts
 // below the cap.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 )
 
 // Error is a failed provider call, classified by the provider package that made it.
@@ -50,25 +52,14 @@ func (e *Error) IsPermanent() bool { return e.Permanent }
 func (e *Error) RetryDelay() time.Duration { return e.RetryAfter }
 
 // Permanent marks err as a failure that no retry can fix (bad input, a rejected
-// recipient). The worker sends such a message to dead at once.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &permanentError{err}
-}
+// recipient). The worker sends such a message to dead at once. It is
+// msgtype.Permanent, named here for the provider clients that classify their
+// vendors' errors.
+func Permanent(err error) error { return msgtype.Permanent(err) }
 
-type permanentError struct{ err error }
-
-func (p *permanentError) Error() string     { return p.err.Error() }
-func (p *permanentError) Unwrap() error     { return p.err }
-func (p *permanentError) IsPermanent() bool { return true }
-
-// IsPermanent reports whether any error in err's chain says it is permanent.
-func IsPermanent(err error) bool {
-	var p interface{ IsPermanent() bool }
-	return errors.As(err, &p) && p.IsPermanent()
-}
+// IsPermanent reports whether any error in err's chain says it is permanent
+// (msgtype.IsPermanent).
+func IsPermanent(err error) bool { return msgtype.IsPermanent(err) }
 
 // RetryAfter returns the delay any error in err's chain asks for, or 0.
 func RetryAfter(err error) time.Duration {

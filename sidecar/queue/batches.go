@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgarray"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	queries "github.com/symphonymessenger/symphony/sql"
 )
 
@@ -30,9 +31,9 @@ type Batch struct {
 
 // The outcomes a batch row ends with.
 const (
-	BatchAnswered  = "answered"  // the provider answered per member; results written
-	BatchFailed    = "failed"    // the request as a whole failed for good
-	BatchAbandoned = "abandoned" // a retry could not repeat it exactly
+	BatchAnswered  = msgtype.BatchAnswered // the provider answered per member; results written
+	BatchFailed    = msgtype.BatchFailed   // the request as a whole failed for good
+	BatchAbandoned = "abandoned"           // a retry could not repeat it exactly
 )
 
 // RecordBatch records a batch request before its first call: its members in
@@ -129,6 +130,6 @@ func (s *Store) CompleteBatch(ctx context.Context, id int64, outcome string, out
 // ClaimIDs claims those of ids (messages of queue) that are pending and due
 // within a minute: the other members of an unfinished batch a retry repeats.
 // A member held by another sidecar, or not due by then, is left out.
-func (s *Store) ClaimIDs(ctx context.Context, queue string, ids []int64, lease time.Duration) ([]Message, error) {
+func (s *Store) ClaimIDs(ctx context.Context, queue string, ids []int64, lease time.Duration) ([]msgtype.Message, error) {
 	return s.claimBy(ctx, s.pool, queue, len(ids), queries.ClaimIDs, queue, pgarray.Int8s(ids), s.workerID, lease.Milliseconds())
 }

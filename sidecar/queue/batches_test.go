@@ -8,12 +8,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
 // batchesOf is a queue.Fit for requests of up to size messages each.
 func batchesOf(size int) queue.Fit {
-	return func(msgs []queue.Message, budget int) (int, int) {
+	return func(msgs []msgtype.Message, budget int) (int, int) {
 		keep := min(len(msgs), budget*size)
 		return keep, (keep + size - 1) / size
 	}
@@ -59,7 +60,7 @@ func TestStore_ClaimPlannedHandsBackWhatDoesNotFit(t *testing.T) {
 	s := queue.NewStore(pool, "w1")
 	// Claimed 100 a request, but only 40 fit in one (they are bigger than
 	// thought), and only one request is used: 40 kept, 260 - 40 pending.
-	fit := func(msgs []queue.Message, budget int) (int, int) { return min(len(msgs), 40), 1 }
+	fit := func(msgs []msgtype.Message, budget int) (int, int) { return min(len(msgs), 40), 1 }
 	msgs, _, err := s.ClaimPlanned(ctx, "email", "email", 500, 3, 100, time.Minute, fit)
 	if err != nil {
 		t.Fatal(err)

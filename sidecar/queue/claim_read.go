@@ -6,6 +6,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 )
 
 // unreadableCode is the error code recorded on a message whose claimed row
@@ -24,7 +26,7 @@ type claimReader struct {
 // read fills m from the current row. It reads every column it can, so that m.ID
 // and m.Attempt are set even when another column is unreadable, and returns the
 // first column's error.
-func (r *claimReader) read(rows pgx.Rows, m *Message) error {
+func (r *claimReader) read(rows pgx.Rows, m *msgtype.Message) error {
 	// The columns of claim.sql, in order.
 	dest := [...]any{&m.ID, &m.Kind, &m.Queue, (*[]byte)(&m.Payload), &m.Attempt, &m.MaxAttempts,
 		&m.Priority, &m.Subject, (*[]byte)(&m.Meta), &m.CreatedAt, &m.MaybeSentBefore}
@@ -66,7 +68,7 @@ func (s *Store) endUnreadable(ctx context.Context, q querier, bad []Outcome) err
 }
 
 // unreadable is the outcome of a claimed message whose row could not be read.
-func unreadable(m *Message, err error) Outcome {
+func unreadable(m *msgtype.Message, err error) Outcome {
 	return Outcome{ID: m.ID, Attempt: m.Attempt, State: Dead, Code: unreadableCode,
 		Error: fmt.Sprintf("the message cannot be read: %v; fix the row and retry it (symphony.retry)", err)}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	queries "github.com/symphonymessenger/symphony/sql"
 )
 
@@ -44,14 +45,14 @@ func (s *Store) QueueLimits(ctx context.Context) (map[string]Bucket, error) {
 // tokens for, taking the tokens in the claim's own transaction. When the
 // tokens, not limit or the backlog, bounded the claim, it returns how long
 // until the next token.
-func (s *Store) ClaimLimited(ctx context.Context, queue, bucket string, limit int, lease time.Duration) ([]Message, time.Duration, error) {
+func (s *Store) ClaimLimited(ctx context.Context, queue, bucket string, limit int, lease time.Duration) ([]msgtype.Message, time.Duration, error) {
 	return s.ClaimPlanned(ctx, queue, bucket, limit, limit, 1, lease, nil)
 }
 
 // Fit says how many of msgs, from the first, go out in at most budget
 // provider requests, and in how many: a claim's messages may share
 // requests (a batch endpoint takes many emails in one).
-type Fit func(msgs []Message, budget int) (keep, requests int)
+type Fit func(msgs []msgtype.Message, budget int) (keep, requests int)
 
 // ClaimPlanned claims up to limit messages of queue that go out in at most
 // requests provider requests, within bucket's tokens when bucket is not
@@ -60,10 +61,10 @@ type Fit func(msgs []Message, budget int) (keep, requests int)
 // many requests they make, and those that do not fit in the requests
 // granted are handed back in the same transaction, the unused tokens too.
 // wait is as for ClaimLimited.
-func (s *Store) ClaimPlanned(ctx context.Context, queue, bucket string, limit, requests, perRequest int, lease time.Duration, fit Fit) ([]Message, time.Duration, error) {
+func (s *Store) ClaimPlanned(ctx context.Context, queue, bucket string, limit, requests, perRequest int, lease time.Duration, fit Fit) ([]msgtype.Message, time.Duration, error) {
 	if fit == nil {
 		limit = min(limit, requests)
-		fit = func(msgs []Message, budget int) (int, int) { n := min(len(msgs), budget); return n, n }
+		fit = func(msgs []msgtype.Message, budget int) (int, int) { n := min(len(msgs), budget); return n, n }
 	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -76,7 +77,7 @@ func (s *Store) ClaimPlanned(ctx context.Context, queue, bucket string, limit, r
 			return nil, 0, fmt.Errorf("error taking %s tokens: %w", bucket, err)
 		}
 	}
-	var msgs []Message
+	var msgs []msgtype.Message
 	if granted > 0 {
 		// As many messages as the granted requests may carry.
 		n := min(limit, granted*max(perRequest, 1))

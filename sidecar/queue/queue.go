@@ -13,35 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgarray"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	queries "github.com/symphonymessenger/symphony/sql"
 )
-
-// Message is a claimed message: the attempt now under way is Attempt.
-type Message struct {
-	ID          int64
-	Kind        string
-	Queue       string
-	Payload     json.RawMessage
-	Attempt     int
-	MaxAttempts int
-	Priority    int16
-	Subject     *string
-	Meta        json.RawMessage
-	CreatedAt   time.Time
-	// MaybeSentBefore: an earlier attempt may have reached the provider (its
-	// call failed ambiguously, or its sidecar died mid-call).
-	MaybeSentBefore bool
-	// DuplicateRisk: an earlier request that carried this message, under
-	// an idempotency key the next request will not carry (a batch that
-	// could not be repeated), may have been accepted. A success is then
-	// flagged possible_duplicate whatever the provider. Set by the worker.
-	DuplicateRisk bool
-	// Prepared is what the kind's handler worked out for this message when it
-	// was claimed, together with the rest of its claim (worker.Preparer): its
-	// decoded payload, its suppression check. Nil when nothing was prepared;
-	// only that handler reads it.
-	Prepared any
-}
 
 // State is where an attempt leaves its message.
 type State string
@@ -100,17 +74,17 @@ type querier interface {
 }
 
 // Claim leases up to limit due messages of queue.
-func (s *Store) Claim(ctx context.Context, queue string, limit int, lease time.Duration) ([]Message, error) {
+func (s *Store) Claim(ctx context.Context, queue string, limit int, lease time.Duration) ([]msgtype.Message, error) {
 	return s.claim(ctx, s.pool, queue, limit, lease)
 }
 
-func (s *Store) claim(ctx context.Context, q querier, queue string, limit int, lease time.Duration) ([]Message, error) {
+func (s *Store) claim(ctx context.Context, q querier, queue string, limit int, lease time.Duration) ([]msgtype.Message, error) {
 	return s.claimBy(ctx, q, queue, limit, queries.Claim, queue, limit, s.workerID, lease.Milliseconds())
 }
 
 // claimBy runs a claiming statement (claim.sql, claim_ids.sql) that returns
 // at most limit messages of queue.
-func (s *Store) claimBy(ctx context.Context, q querier, queue string, limit int, sql string, args ...any) ([]Message, error) {
+func (s *Store) claimBy(ctx context.Context, q querier, queue string, limit int, sql string, args ...any) ([]msgtype.Message, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("error claiming from queue %s: %w", queue, err)
@@ -118,11 +92,11 @@ func (s *Store) claimBy(ctx context.Context, q querier, queue string, limit int,
 	defer rows.Close()
 	// Sized for a full claim up front: grown by appending, the slice of a claim
 	// of 500 was the sidecar's largest allocation.
-	msgs := make([]Message, 0, limit)
+	msgs := make([]msgtype.Message, 0, limit)
 	var r claimReader
 	var bad []Outcome
 	for rows.Next() {
-		msgs = append(msgs, Message{})
+		msgs = append(msgs, msgtype.Message{})
 		m := &msgs[len(msgs)-1]
 		// Payload and meta are read as plain bytes: scanned as json.RawMessage,
 		// pgx would run each through json.Unmarshal, re-validating JSON that

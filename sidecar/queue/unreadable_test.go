@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
@@ -38,7 +39,7 @@ func TestStore_ClaimEndsAnUnreadableRowAlone(t *testing.T) {
 			pool, ctx := setup(t)
 			bad := unreadableClaim(t, pool, 4)
 			s := queue.NewStore(pool, "w1")
-			var msgs []queue.Message
+			var msgs []msgtype.Message
 			var err error
 			if limited {
 				mustExec(t, pool, `update symphony.rate_limits set per_second = 100, burst = 10 where name = 'email'`)

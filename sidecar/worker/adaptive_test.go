@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
@@ -22,7 +23,7 @@ type ordered struct {
 	id     atomic.Int64
 }
 
-func (o *ordered) Handle(_ context.Context, m *queue.Message) (json.RawMessage, error) {
+func (o *ordered) Handle(_ context.Context, m *msgtype.Message) (json.RawMessage, error) {
 	k := o.n.Add(1)
 	if m.ID == o.id.Load() {
 		o.urgent.Store(k)
@@ -44,7 +45,7 @@ func TestWorker_PriorityWinsOverABacklogAtDefaultSettings(t *testing.T) {
 	ctx := context.Background()
 	h := &ordered{}
 	h.id.Store(-1)
-	w := worker.New(queue.NewStore(pool, "w-priority"), worker.Handlers{"email.send": h}, worker.Config{
+	w := worker.New(queue.NewStore(pool, "w-priority"), msgtype.Handlers{"email.send": h}, worker.Config{
 		Queues: map[string]int{"email": 8}, ClaimBatch: 500, Prefetch: worker.AutoPrefetch,
 		Lease: 10 * time.Second, PollInterval: 50 * time.Millisecond, HandlerTimeout: 5 * time.Second,
 		ShutdownTimeout: 5 * time.Second,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
@@ -18,9 +19,9 @@ type ctxKey struct{}
 
 // testWorker is a worker without a database whose attempts run as Run runs
 // them: values from a parent context, w.hard, the watchdog.
-func testWorker(tb testing.TB, h Handler, slots int, timeout time.Duration) *Worker {
+func testWorker(tb testing.TB, h msgtype.Handler, slots int, timeout time.Duration) *Worker {
 	tb.Helper()
-	w := New(nil, Handlers{"email.send": h}, Config{
+	w := New(nil, msgtype.Handlers{"email.send": h}, Config{
 		Queues: map[string]int{"email": slots}, HandlerTimeout: timeout, ShutdownTimeout: time.Second,
 		Retry: RetryPolicy{Base: time.Second, Max: time.Minute},
 	}, slog.New(slog.DiscardHandler), metrics.New())
@@ -31,16 +32,16 @@ func testWorker(tb testing.TB, h Handler, slots int, timeout time.Duration) *Wor
 	return w
 }
 
-func testMessage() *queue.Message {
-	return &queue.Message{ID: 7, Kind: "email.send", Queue: "email", Attempt: 1, MaxAttempts: 5}
+func testMessage() *msgtype.Message {
+	return &msgtype.Message{ID: 7, Kind: "email.send", Queue: "email", Attempt: 1, MaxAttempts: 5}
 }
 
 // handleWithin runs one attempt in slot i, failing the test if it has not
 // ended within limit.
-func handleWithin(t *testing.T, w *Worker, i int, m *queue.Message, limit time.Duration) queue.Outcome {
+func handleWithin(t *testing.T, w *Worker, i int, m *msgtype.Message, limit time.Duration) queue.Outcome {
 	t.Helper()
 	done := make(chan queue.Outcome, 1)
-	go func() { done <- w.handle(w.slots[i], m) }()
+	go func() { done <- w.handle(w.slots[i], m, nil) }()
 	select {
 	case o := <-done:
 		return o
@@ -51,9 +52,9 @@ func handleWithin(t *testing.T, w *Worker, i int, m *queue.Message, limit time.D
 }
 
 // handlerFunc adapts a function to Handler.
-type handlerFunc func(ctx context.Context, m *queue.Message) (json.RawMessage, error)
+type handlerFunc func(ctx context.Context, m *msgtype.Message) (json.RawMessage, error)
 
-func (f handlerFunc) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
+func (f handlerFunc) Handle(ctx context.Context, m *msgtype.Message) (json.RawMessage, error) {
 	return f(ctx, m)
 }
 
@@ -68,8 +69,8 @@ type seen struct {
 
 // waiting blocks until its context ends, deriving contexts from it as pgx and
 // net/http do, and reports what it saw on out.
-func waiting(out chan<- seen) Handler {
-	return handlerFunc(func(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
+func waiting(out chan<- seen) msgtype.Handler {
+	return handlerFunc(func(ctx context.Context, m *msgtype.Message) (json.RawMessage, error) {
 		var s seen
 		s.deadline, s.hasDeadline = ctx.Deadline()
 		s.value = ctx.Value(ctxKey{})
@@ -119,7 +120,7 @@ func TestWorker_HandlerTimeoutCutsAttemptOff(t *testing.T) {
 func TestWorker_HandlerTimeoutPerAttempt(t *testing.T) {
 	t.Parallel()
 	slow := make(chan bool, 4)
-	w := testWorker(t, handlerFunc(func(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
+	w := testWorker(t, handlerFunc(func(ctx context.Context, m *msgtype.Message) (json.RawMessage, error) {
 		if !<-slow {
 			return json.RawMessage(`{}`), nil
 		}
@@ -135,7 +136,7 @@ func TestWorker_HandlerTimeoutPerAttempt(t *testing.T) {
 	slow <- false
 	began := time.Now()
 	quick := make(chan queue.Outcome)
-	go func() { time.Sleep(100 * time.Millisecond); quick <- w.handle(w.slots[1], testMessage()) }()
+	go func() { time.Sleep(100 * time.Millisecond); quick <- w.handle(w.slots[1], testMessage(), nil) }()
 	o := handleWithin(t, w, 0, testMessage(), 5*time.Second)
 	took := time.Since(began)
 	if o.State != queue.Retry || !strings.Contains(o.Error, "deadline") || took < 200*time.Millisecond || took > 2*time.Second {
@@ -154,7 +155,7 @@ func TestWorker_HardStopInterruptsAttempts(t *testing.T) {
 	out := make(chan seen, 2)
 	w := testWorker(t, waiting(out), 1, time.Hour)
 	done := make(chan queue.Outcome)
-	go func() { done <- w.handle(w.slots[0], testMessage()) }()
+	go func() { done <- w.handle(w.slots[0], testMessage(), nil) }()
 	time.Sleep(50 * time.Millisecond)
 	w.cancelHard()
 	for range 2 {
@@ -169,7 +170,7 @@ func TestWorker_HardStopInterruptsAttempts(t *testing.T) {
 		if s := <-out; s.err != context.Canceled || s.cause != context.Canceled || s.child != context.Canceled {
 			t.Errorf("Err %v, Cause %v, derived Err %v; want context.Canceled each", s.err, s.cause, s.child)
 		}
-		go func() { done <- w.handle(w.slots[0], testMessage()) }()
+		go func() { done <- w.handle(w.slots[0], testMessage(), nil) }()
 	}
 }
 
@@ -178,7 +179,7 @@ func TestWorker_HardStopInterruptsAttempts(t *testing.T) {
 func TestWorker_AttemptContextEndsWithAttempt(t *testing.T) {
 	t.Parallel()
 	kept := make(chan context.Context, 2)
-	w := testWorker(t, handlerFunc(func(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
+	w := testWorker(t, handlerFunc(func(ctx context.Context, m *msgtype.Message) (json.RawMessage, error) {
 		if m.Attempt == 2 {
 			_ = ctx.Done() // Done asked for before the end, as pgx does
 		}

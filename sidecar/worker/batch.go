@@ -2,13 +2,13 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
 	"time"
 
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
@@ -16,7 +16,7 @@ import (
 // Batching: a provider's request rate, not the claim loop, bounds a bulk
 // send, and some providers take many messages in one request (Resend's
 // POST /emails/batch up to 100, Postmark's POST /email/batch up to 500). When
-// a claim holds several messages that may share a request (BatchHandler's
+// a claim holds several messages that may share a request (msgtype.BatchHandler's
 // BatchKey: the same provider, bulk priority, nothing the batch endpoint
 // refuses), the worker hands them to one slot as a batch unit, which the
 // handler sends in one request. A lone message, and every message of
@@ -33,29 +33,14 @@ import (
 // its own; the results of an answered batch are written in one transaction
 // with the batch's outcome, so "unfinished" means "results not written".
 
-// BatchHandler is a Handler whose provider takes several messages in one
-// request.
-type BatchHandler interface {
-	Handler
-	// BatchKey says, from the claimed row alone (no decoding), whether m may
-	// share a request, with which others (the same key), and how many one
-	// request takes. ok false: m goes single.
-	BatchKey(m *queue.Message) (key string, max int, ok bool)
-	// HandleBatch sends c's messages, in as few requests as it can, and
-	// returns one result per message, in order.
-	HandleBatch(ctx context.Context, c *BatchCall) []BatchResult
-}
-
-// BatchResult is one message's result in a batch: as Handle's.
-type BatchResult struct {
-	Result json.RawMessage
-	Err    error
-}
-
-// BatchCall is a batch unit: messages of one batch key, sent together.
-type BatchCall struct {
+// batchCall is a batch unit: messages of one batch key, sent together. It is
+// the msgtype.BatchCall its handler's HandleBatch is given.
+type batchCall struct {
 	Queue string
-	Msgs  []*queue.Message
+	Msgs  []*msgtype.Message
+	// Jobs are what the kind's Preparer prepared for Msgs (nil: none for
+	// any member).
+	Jobs []msgtype.Job
 	// Repeat, when set, is the unfinished batch Msgs are the members of, in
 	// its order: the handler sends exactly that request again (Again) or,
 	// if it cannot (a member's content or recipients changed), abandons it
@@ -74,26 +59,48 @@ type request struct {
 	members []int  // indexes into Msgs
 }
 
+var _ msgtype.BatchCall = (*batchCall)(nil)
+
+// Messages implements msgtype.BatchCall.
+func (c *batchCall) Messages() []*msgtype.Message { return c.Msgs }
+
+// Job implements msgtype.BatchCall.
+func (c *batchCall) Job(i int) msgtype.Job {
+	if c.Jobs == nil {
+		return nil
+	}
+	return c.Jobs[i]
+}
+
+// Repeating implements msgtype.BatchCall.
+func (c *batchCall) Repeating() (int64, bool) {
+	if c.Repeat == nil {
+		return 0, false
+	}
+	return c.Repeat.ID, true
+}
+
 // Record records a new batch of the members at indexes idx (request order)
-// before its first call, and returns it (its key is keyPrefix and its id).
-func (c *BatchCall) Record(ctx context.Context, provider, keyPrefix string, idx []int) (queue.Batch, error) {
+// before its first call, and returns its id (its key is keyPrefix and the
+// id) and its call number.
+func (c *batchCall) Record(ctx context.Context, provider, keyPrefix string, idx []int) (int64, int, error) {
 	ids := make([]int64, len(idx))
 	for i, j := range idx {
 		ids[i] = c.Msgs[j].ID
 	}
 	b, err := c.w.store.RecordBatch(ctx, provider, c.Queue, keyPrefix, ids)
 	if err != nil {
-		return queue.Batch{}, err
+		return 0, 0, err
 	}
 	c.requests = append(c.requests, request{batch: b.ID, members: idx})
-	return b, nil
+	return b.ID, b.Attempts, nil
 }
 
 // Again records another call of Repeat, made with every member in order,
 // and returns the call's number. queue.ErrBatchFinished: another sidecar
 // finished or abandoned it meanwhile; the handler must then send the
 // members as new requests, as after Abandon.
-func (c *BatchCall) Again(ctx context.Context) (int, error) {
+func (c *batchCall) Again(ctx context.Context) (int, error) {
 	n, err := c.w.store.RepeatBatch(ctx, c.Repeat.ID)
 	if err != nil {
 		c.abandoned()
@@ -110,7 +117,7 @@ func (c *BatchCall) Again(ctx context.Context) (int, error) {
 // Abandon gives up repeating Repeat: no retry repeats it, and its members,
 // sent next under other keys, are flagged as possible duplicates when it may
 // have been accepted.
-func (c *BatchCall) Abandon(ctx context.Context) {
+func (c *batchCall) Abandon(ctx context.Context) {
 	if c.Repeat == nil {
 		return
 	}
@@ -121,7 +128,7 @@ func (c *BatchCall) Abandon(ctx context.Context) {
 	c.abandoned()
 }
 
-func (c *BatchCall) abandoned() {
+func (c *batchCall) abandoned() {
 	if c.Repeat.Called {
 		for _, m := range c.Msgs {
 			m.DuplicateRisk = true
@@ -131,27 +138,27 @@ func (c *BatchCall) abandoned() {
 }
 
 // Single records that the member at index i went out in a request of its own.
-func (c *BatchCall) Single(i int) {
+func (c *batchCall) Single(i int) {
 	c.requests = append(c.requests, request{members: []int{i}})
 }
 
 // Finish sets the outcome written with the results of the batch request
-// recorded last (Record or Again): queue.BatchAnswered when the provider
-// answered per member, queue.BatchFailed when the request failed for good.
+// recorded last (Record or Again): msgtype.BatchAnswered when the provider
+// answered per member, msgtype.BatchFailed when the request failed for good.
 // Not called: the batch stays unfinished and a retry of its members repeats
 // it.
-func (c *BatchCall) Finish(outcome string) {
+func (c *batchCall) Finish(outcome string) {
 	if n := len(c.requests); n > 0 && c.requests[n-1].batch != 0 {
 		c.requests[n-1].finish = outcome
 	}
 }
 
 // callBatch runs h.HandleBatch, turning a panic into every message's error.
-func callBatch(ctx context.Context, h BatchHandler, c *BatchCall) (out []BatchResult) {
+func callBatch(ctx context.Context, h msgtype.BatchHandler, c *batchCall) (out []msgtype.BatchResult) {
 	defer func() {
 		if r := recover(); r != nil {
 			err := fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
-			out = make([]BatchResult, len(c.Msgs))
+			out = make([]msgtype.BatchResult, len(c.Msgs))
 			for i := range out {
 				out[i].Err = err
 			}
@@ -160,7 +167,7 @@ func callBatch(ctx context.Context, h BatchHandler, c *BatchCall) (out []BatchRe
 	out = h.HandleBatch(ctx, c)
 	if len(out) != len(c.Msgs) {
 		err := fmt.Errorf("batch handler returned %d results for %d messages", len(out), len(c.Msgs))
-		out = make([]BatchResult, len(c.Msgs))
+		out = make([]msgtype.BatchResult, len(c.Msgs))
 		for i := range out {
 			out[i].Err = err
 		}
@@ -171,10 +178,10 @@ func callBatch(ctx context.Context, h BatchHandler, c *BatchCall) (out []BatchRe
 // runBatch runs batch unit c in slot s: the handler sends it, each message
 // gets its own outcome, and the outcomes of every batch request that got an
 // answer (or failed for good) are written with the batch's outcome at once.
-func (w *Worker) runBatch(s *slot, c *BatchCall) {
+func (w *Worker) runBatch(s *slot, c *batchCall) {
 	msgs := c.Msgs
 	h, _ := w.handlers.Route(msgs[0].Kind)
-	bh := h.(BatchHandler) // batchKey and batching route only such kinds here
+	bh := h.(msgtype.BatchHandler) // batchKey and batching route only such kinds here
 	start := time.Now()
 	ctx := w.begin(s, start)
 	results := callBatch(ctx, bh, c)
@@ -277,7 +284,7 @@ func sameRetry(outcomes []queue.Outcome, members []int) {
 
 // wholeError is the error every result shares (the request as a whole
 // failed), or nil.
-func wholeError(results []BatchResult) error {
+func wholeError(results []msgtype.BatchResult) error {
 	if len(results) == 0 || results[0].Err == nil {
 		return nil
 	}

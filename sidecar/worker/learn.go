@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx"
-	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
 // A provider's rate limit is per account, so what one sidecar learns of it
@@ -116,7 +116,7 @@ const (
 
 // refused records a provider's 429 in the message's bucket, for every
 // sidecar: the account's limit is shared, so one sidecar's 429 is everyone's.
-func (w *Worker) refused(m *queue.Message, err error) {
+func (w *Worker) refused(m *msgtype.Message, err error) {
 	if !refusal(err) {
 		return
 	}

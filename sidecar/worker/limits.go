@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 )
 
 // ReloadLimits reads which rate-limit bucket each queue draws from, and
@@ -38,7 +38,7 @@ const claimGrace = 3 * time.Second
 // what such a claim took stayed processing under a worker that had stopped,
 // until the lease expired and rescue recorded a provider call that never
 // happened. Waited for, its messages reach the producer, which hands them back.
-func (w *Worker) claim(ctx context.Context, p *producer, free int) ([]queue.Message, int, time.Duration, error) {
+func (w *Worker) claim(ctx context.Context, p *producer, free int) ([]msgtype.Message, int, time.Duration, error) {
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(claimGrace, cancel) })
@@ -50,7 +50,7 @@ func (w *Worker) claim(ctx context.Context, p *producer, free int) ([]queue.Mess
 // a message each, or, while the queue's claims hold batches (batchMax), up
 // to a batch each, handing back what does not fit. It returns the messages
 // and how many it asked for.
-func (w *Worker) claimWithin(ctx context.Context, p *producer, free int) ([]queue.Message, int, time.Duration, error) {
+func (w *Worker) claimWithin(ctx context.Context, p *producer, free int) ([]msgtype.Message, int, time.Duration, error) {
 	requests := min(free, w.cfg.ClaimBatch)
 	n, per := requests, 1
 	if bm := int(p.batchMax.Load()); bm > 1 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
@@ -21,7 +22,7 @@ func TestWorker_RunsPeriodicSteps(t *testing.T) {
 	pool := prefetchSetup(t, 0)
 	var ticks, failures atomic.Int64
 	var slowReturned atomic.Bool
-	w := worker.New(queue.NewStore(pool, "w-periodic"), worker.Handlers{}, worker.Config{
+	w := worker.New(queue.NewStore(pool, "w-periodic"), msgtype.Handlers{}, worker.Config{
 		Queues: map[string]int{"email": 1}, ClaimBatch: 10,
 		Lease: 10 * time.Second, PollInterval: time.Hour, HandlerTimeout: 5 * time.Second,
 		ShutdownTimeout: 5 * time.Second,

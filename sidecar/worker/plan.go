@@ -4,14 +4,16 @@ import (
 	"context"
 	"slices"
 
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
 // unit is what a slot runs at a time: one message, or a batch of them that
 // go out in one provider request.
 type unit struct {
-	m     *queue.Message
-	batch *BatchCall
+	m     *msgtype.Message
+	job   msgtype.Job // what m's handler prepared for it at the claim, if anything
+	batch *batchCall
 }
 
 // size is how many messages u carries.
@@ -28,7 +30,7 @@ func (u unit) size() int {
 // transactional message goes single and at once. A message an earlier
 // attempt may have reached the provider with goes single too: its own key
 // then dedupes the retry where the provider honours keys.
-func (w *Worker) batchKey(m *queue.Message) (key string, max int, ok bool) {
+func (w *Worker) batchKey(m *msgtype.Message) (key string, max int, ok bool) {
 	if m.Priority >= 0 || m.MaybeSentBefore {
 		return "", 0, false
 	}
@@ -36,7 +38,7 @@ func (w *Worker) batchKey(m *queue.Message) (key string, max int, ok bool) {
 	if !found {
 		return "", 0, false
 	}
-	bh, can := h.(BatchHandler)
+	bh, can := h.(msgtype.BatchHandler)
 	if !can {
 		return "", 0, false
 	}
@@ -52,7 +54,7 @@ type openBatch struct {
 	key  string
 	max  int
 	unit int // index of its unit
-	msgs []*queue.Message
+	msgs []*msgtype.Message
 }
 
 // plan groups msgs, in claim order, into at most budget units (appended to
@@ -60,7 +62,7 @@ type openBatch struct {
 // they hold and how many units that is. Greedy: a message that may be
 // batched joins the open batch of its key until that is full. A batch of
 // one stays a single.
-func (w *Worker) plan(msgs []*queue.Message, budget int, units *[]unit) (keep, n int) {
+func (w *Worker) plan(msgs []*msgtype.Message, budget int, units *[]unit) (keep, n int) {
 	var open []*openBatch
 	base := 0
 	if units != nil {
@@ -86,7 +88,7 @@ func (w *Worker) plan(msgs []*queue.Message, budget int, units *[]unit) (keep, n
 			*units = append(*units, unit{m: m})
 		}
 		if ok {
-			o := &openBatch{key: key, max: max, unit: base + n - 1, msgs: []*queue.Message{m}}
+			o := &openBatch{key: key, max: max, unit: base + n - 1, msgs: []*msgtype.Message{m}}
 			if j >= 0 {
 				w.fill(units, open[j])
 				open[j] = o
@@ -106,24 +108,50 @@ func (w *Worker) fill(units *[]unit, o *openBatch) {
 	if units == nil || len(o.msgs) < 2 {
 		return
 	}
-	(*units)[o.unit] = unit{batch: &BatchCall{Queue: o.msgs[0].Queue, Msgs: o.msgs, w: w, max: o.max}}
+	(*units)[o.unit] = unit{batch: &batchCall{Queue: o.msgs[0].Queue, Msgs: o.msgs, w: w, max: o.max}}
 }
 
 // fit is plan as a queue.Fit, for a claim: how many of a claim's messages
 // go out in budget requests, and in how many.
-func (w *Worker) fit(msgs []queue.Message, budget int) (keep, requests int) {
+func (w *Worker) fit(msgs []msgtype.Message, budget int) (keep, requests int) {
 	return w.plan(pointers(msgs), budget, nil)
 }
 
 // units turns a fresh claim (and the members of unfinished batches it
 // gathers) into the units its slots run. Unfinished batches come first:
 // their members were claimed before.
-func (w *Worker) units(ctx context.Context, p *producer, msgs []queue.Message) []unit {
+func (w *Worker) units(ctx context.Context, p *producer, msgs []msgtype.Message) []unit {
 	ptrs := pointers(msgs)
 	var out []unit
 	ptrs, out = w.repeats(ctx, p, ptrs, out)
 	w.plan(ptrs, len(ptrs), &out)
+	w.attachJobs(p, out)
 	return out
+}
+
+// attachJobs hands each unit the jobs prepare left for its messages, and
+// empties p.jobs: a job lives as long as its unit, so what it holds (a
+// decoded payload, attachments once fetched) goes with the attempt.
+func (w *Worker) attachJobs(p *producer, units []unit) {
+	if len(p.jobs) == 0 {
+		return
+	}
+	for i := range units {
+		u := &units[i]
+		if u.batch == nil {
+			u.job = p.jobs[u.m]
+			continue
+		}
+		for j, m := range u.batch.Msgs {
+			if job := p.jobs[m]; job != nil {
+				if u.batch.Jobs == nil {
+					u.batch.Jobs = make([]msgtype.Job, len(u.batch.Msgs))
+				}
+				u.batch.Jobs[j] = job
+			}
+		}
+	}
+	clear(p.jobs)
 }
 
 // repeats finds the unfinished batches of the claim's retried messages. A
@@ -131,7 +159,7 @@ func (w *Worker) units(ctx context.Context, p *producer, msgs []queue.Message) [
 // that the claim missed) becomes a unit that repeats it; one it cannot
 // gather is abandoned, its members flagged. It returns the messages left
 // for new units.
-func (w *Worker) repeats(ctx context.Context, p *producer, msgs []*queue.Message, out []unit) ([]*queue.Message, []unit) {
+func (w *Worker) repeats(ctx context.Context, p *producer, msgs []*msgtype.Message, out []unit) ([]*msgtype.Message, []unit) {
 	var retried []int64
 	for _, m := range msgs {
 		if m.Attempt > 1 && w.batching(m.Kind) {
@@ -153,7 +181,7 @@ func (w *Worker) repeats(ctx context.Context, p *producer, msgs []*queue.Message
 		}
 		return msgs, out
 	}
-	byID := make(map[int64]*queue.Message, len(msgs))
+	byID := make(map[int64]*msgtype.Message, len(msgs))
 	for _, m := range msgs {
 		byID[m.ID] = m
 	}
@@ -187,7 +215,7 @@ func (w *Worker) repeats(ctx context.Context, p *producer, msgs []*queue.Message
 		if here <= 0 {
 			continue
 		}
-		var extra []queue.Message
+		var extra []msgtype.Message
 		if len(missing) > 0 {
 			if extra, err = w.store.ClaimIDs(ctx, p.queue, missing, w.cfg.Lease); err != nil {
 				w.log.Warn("could not claim the other members of an unfinished batch", "batch", b.ID, "error", err)
@@ -199,7 +227,7 @@ func (w *Worker) repeats(ctx context.Context, p *producer, msgs []*queue.Message
 			for j := range extra {
 				byID[extra[j].ID] = &extra[j]
 			}
-			members := make([]*queue.Message, len(b.MessageIDs))
+			members := make([]*msgtype.Message, len(b.MessageIDs))
 			for j, id := range b.MessageIDs {
 				members[j] = byID[id]
 				taken[id] = true
@@ -207,7 +235,7 @@ func (w *Worker) repeats(ctx context.Context, p *producer, msgs []*queue.Message
 			w.prepare(ctx, p, extra)
 			w.claimedN(p, len(extra))
 			w.running.Add(len(extra))
-			out = append(out, unit{batch: &BatchCall{Queue: p.queue, Msgs: members, Repeat: b, w: w, max: len(members)}})
+			out = append(out, unit{batch: &batchCall{Queue: p.queue, Msgs: members, Repeat: b, w: w, max: len(members)}})
 			continue
 		}
 		// Not every member can be had (another sidecar holds one, or it is
@@ -244,6 +272,6 @@ func (w *Worker) batching(kind string) bool {
 	if !ok {
 		return false
 	}
-	_, ok = h.(BatchHandler)
+	_, ok = h.(msgtype.BatchHandler)
 	return ok
 }

@@ -5,12 +5,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/queue"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 )
 
 // hold records claimed messages as this sidecar's until their outcome is
 // written (or they are released): their leases are extended meanwhile.
-func (w *Worker) hold(msgs []queue.Message) {
+func (w *Worker) hold(msgs []msgtype.Message) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, m := range msgs {
@@ -22,7 +22,7 @@ func (w *Worker) hold(msgs []queue.Message) {
 // stopping): pending again, their attempt not spent. If that fails their leases
 // expire and rescue returns them, noting that the provider may have been called
 // — not true, but on the safe side.
-func (w *Worker) release(ctx context.Context, p *producer, waiting []*queue.Message) {
+func (w *Worker) release(ctx context.Context, p *producer, waiting []*msgtype.Message) {
 	if len(waiting) == 0 {
 		return
 	}
@@ -54,11 +54,11 @@ func (w *Worker) release(ctx context.Context, p *producer, waiting []*queue.Mess
 const prepareMin = 32
 
 // prepare hands each kind's share of a fresh claim of at least prepareMin
-// messages to its handler, if the handler is a Preparer, before any slot can
-// take one of the messages (so Prepared is written before it is read). A
-// failure is logged and costs only the batching: each message's Handle then
-// does the work itself.
-func (w *Worker) prepare(ctx context.Context, p *producer, msgs []queue.Message) {
+// messages to its handler, if the handler is a Preparer, and keeps the jobs
+// it returns in p.jobs until units hands them to the units that run the
+// messages. A failure is logged and costs only the batching: a message
+// without a job is handled by its handler's Handle.
+func (w *Worker) prepare(ctx context.Context, p *producer, msgs []msgtype.Message) {
 	if len(msgs) < prepareMin {
 		return
 	}
@@ -73,7 +73,7 @@ func (w *Worker) prepare(ctx context.Context, p *producer, msgs []queue.Message)
 		if !ok {
 			continue
 		}
-		pr, ok := h.(Preparer)
+		pr, ok := h.(msgtype.Preparer)
 		if !ok {
 			continue
 		}
@@ -83,7 +83,19 @@ func (w *Worker) prepare(ctx context.Context, p *producer, msgs []queue.Message)
 				share = append(share, &msgs[j])
 			}
 		}
-		if err := pr.Prepare(ctx, share); err != nil && ctx.Err() == nil {
+		jobs := slices.Grow(p.jobBuf[:0], len(share))[:len(share)]
+		err := pr.Prepare(ctx, share, jobs)
+		for j, job := range jobs {
+			if job != nil {
+				if p.jobs == nil {
+					p.jobs = make(map[*msgtype.Message]msgtype.Job, len(msgs))
+				}
+				p.jobs[share[j]] = job
+			}
+		}
+		clear(jobs)
+		p.jobBuf = jobs[:0]
+		if err != nil && ctx.Err() == nil {
 			w.log.Warn("could not prepare claimed messages together; each is prepared on its own",
 				"queue", p.queue, "kind", kind, "messages", len(share), "error", err)
 		}

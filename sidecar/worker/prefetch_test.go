@@ -15,6 +15,7 @@ import (
 
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
@@ -26,7 +27,7 @@ type gated struct {
 	running, most atomic.Int32
 }
 
-func (g *gated) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
+func (g *gated) Handle(ctx context.Context, m *msgtype.Message) (json.RawMessage, error) {
 	n := g.running.Add(1)
 	defer g.running.Add(-1)
 	for {
@@ -62,9 +63,9 @@ func prefetchSetup(t *testing.T, n int) *pgxpool.Pool {
 	return db.Pool
 }
 
-func startWorker(t *testing.T, pool *pgxpool.Pool, h worker.Handler, slots, prefetch int) (stop func()) {
+func startWorker(t *testing.T, pool *pgxpool.Pool, h msgtype.Handler, slots, prefetch int) (stop func()) {
 	t.Helper()
-	w := worker.New(queue.NewStore(pool, "w-prefetch"), worker.Handlers{"email.send": h}, worker.Config{
+	w := worker.New(queue.NewStore(pool, "w-prefetch"), msgtype.Handlers{"email.send": h}, worker.Config{
 		Queues: map[string]int{"email": slots}, ClaimBatch: 50, Prefetch: prefetch,
 		Lease: 10 * time.Second, PollInterval: 50 * time.Millisecond, HandlerTimeout: 5 * time.Second,
 		ShutdownTimeout: 5 * time.Second,
@@ -183,9 +184,10 @@ func TestWorker_StopHandsBackPrefetched(t *testing.T) {
 	}
 }
 
-// preparing marks each message it is handed in Prepare and checks, in Handle,
-// that the mark is there: a claim reaches Prepare before any slot takes one of
-// its messages.
+// preparing makes a job for each message it is handed in Prepare, and counts
+// the messages that ran by their job and those that ran by Handle although
+// handed to Prepare: a claim reaches Prepare before any slot takes one of its
+// messages, and each job reaches the slot that runs its message.
 type preparing struct {
 	mu             sync.Mutex
 	handed         map[int64]bool
@@ -195,16 +197,16 @@ type preparing struct {
 	fail           bool
 }
 
-func (p *preparing) Prepare(_ context.Context, msgs []*queue.Message) error {
+func (p *preparing) Prepare(_ context.Context, msgs []*msgtype.Message, jobs []msgtype.Job) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.batches++
 	if p.smallest == 0 || len(msgs) < p.smallest {
 		p.smallest = len(msgs)
 	}
-	for _, m := range msgs {
+	for i, m := range msgs {
 		p.handed[m.ID] = true
-		m.Prepared = p
+		jobs[i] = preparedJob{p}
 	}
 	if p.fail {
 		return errors.New("prepared nothing useful")
@@ -212,16 +214,21 @@ func (p *preparing) Prepare(_ context.Context, msgs []*queue.Message) error {
 	return nil
 }
 
-func (p *preparing) Handle(_ context.Context, m *queue.Message) (json.RawMessage, error) {
+func (p *preparing) Handle(_ context.Context, m *msgtype.Message) (json.RawMessage, error) {
 	p.mu.Lock()
 	handed := p.handed[m.ID]
 	p.mu.Unlock()
-	switch {
-	case m.Prepared == p:
-		p.prepared.Add(1)
-	case handed:
-		p.late.Add(1) // handed to Prepare, but its slot got it first
+	if handed {
+		p.late.Add(1) // handed to Prepare, but its slot got it first, or its job was lost
 	}
+	return json.RawMessage(`{}`), nil
+}
+
+// preparedJob is a message's job from preparing.Prepare.
+type preparedJob struct{ p *preparing }
+
+func (j preparedJob) Send(context.Context) (json.RawMessage, error) {
+	j.p.prepared.Add(1)
 	return json.RawMessage(`{}`), nil
 }
 

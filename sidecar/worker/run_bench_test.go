@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/symphonymessenger/symphony/sidecar/handler"
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
+	"github.com/symphonymessenger/symphony/sidecar/kind"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 	"github.com/symphonymessenger/symphony/sidecar/provider/outbox"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
@@ -30,7 +30,7 @@ func BenchmarkWorker_Run(b *testing.B) {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	handlers := handler.Builtins(handler.Deps{Email: outbox.New(100, log), DB: db.Pool})
+	handlers := kind.Builtins(kind.Deps{Email: outbox.New(100, log), DB: db.Pool})
 	var took, cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
@@ -34,7 +35,7 @@ func (w *Worker) runSlot(s *slot) {
 		if u.batch != nil {
 			w.runBatch(s, u.batch) // writes its outcomes, marks its messages done
 		} else {
-			o := w.handle(s, u.m)
+			o := w.handle(s, u.m, u.job)
 			w.outcomes <- o
 			w.countSingle(p, u.m, o)
 		}
@@ -53,7 +54,7 @@ func (w *Worker) runSlot(s *slot) {
 
 // countSingle counts a message of a kind that sends batches, sent alone, as
 // a single request (unless it was cancelled or deferred before any call).
-func (w *Worker) countSingle(p *producer, m *queue.Message, o queue.Outcome) {
+func (w *Worker) countSingle(p *producer, m *msgtype.Message, o queue.Outcome) {
 	if o.State == queue.Cancelled || o.State == queue.Deferred || !w.batching(m.Kind) {
 		return
 	}
@@ -71,7 +72,7 @@ type kindMetrics struct {
 	outcomes    [5]prometheus.Counter // by outcomeIndex
 }
 
-func (s *slot) metrics(m *queue.Message) *kindMetrics {
+func (s *slot) metrics(m *msgtype.Message) *kindMetrics {
 	km := s.kinds[m.Kind]
 	if km == nil || km.queue != m.Queue {
 		km = &kindMetrics{queue: m.Queue, kind: m.Kind}

@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
-	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
 // A slot counts every attempt under its queue, kind and outcome, and times
 // it; a series appears only once something is counted in it.
 func TestWorker_SlotMetrics(t *testing.T) {
 	t.Parallel()
-	w := testWorker(t, handlerFunc(func(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
+	w := testWorker(t, handlerFunc(func(ctx context.Context, m *msgtype.Message) (json.RawMessage, error) {
 		if m.ID == 2 {
 			return nil, provider.Permanent(errors.New("bad address"))
 		}
@@ -32,7 +32,7 @@ func TestWorker_SlotMetrics(t *testing.T) {
 	}
 	m.ID = 2
 	handleWithin(t, w, 0, m, 5*time.Second)
-	other := &queue.Message{ID: 5, Kind: "sms.send", Queue: "email", Attempt: 1, MaxAttempts: 5}
+	other := &msgtype.Message{ID: 5, Kind: "sms.send", Queue: "email", Attempt: 1, MaxAttempts: 5}
 	handleWithin(t, w, 0, other, 5*time.Second)
 	want := map[string]float64{"email.send,dead,email": 1, "email.send,succeeded,email": 3, "sms.send,dead,email": 1}
 	if got := series(t, w, "symphony_messages_processed_total"); len(got) != len(want) ||

@@ -11,13 +11,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 	"github.com/symphonymessenger/symphony/sidecar/worker"
 )
 
 type counting struct{ n atomic.Int32 }
 
-func (c *counting) Handle(context.Context, *queue.Message) (json.RawMessage, error) {
+func (c *counting) Handle(context.Context, *msgtype.Message) (json.RawMessage, error) {
 	c.n.Add(1)
 	return json.RawMessage(`{}`), nil
 }
@@ -117,9 +118,9 @@ func TestWorker_LooksAgainShortlyAfterStartingToListen(t *testing.T) {
 // runOneSlot runs worker id with one slot on queue email, claims of 10 and
 // the fallback poll an hour away (so that only what a test does wakes it),
 // until the test ends.
-func runOneSlot(t *testing.T, pool *pgxpool.Pool, id string, h worker.Handler, m *metrics.Metrics) *worker.Worker {
+func runOneSlot(t *testing.T, pool *pgxpool.Pool, id string, h msgtype.Handler, m *metrics.Metrics) *worker.Worker {
 	t.Helper()
-	w := worker.New(queue.NewStore(pool, id), worker.Handlers{"email.send": h}, worker.Config{
+	w := worker.New(queue.NewStore(pool, id), msgtype.Handlers{"email.send": h}, worker.Config{
 		Queues: map[string]int{"email": 1}, ClaimBatch: 10,
 		Lease: 10 * time.Second, PollInterval: time.Hour, HandlerTimeout: 5 * time.Second,
 		ShutdownTimeout: 5 * time.Second,

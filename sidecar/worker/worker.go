@@ -15,42 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
-// Handler does the work of one message kind. A nil error means success and the
-// returned JSON is stored as the message's result. Errors are classified with
-// provider.IsPermanent and provider.RetryAfter; anything else is transient.
-type Handler interface {
-	Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error)
-}
-
-// Preparer is a Handler that does part of its work for a whole claim at once,
-// before the claimed messages reach its slots: a handler that checks each
-// recipient against the suppression list checks a claim of 500 in one query,
-// instead of one query per handful of messages that happen to be running
-// together. Prepare may leave its findings in each message's Prepared; it
-// must not decide any message's outcome. What it could not work out (an error
-// here, a payload it could not read) Handle works out as if Prepare had not
-// run, so an error only costs the batching.
-type Preparer interface {
-	Handler
-	Prepare(ctx context.Context, msgs []*queue.Message) error
-}
-
 // Router finds the handler of a message kind.
 type Router interface {
-	Route(kind string) (Handler, bool)
-}
-
-// Handlers is a fixed kind → handler Router.
-type Handlers map[string]Handler
-
-// Route returns the handler of kind.
-func (h Handlers) Route(kind string) (Handler, bool) {
-	x, ok := h[kind]
-	return x, ok
+	Route(kind string) (msgtype.Handler, bool)
 }
 
 // Config tunes a Worker. Every duration must be positive.
@@ -156,8 +128,12 @@ type producer struct {
 	// receiving a message from it).
 	claimed  prometheus.Counter
 	inFlight prometheus.Gauge
-	prepBuf  []*queue.Message // the producer's, for handing a claim to a Preparer
-	slots    []*slot          // ceiling of them; the first limit run (see tuner.go)
+	prepBuf  []*msgtype.Message // the producer's, for handing a claim to a Preparer
+	jobBuf   []msgtype.Job      // the producer's, for the jobs a Preparer returns
+	// jobs are the jobs prepared for a claim, until units hands them to the
+	// units that run their messages (the producer's).
+	jobs  map[*msgtype.Message]msgtype.Job
+	slots []*slot // ceiling of them; the first limit run (see tuner.go)
 	// resized is closed (and replaced) whenever limit grows or the producer
 	// stops: slots parked above the limit look again.
 	resized atomic.Pointer[chan struct{}]
@@ -419,7 +395,7 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 		// Whatever no slot has started is handed back, not run: a stop lets
 		// running messages finish, nothing more. A slot may still take one in
 		// the meantime; each message goes to exactly one of the two.
-		var unstarted []*queue.Message
+		var unstarted []*msgtype.Message
 		units := 0
 	drain:
 		for {
@@ -553,8 +529,8 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 	}
 }
 
-func pointers(msgs []queue.Message) []*queue.Message {
-	ptrs := make([]*queue.Message, len(msgs))
+func pointers(msgs []msgtype.Message) []*msgtype.Message {
+	ptrs := make([]*msgtype.Message, len(msgs))
 	for i := range msgs {
 		ptrs[i] = &msgs[i]
 	}
@@ -570,7 +546,7 @@ const unitSlack = 64
 // claim got all it asked for). It does not block: the claim took at most
 // capacity - held units (give or take unitSlack), and work holds the most
 // capacity can be.
-func (w *Worker) queueUp(p *producer, msgs []queue.Message, units []unit, full bool) {
+func (w *Worker) queueUp(p *producer, msgs []msgtype.Message, units []unit, full bool) {
 	w.claimedN(p, len(msgs))
 	p.held.Add(int64(len(units)))
 	w.running.Add(len(msgs))
@@ -610,8 +586,9 @@ func (w *Worker) claimedN(p *producer, n int) {
 const maxErrorLen = 2000
 
 // handle runs one attempt of m in slot s, under a HandlerTimeout deadline
-// that the shutdown deadline cuts short.
-func (w *Worker) handle(s *slot, m *queue.Message) queue.Outcome {
+// that the shutdown deadline cuts short: job's, when its handler prepared
+// one at the claim, else the handler's.
+func (w *Worker) handle(s *slot, m *msgtype.Message, job msgtype.Job) queue.Outcome {
 	km := s.metrics(m)
 	h, ok := w.handlers.Route(m.Kind)
 	if !ok {
@@ -627,7 +604,7 @@ func (w *Worker) handle(s *slot, m *queue.Message) queue.Outcome {
 	start := time.Now()
 	ctx := w.begin(s, start)
 	defer w.end(s, ctx)
-	result, err := call(ctx, h, m)
+	result, err := call(ctx, h, m, job)
 	took := time.Since(start)
 	km.observe(w.m, took)
 	s.p.finished(took, err)
@@ -643,29 +620,32 @@ func (w *Worker) handle(s *slot, m *queue.Message) queue.Outcome {
 	return w.decide(km, m, result, err, took)
 }
 
-// call runs h, turning a panic into an error so one bad message cannot take the
-// sidecar down.
-func call(ctx context.Context, h Handler, m *queue.Message) (result json.RawMessage, err error) {
+// call runs job, or h on m without one, turning a panic into an error so one
+// bad message cannot take the sidecar down.
+func call(ctx context.Context, h msgtype.Handler, m *msgtype.Message, job msgtype.Job) (result json.RawMessage, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
 		}
 	}()
+	if job != nil {
+		return job.Send(ctx)
+	}
 	return h.Handle(ctx, m)
 }
 
 // decide turns an attempt's result into the outcome written back.
-func (w *Worker) decide(km *kindMetrics, m *queue.Message, result json.RawMessage, err error, took time.Duration) queue.Outcome {
+func (w *Worker) decide(km *kindMetrics, m *msgtype.Message, result json.RawMessage, err error, took time.Duration) queue.Outcome {
 	o := queue.Outcome{ID: m.ID, Attempt: m.Attempt, MaybeSent: err != nil && provider.MaybeSent(err)}
 	if err == nil {
 		o.State, o.Result = queue.Succeeded, result
 		return w.record(km, m, o, took)
 	}
-	if cancel, ok := errors.AsType[*CancelError](err); ok {
+	if cancel, ok := errors.AsType[*msgtype.CancelError](err); ok {
 		o.State, o.Code, o.Error, o.Result, o.MaybeSent = queue.Cancelled, cancel.By, truncate(cancel.Reason), cancel.Result, false
 		return w.record(km, m, o, took)
 	}
-	if wait, ok := errors.AsType[*DeferError](err); ok {
+	if wait, ok := errors.AsType[*msgtype.DeferError](err); ok {
 		// Error only feeds the log: a deferral records no error.
 		o.State, o.RetryIn, o.Error, o.MaybeSent = queue.Deferred, wait.After, truncate(wait.Reason), false
 		return w.record(km, m, o, took)
@@ -696,7 +676,7 @@ func (w *Worker) decide(km *kindMetrics, m *queue.Message, result json.RawMessag
 	return w.record(km, m, o, took)
 }
 
-func (w *Worker) record(km *kindMetrics, m *queue.Message, o queue.Outcome, took time.Duration) queue.Outcome {
+func (w *Worker) record(km *kindMetrics, m *msgtype.Message, o queue.Outcome, took time.Duration) queue.Outcome {
 	km.processed(w.m, o.State).Inc()
 	if o.State == queue.Retry || o.State == queue.Deferred {
 		w.wakeAt(m.Queue, o.RetryIn)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
@@ -17,7 +18,7 @@ type quick struct{}
 
 var quickResult = json.RawMessage(`{"provider":"log","provider_message_id":"log-1","status":"captured"}`)
 
-func (quick) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, error) {
+func (quick) Handle(ctx context.Context, m *msgtype.Message) (json.RawMessage, error) {
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -29,7 +30,7 @@ func (quick) Handle(ctx context.Context, m *queue.Message) (json.RawMessage, err
 // benchWorker returns a worker with its attempt deadlines watched as Run
 // would, without a database; stop ends the watchdog.
 func benchWorker(b *testing.B, slots int) *Worker {
-	w := New(nil, Handlers{"email.send": quick{}}, Config{
+	w := New(nil, msgtype.Handlers{"email.send": quick{}}, Config{
 		Queues: map[string]int{"email": slots}, HandlerTimeout: 30 * time.Second, ShutdownTimeout: time.Second,
 	}, slog.New(slog.DiscardHandler), metrics.New())
 	w.values = context.Background()
@@ -48,10 +49,10 @@ func benchWorker(b *testing.B, slots int) *Worker {
 func BenchmarkWorker_Handle(b *testing.B) {
 	w := benchWorker(b, 1)
 	s := w.slots[0]
-	m := &queue.Message{ID: 1, Kind: "email.send", Queue: "email", Attempt: 1, MaxAttempts: 5}
+	m := &msgtype.Message{ID: 1, Kind: "email.send", Queue: "email", Attempt: 1, MaxAttempts: 5}
 	b.ReportAllocs()
 	for b.Loop() {
-		if o := w.handle(s, m); o.State != queue.Succeeded {
+		if o := w.handle(s, m, nil); o.State != queue.Succeeded {
 			b.Fatal(o)
 		}
 	}
@@ -77,9 +78,9 @@ func BenchmarkWorker_Slots(b *testing.B) {
 		}
 		drained <- n
 	}()
-	claim := make([]queue.Message, p.lowWater.Load())
+	claim := make([]msgtype.Message, p.lowWater.Load())
 	for i := range claim {
-		claim[i] = queue.Message{ID: int64(i), Kind: "email.send", Queue: "email", Attempt: 1, MaxAttempts: 5}
+		claim[i] = msgtype.Message{ID: int64(i), Kind: "email.send", Queue: "email", Attempt: 1, MaxAttempts: 5}
 	}
 	b.ReportAllocs()
 	sent := 0

@@ -94,7 +94,8 @@ $$, $$ values
   -- the check on kinds.config runs as the writing role:
   ('symphony._config_credential(jsonb,text)'),
   -- read by the symphony.queue_stats view, as the reading role:
-  ('symphony._finished_recently()')
+  ('symphony._finished_recently()'), ('symphony.queue_stats_bounded(integer)'),
+  ('symphony.queue_depth_bounded(integer)')
 $$, 'service_role may execute exactly the dispatch, routing, operator and validation functions (edit this list deliberately)');
 
 -- Every write privilege service_role holds, table- or column-level.

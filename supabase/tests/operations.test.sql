@@ -6,7 +6,7 @@
 -- so other data in a shared test database cannot change the result.
 begin;
 create extension if not exists pgtap;
-select plan(34);
+select plan(37);
 
 select has_view('symphony', 'queue_stats', 'view symphony.queue_stats exists');
 select has_view('symphony', 'recent_failures', 'view symphony.recent_failures exists');
@@ -99,6 +99,25 @@ select results_eq(
   $$values (0::bigint, 0::bigint, 0::bigint, 0::float8)$$,
   'a configured queue with no messages has a row of zeros');
 select is((select count(*)::int from symphony.queue_stats where queue = 'ops_a'), 1, 'one row per queue');
+
+-- queue_stats_bounded: the view's one definition, which the overview and `symphony
+-- status` read with a cap (the recipe in docs/operations.md).
+select results_eq(
+  $$select queue, pending, scheduled, retrying, processing, dead, succeeded_5m, dead_5m, succeeded_1h,
+           dead_1h, per_minute_5m, per_minute_1h, last_dead_at, pending_capped
+      from symphony.queue_stats_bounded(10000) where queue in ('ops_a', 'ops_rolled', 'drip') order by queue$$,
+  $$select queue, pending, scheduled, retrying, processing, dead, succeeded_5m, dead_5m, succeeded_1h,
+           dead_1h, per_minute_5m, per_minute_1h, last_dead_at, false
+      from symphony.queue_stats where queue in ('ops_a', 'ops_rolled', 'drip') order by queue$$,
+  'below the cap, queue_stats_bounded has the view''s counts, none capped');
+select results_eq(
+  $$select pending + scheduled <= 2, pending_capped from symphony.queue_stats_bounded(1) where queue = 'ops_a'$$,
+  $$values (true, true)$$,
+  'over the cap, queue_stats_bounded counts at most cap + 1 pending rows and says so');
+select results_eq(
+  $$select queue, pending, pending_capped from symphony.queue_stats_bounded(10000) where queue = 'ops_a'$$,
+  $$values ('ops_a'::text, 2::bigint, false)$$,
+  'the docs'' recipe runs as written');
 
 -- ---------------------------------------------------------------------------
 -- recent_failures

@@ -12,6 +12,10 @@ import (
 // must not pass with it.
 func DecodeStrict(body []byte, v any) error { return strictjson.Decode(body, v) }
 
+// UnknownField returns the field a DecodeStrict error is about, when it
+// refused a field v does not know.
+func UnknownField(err error) (string, bool) { return strictjson.UnknownField(err) }
+
 // Mailbox parses s as one RFC 5322 mailbox, "address" or "Name <address>",
 // as the vendors' parsers read one; a list, a group or anything after it is
 // refused.

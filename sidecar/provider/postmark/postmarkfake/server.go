@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -186,8 +187,8 @@ func (s *Server) handle(req fakehttp.Request) (int, any) {
 func (s *Server) one(body []byte) (int, any) {
 	var m Message
 	if err := fakehttp.DecodeStrict(body, &m); err != nil {
-		if f, unknown := strings.CutPrefix(err.Error(), "json: unknown field "); unknown {
-			return http.StatusUnprocessableEntity, apiError{ErrorCode: 300, Message: "Invalid email request: unknown field " + f}
+		if f, unknown := fakehttp.UnknownField(err); unknown {
+			return http.StatusUnprocessableEntity, apiError{ErrorCode: 300, Message: "Invalid email request: unknown field " + strconv.Quote(f)}
 		}
 		return http.StatusUnprocessableEntity, apiError{ErrorCode: 402, Message: "Invalid JSON"}
 	}

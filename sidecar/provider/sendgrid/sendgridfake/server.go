@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -245,8 +244,8 @@ func decodeField(err error) string {
 	if errors.As(err, &typ) {
 		return typ.Field
 	}
-	if f, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
-		return strings.TrimSuffix(f, `"`)
+	if f, ok := fakehttp.UnknownField(err); ok {
+		return f
 	}
 	return ""
 }
