@@ -71,9 +71,13 @@ type limiter struct {
 type sample struct {
 	done, dropped int
 	latency       time.Duration // the sum of their durations
-	inflight      int           // attempts running now
-	waiting       bool          // claimed messages wait for a slot
-	held          bool          // messages in hand, running or waiting
+	// attempts running now: slow start grows only while they fill the
+	// slots (messages merely waiting in the work channel, a claim handed
+	// over an instant ago, say nothing: a CPU-bound handler's slots drain
+	// a claim of 500 in a millisecond)
+	inflight int
+	waiting  bool // claimed messages wait for a slot
+	held     bool // messages in hand, running or waiting
 }
 
 // slowStartDoubling is the shortest time in which slow start may double the
@@ -131,7 +135,7 @@ func (l *limiter) observe(s sample, now time.Time) (w window, ended bool) {
 	l.acc.dropped += s.dropped
 	l.acc.latency += s.latency
 	if l.slowStart && s.done > 0 && s.dropped == 0 && l.limit < l.ceiling && !now.Before(l.holdUntil) &&
-		(s.waiting || float64(s.inflight) >= 0.7*float64(l.limit)) &&
+		float64(s.inflight) >= 0.7*float64(l.limit) &&
 		(l.minRTT == 0 || s.latency/time.Duration(s.done) <= l.target()) {
 		if now.Sub(l.markAt) >= slowStartDoubling {
 			l.mark, l.markAt = l.limit, now
