@@ -207,7 +207,18 @@ func (l *limiter) update(w window, now time.Time) int {
 		}
 	case w.latency > target:
 		l.slowStart = false
-		l.set(int(float64(l.limit) * max(0.5, float64(target)/float64(w.latency))))
+		cut := max(0.5, float64(target)/float64(w.latency))
+		if lastRate > 0 && rate >= lastRate*1.1 {
+			// Throughput still grew by a tenth: the provider served the
+			// added slots, and the slower answers are as likely a moment of
+			// the machine (hundreds of new connections opened at once, a
+			// collection) as a queue. Half the cut; a queue shows again in
+			// the next window, with throughput flat, and gets the rest. At
+			// 300 ms, one such window took 927 slots to 502 and the queue
+			// spent seconds growing back by tenths.
+			cut = (1 + cut) / 2
+		}
+		l.set(int(float64(l.limit) * cut))
 	case w.busy && !now.Before(l.holdUntil) && l.limit < l.ceiling:
 		l.healthy(now, from)
 		switch {

@@ -310,3 +310,26 @@ func TestLimiter_KeepsASlowProvidersStepThatPaid(t *testing.T) {
 		t.Fatalf("limit %d: the step to 720 was undone though it bought 4 %% in a window half of which it could not show in", l.limit)
 	}
 }
+
+// Slower answers while throughput still grew by a tenth cost half the cut;
+// slower answers with throughput flat (a queue) cost all of it.
+func TestLimiter_HalvesTheCutWhileThroughputGrows(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	l := newLimiter(limitFloor, 1000, 1000)
+	l.slowStart = false
+	l.minRTT, l.minRTTAt = 300*time.Millisecond, now
+	now = now.Add(650 * time.Millisecond)
+	l.update(window{done: 1500, latency: 310 * time.Millisecond, elapsed: 650 * time.Millisecond, busy: true}, now)
+	// target 380 ms; at 760 ms the full cut is to half.
+	now = now.Add(650 * time.Millisecond)
+	l.update(window{done: 1800, latency: 760 * time.Millisecond, elapsed: 650 * time.Millisecond, busy: true}, now)
+	if l.limit != 750 {
+		t.Fatalf("limit %d after a slow window in which throughput grew by a fifth, want 750 (half the cut)", l.limit)
+	}
+	now = now.Add(650 * time.Millisecond)
+	l.update(window{done: 1800, latency: 760 * time.Millisecond, elapsed: 650 * time.Millisecond, busy: true}, now)
+	if l.limit != 375 {
+		t.Fatalf("limit %d after a slow window with throughput flat, want 375 (the full cut)", l.limit)
+	}
+}

@@ -195,8 +195,14 @@ func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
 		waiting: len(p.work) > 0, held: p.held.Load() > 0}, now)
 	if !ended {
 		if grown := t.limiter.limit; grown != limit {
-			// Slow start between windows: the prefetch stays until the window ends.
-			w.resize(p, grown, int(p.capacity.Load())-limit)
+			// Slow start between windows. An automatic prefetch (once the
+			// first window has set one) keeps at least the limit, as at a
+			// window's end: the added slots find their messages claimed.
+			prefetch := int(p.capacity.Load()) - limit
+			if w.cfg.Prefetch == AutoPrefetch && prefetch > 0 && !p.limited() {
+				prefetch = min(max(prefetch, grown), w.cfg.ClaimBatch)
+			}
+			w.resize(p, grown, prefetch)
 			w.startSlots(p)
 		}
 		return
