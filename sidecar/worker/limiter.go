@@ -12,15 +12,17 @@ import "time"
 // scheduling noise:
 //
 //   - while every slot was busy and latency is within the target, the limit
-//     grows: doubling at first (slow start), by a tenth once growth stopped
-//     paying;
+//     grows: at first by one for each attempt finished on time, checked
+//     every tick (slow start, doubling every round trip; see observe), by a
+//     tenth a window once growth stopped paying;
 //   - if a growth step bought no throughput (completions per second up by less
 //     than 5 %) while latency rose, the step is undone, slow start ends, and
 //     the limit holds for ten windows: the extra slots only queued, at the
 //     provider or for the CPU;
 //   - above the target, the limit shrinks in proportion (gradient: limit ×
 //     target / latency, at most by half), so it settles where a quarter of
-//     the no-load latency is queueing;
+//     the no-load latency is queueing; by half that while throughput still
+//     grows;
 //   - timeouts, 5xx, 429 and transport errors (drops) cut it by a quarter,
 //     or by half when they are a quarter of the window's attempts or more (a
 //     provider failing outright: at a quarter a window, a limit grown to a
