@@ -12,15 +12,17 @@ import "time"
 // scheduling noise:
 //
 //   - while every slot was busy and latency is within the target, the limit
-//     grows: doubling at first (slow start), by a tenth once growth stopped
-//     paying;
+//     grows: at first by one for each attempt finished on time, checked
+//     every tick (slow start, doubling every round trip; see observe), by a
+//     tenth a window once growth stopped paying;
 //   - if a growth step bought no throughput (completions per second up by less
 //     than 5 %) while latency rose, the step is undone, slow start ends, and
 //     the limit holds for ten windows: the extra slots only queued, at the
 //     provider or for the CPU;
 //   - above the target, the limit shrinks in proportion (gradient: limit ×
 //     target / latency, at most by half), so it settles where a quarter of
-//     the no-load latency is queueing;
+//     the no-load latency is queueing; by half that while throughput still
+//     grows;
 //   - timeouts, 5xx, 429 and transport errors (drops) cut it by a quarter,
 //     or by half when they are a quarter of the window's attempts or more (a
 //     provider failing outright: at a quarter a window, a limit grown to a
@@ -54,7 +56,37 @@ type limiter struct {
 	// target) in the last goodMemory, and when it was last confirmed.
 	good   int
 	goodAt time.Time
+
+	// The window being measured (see observe): its start, the limit then,
+	// what finished in it so far, and the last tick.
+	winStart time.Time
+	winFrom  int
+	acc      sample
+	// Slow start doubles at most every slowStartDoubling: from mark, the
+	// limit at markAt.
+	mark   int
+	markAt time.Time
 }
+
+// sample is what a tick of the tuner saw: attempts finished since the last
+// tick, and the queue's state now.
+type sample struct {
+	done, dropped int
+	latency       time.Duration // the sum of their durations
+	// attempts running now: slow start grows only while they fill the
+	// slots (messages merely waiting in the work channel, a claim handed
+	// over an instant ago, say nothing: a CPU-bound handler's slots drain
+	// a claim of 500 in a millisecond)
+	inflight int
+	waiting  bool // claimed messages wait for a slot
+	held     bool // messages in hand, running or waiting
+}
+
+// slowStartDoubling is the shortest time in which slow start may double the
+// limit: a provider answering faster than that (the log provider, a CPU-bound
+// handler) would otherwise see the limit shoot to the ceiling between two
+// windows, before a window can tell whether the growth bought anything.
+const slowStartDoubling = 100 * time.Millisecond
 
 // goodMemory is how long a limit that worked is worth returning to quickly.
 const goodMemory = time.Minute
@@ -82,11 +114,68 @@ const (
 
 func newLimiter(floor, ceiling, start int) *limiter {
 	floor = max(1, min(floor, ceiling))
-	return &limiter{floor: floor, ceiling: ceiling, limit: min(max(start, floor), ceiling), slowStart: true}
+	l := &limiter{floor: floor, ceiling: ceiling, limit: min(max(start, floor), ceiling), slowStart: true}
+	l.winFrom = l.limit
+	return l
 }
+
+// observe takes a tick's sample and reports the window's measurement once
+// the window is over (ended), after updating the limit from it.
+//
+// During slow start the limit also grows between windows, as TCP's window
+// does per acknowledgement: by one for each attempt that finished on time
+// while the slots were all in use, so that it doubles every round trip
+// (at most every slowStartDoubling). Grown only at the end of windows of two
+// round trips, a provider answering in 300 ms took 4 s to go from 16 to
+// 1,000 slots.
+func (l *limiter) observe(s sample, now time.Time) (w window, ended bool) {
+	if l.winStart.IsZero() {
+		l.winStart, l.winFrom = now, l.limit
+		return window{}, false
+	}
+	l.acc.done += s.done
+	l.acc.dropped += s.dropped
+	l.acc.latency += s.latency
+	if l.slowStart && s.done > 0 && s.dropped == 0 && l.limit < l.ceiling && !now.Before(l.holdUntil) &&
+		float64(s.inflight) >= 0.7*float64(l.limit) &&
+		(l.minRTT == 0 || s.latency/time.Duration(s.done) <= l.target()) {
+		if now.Sub(l.markAt) >= slowStartDoubling {
+			l.mark, l.markAt = l.limit, now
+		}
+		l.set(min(l.limit+s.done, 2*l.mark))
+	}
+	elapsed := now.Sub(l.winStart)
+	if elapsed < l.windowLength() {
+		return window{}, false
+	}
+	// A window spans at least two of its own mean attempts, so that slots
+	// added at its start have finished something within it; while work is
+	// in flight and nothing has finished, it goes on (up to maxWindow).
+	d := l.acc.done
+	if elapsed < maxWindow && ((d == 0 && s.held) || (d > 0 && elapsed < 2*l.acc.latency/time.Duration(d))) {
+		return window{}, false
+	}
+	if d > 0 {
+		// Little's law: the mean number running over the window.
+		running := float64(l.acc.latency) / float64(elapsed)
+		w = window{done: d, dropped: l.acc.dropped, latency: l.acc.latency / time.Duration(d), elapsed: elapsed,
+			busy: running >= 0.7*float64(l.limit) || s.waiting}
+	}
+	l.update(w, now)
+	l.winStart, l.acc = now, sample{}
+	return w, true
+}
+
+// target is the latency below which the limit may grow: the provider's
+// no-load latency plus a quarter, plus latencySlack.
+func (l *limiter) target() time.Duration { return l.minRTT + l.minRTT/4 + latencySlack }
 
 // update takes a window's measurement and returns the new limit.
 func (l *limiter) update(w window, now time.Time) int {
+	// The limit the window ran at (slow start may have grown it since), and
+	// what the limit was before the step evaluated now.
+	from := min(l.winFrom, l.limit)
+	defer func() { l.winFrom = l.limit }()
 	if w.done == 0 || w.elapsed <= 0 {
 		return l.limit
 	}
@@ -96,7 +185,7 @@ func (l *limiter) update(w window, now time.Time) int {
 	}
 	grewFrom, grewRTT, lastRate := l.grewFrom, l.grewRTT, l.lastRate
 	l.grewFrom, l.lastRate = 0, rate
-	target := l.minRTT + l.minRTT/4 + latencySlack
+	target := l.target()
 	switch {
 	case w.dropped > 0 && w.dropped*4 >= w.done: // a quarter or more: failing outright
 		l.slowStart = false
@@ -104,20 +193,39 @@ func (l *limiter) update(w window, now time.Time) int {
 	case w.dropped > 0 && w.dropped*100 >= w.done: // 1 % or more
 		l.slowStart = false
 		l.set(l.limit * 3 / 4)
-	case grewFrom > 0 && rate < lastRate*1.05 && w.latency > grewRTT+latencySlack:
+	case grewFrom > 0 && rate < lastRate*(1+gainExpected(from, grewFrom, w.elapsed, l.minRTT)) && w.latency > grewRTT+latencySlack:
 		// The last step bought nothing and cost latency: undo it.
 		l.slowStart = false
 		l.set(grewFrom)
 		l.holdUntil = now.Add(10 * l.windowLength())
+	case l.slowStart && w.latency > target && lastRate > 0 && rate >= lastRate*1.25:
+		// Slower answers while throughput still grows by a quarter: not a
+		// queue yet (a burst of new connections, a busy moment of the
+		// machine). Slow start pauses for this window instead of ending: one
+		// such window at 512 slots left a 300 ms provider growing by tenths
+		// from 449, and at a third of the throughput it could give for 7 s.
+		if l.limit > from {
+			l.grewFrom, l.grewRTT = from, w.latency
+		}
 	case w.latency > target:
 		l.slowStart = false
-		l.set(int(float64(l.limit) * max(0.5, float64(target)/float64(w.latency))))
+		cut := max(0.5, float64(target)/float64(w.latency))
+		if lastRate > 0 && rate >= lastRate*1.1 {
+			// Throughput still grew by a tenth: the provider served the
+			// added slots, and the slower answers are as likely a moment of
+			// the machine (hundreds of new connections opened at once, a
+			// collection) as a queue. Half the cut; a queue shows again in
+			// the next window, with throughput flat, and gets the rest. At
+			// 300 ms, one such window took 927 slots to 502 and the queue
+			// spent seconds growing back by tenths.
+			cut = (1 + cut) / 2
+		}
+		l.set(int(float64(l.limit) * cut))
 	case w.busy && !now.Before(l.holdUntil) && l.limit < l.ceiling:
-		l.healthy(now)
-		from := l.limit
+		l.healthy(now, from)
 		switch {
 		case l.slowStart:
-			l.set(l.limit * 2)
+			l.set(max(l.limit, from*2)) // what the window's ticks did not grow already
 		case l.limit < l.good:
 			l.set(min(l.limit*2, l.good))
 		default:
@@ -125,17 +233,36 @@ func (l *limiter) update(w window, now time.Time) int {
 		}
 		l.grewFrom, l.grewRTT = from, w.latency
 	default:
-		l.healthy(now)
+		l.healthy(now, from)
+		if l.limit > from {
+			l.grewFrom, l.grewRTT = from, w.latency
+		}
 	}
 	return l.limit
 }
 
-// healthy records that the current limit worked.
-func (l *limiter) healthy(now time.Time) {
+// gainExpected is the least throughput gain (a fraction) for which a step
+// from grewFrom to limit counts as having bought something, measured over a
+// window of elapsed: half of what the step should bring, at most 5 %. The
+// first round trip of a window shows nothing of a step made at its start (the
+// added slots' first attempts are still running), so a step of a tenth at
+// 300 ms showed only about 5 % in a window of 650 ms, and was undone as
+// often as not.
+func gainExpected(limit, grewFrom int, elapsed, rtt time.Duration) float64 {
+	if elapsed <= rtt || limit <= grewFrom {
+		return 0.05
+	}
+	step := float64(limit)/float64(grewFrom) - 1
+	return min(0.05, step*float64(elapsed-rtt)/float64(elapsed)/2)
+}
+
+// healthy records that limit, the one a window ran at, worked (not what
+// slow start grew it to since: those slots show in the next window).
+func (l *limiter) healthy(now time.Time, limit int) {
 	if now.Sub(l.goodAt) > goodMemory {
 		l.good = 0
 	}
-	l.good, l.goodAt = max(l.good, l.limit), now
+	l.good, l.goodAt = max(l.good, limit), now
 }
 
 func (l *limiter) set(n int) { l.limit = min(max(n, l.floor), l.ceiling) }

@@ -152,3 +152,184 @@ func TestLimiter_UndoesAStepThatBoughtNothing(t *testing.T) {
 		t.Fatalf("limit %d (slow start %v), want the step undone: 64", l.limit, l.slowStart)
 	}
 }
+
+// sim runs a queue with an endless backlog against a provider model, ticking
+// the limiter every tuneTick as the tuner does: each slot starts its next
+// attempt the moment its last one finishes, and an attempt takes the model's
+// latency for the number running when it started.
+type sim struct {
+	l       *limiter
+	m       model
+	now     time.Duration
+	running []simBatch // attempts in flight, by when they finish
+	n       int        // how many are in flight
+	done    int
+}
+
+type simBatch struct {
+	end, took time.Duration
+	n         int
+}
+
+func (s *sim) latency() time.Duration {
+	if s.n <= s.m.capacity {
+		return s.m.latency
+	}
+	return time.Duration(float64(s.m.latency) * float64(s.n) / float64(s.m.capacity))
+}
+
+func (s *sim) start(at time.Duration, n int) {
+	if n <= 0 {
+		return
+	}
+	s.n += n
+	took := s.latency()
+	s.running = append(s.running, simBatch{end: at + took, took: took, n: n})
+}
+
+// tick runs the model to the next tick and hands the limiter its sample.
+func (s *sim) tick() {
+	next := s.now + tuneTick
+	var smp sample
+	for {
+		i := -1
+		for j, b := range s.running {
+			if b.end <= next && (i < 0 || b.end < s.running[i].end) {
+				i = j
+			}
+		}
+		if i < 0 {
+			break
+		}
+		b := s.running[i]
+		s.running = append(s.running[:i], s.running[i+1:]...)
+		s.n -= b.n
+		smp.done += b.n
+		smp.latency += time.Duration(b.n) * b.took
+		s.start(b.end, min(b.n, s.l.limit-s.n))
+	}
+	s.done += smp.done
+	s.now = next
+	smp.inflight, smp.waiting, smp.held = s.n, true, true
+	s.l.observe(smp, time.Unix(0, 0).Add(s.now))
+	s.start(s.now, s.l.limit-s.n)
+}
+
+// until ticks until the limit reaches want (or for at most d) and returns how long it took.
+func (s *sim) until(want int, d time.Duration) time.Duration {
+	from := s.now
+	for s.now-from < d && s.l.limit < want {
+		s.tick()
+	}
+	return s.now - from
+}
+
+// Slow start grows by completions, as TCP's does by acknowledgements: against
+// a provider answering in 300 ms, 16 slots become 1,000 in about six round
+// trips. Grown only at the end of windows of two round trips it took over
+// 4 s, while a hand-set 1,000 slots sent from the first second.
+func TestLimiter_SlowStartDoublesEveryRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		latency time.Duration
+		within  time.Duration
+	}{
+		{300 * time.Millisecond, 2500 * time.Millisecond},
+		{80 * time.Millisecond, 1000 * time.Millisecond},
+		{20 * time.Millisecond, 1000 * time.Millisecond},
+	} {
+		s := &sim{l: newLimiter(limitFloor, 1000, limitStart), m: model{latency: c.latency, capacity: 100000}}
+		s.start(0, s.l.limit)
+		took := s.until(1000, 10*time.Second)
+		if s.l.limit < 1000 || took > c.within {
+			t.Errorf("at %s: limit %d after %s (%d attempts), want 1000 within %s", c.latency, s.l.limit, took, s.done, c.within)
+		}
+		t.Logf("at %s: 1000 slots after %s, %d attempts", c.latency, took, s.done)
+	}
+}
+
+// Growing by completions still stops where latency rises: a provider that
+// serves 100 at once and queues the rest.
+func TestLimiter_SlowStartStopsWhereLatencyRises(t *testing.T) {
+	t.Parallel()
+	for _, lat := range []time.Duration{20 * time.Millisecond, 300 * time.Millisecond} {
+		s := &sim{l: newLimiter(limitFloor, 1000, limitStart), m: model{latency: lat, capacity: 100}}
+		s.start(0, s.l.limit)
+		for range 400 { // 10 s
+			s.tick()
+		}
+		if s.l.limit < 60 || s.l.limit > 160 {
+			t.Errorf("at %s: limit %d against a provider that serves 100 at once", lat, s.l.limit)
+		}
+	}
+}
+
+// A window whose answers came slower while throughput still grew by more than
+// a quarter pauses slow start instead of ending it: at 300 ms, one such window
+// (a burst of new connections) at 512 slots left the limit growing by tenths
+// from 449 for the rest of a run.
+func TestLimiter_SlowStartSurvivesOneSlowWindow(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	l := newLimiter(limitFloor, 1000, 256)
+	now = now.Add(650 * time.Millisecond)
+	l.update(window{done: 400, latency: 310 * time.Millisecond, elapsed: 650 * time.Millisecond, busy: true}, now)
+	if l.limit != 512 {
+		t.Fatalf("limit %d, want a doubling to 512", l.limit)
+	}
+	now = now.Add(925 * time.Millisecond)
+	l.update(window{done: 894, latency: 443 * time.Millisecond, elapsed: 925 * time.Millisecond, busy: true}, now)
+	if l.limit != 512 || !l.slowStart {
+		t.Fatalf("limit %d (slow start %v) after one slow window while throughput grew by half, want 512 in slow start", l.limit, l.slowStart)
+	}
+	now = now.Add(650 * time.Millisecond)
+	l.update(window{done: 1100, latency: 315 * time.Millisecond, elapsed: 650 * time.Millisecond, busy: true}, now)
+	if l.limit != 1000 {
+		t.Fatalf("limit %d once answers were on time again, want the ceiling 1000", l.limit)
+	}
+}
+
+// A step of a tenth at 300 ms shows only in the part of a window after the
+// added slots' first round trip: the step is kept when it bought what it
+// could, not undone for falling short of 5 %.
+func TestLimiter_KeepsASlowProvidersStepThatPaid(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	l := newLimiter(limitFloor, 1000, 655)
+	l.slowStart = false
+	l.minRTT, l.minRTTAt = 306*time.Millisecond, now
+	now = now.Add(625 * time.Millisecond)
+	l.update(window{done: 1281, latency: 309 * time.Millisecond, elapsed: 625 * time.Millisecond, busy: true}, now)
+	if l.limit != 720 {
+		t.Fatalf("limit %d, want a step of a tenth to 720", l.limit)
+	}
+	// 720 slots for 650 ms, the first 306 ms of which still ran at 655.
+	now = now.Add(650 * time.Millisecond)
+	l.update(window{done: 1387, latency: 321 * time.Millisecond, elapsed: 650 * time.Millisecond, busy: true}, now)
+	if l.limit < 720 {
+		t.Fatalf("limit %d: the step to 720 was undone though it bought 4 %% in a window half of which it could not show in", l.limit)
+	}
+}
+
+// Slower answers while throughput still grew by a tenth cost half the cut;
+// slower answers with throughput flat (a queue) cost all of it.
+func TestLimiter_HalvesTheCutWhileThroughputGrows(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	l := newLimiter(limitFloor, 1000, 1000)
+	l.slowStart = false
+	l.minRTT, l.minRTTAt = 300*time.Millisecond, now
+	now = now.Add(650 * time.Millisecond)
+	l.update(window{done: 1500, latency: 310 * time.Millisecond, elapsed: 650 * time.Millisecond, busy: true}, now)
+	// target 380 ms; at 760 ms the full cut is to half.
+	now = now.Add(650 * time.Millisecond)
+	l.update(window{done: 1800, latency: 760 * time.Millisecond, elapsed: 650 * time.Millisecond, busy: true}, now)
+	if l.limit != 750 {
+		t.Fatalf("limit %d after a slow window in which throughput grew by a fifth, want 750 (half the cut)", l.limit)
+	}
+	now = now.Add(650 * time.Millisecond)
+	l.update(window{done: 1800, latency: 760 * time.Millisecond, elapsed: 650 * time.Millisecond, busy: true}, now)
+	if l.limit != 375 {
+		t.Fatalf("limit %d after a slow window with throughput flat, want 375 (the full cut)", l.limit)
+	}
+}

@@ -162,6 +162,10 @@ type producer struct {
 	// Requests made to send messages and the messages they carried, single
 	// and batched, for /status.
 	singleRequests, batchRequests, batchedMessages atomic.Int64
+	// claimNs is how long this queue's claims that found messages took
+	// lately (a moving average, nanoseconds): the automatic prefetch covers
+	// it (see tuner.go).
+	claimNs atomic.Int64
 	// pausedUntil (Unix nanoseconds) holds this sidecar's claims back after a
 	// 429 at once, before the bucket's pause is written: every claim made
 	// meanwhile would be refused too.
@@ -437,7 +441,11 @@ func (w *Worker) runProducer(ctx context.Context, p *producer) {
 			// wait for several batch requests to finish.
 			free := int(p.capacity.Load()) - held
 			if free >= int(p.lowWater.Load()) || (held == 0 && free > 0) || (free > 0 && p.limited()) {
+				began := time.Now()
 				msgs, n, wait, err := w.claim(ctx, p, free)
+				if err == nil && len(msgs) > 0 {
+					p.claimTook(time.Since(began))
+				}
 				if err != nil {
 					if ctx.Err() != nil {
 						return
