@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 )
 
 // prefetchAfter feeds the tuner a CPU-bound queue finishing perSecond
@@ -14,7 +15,7 @@ import (
 // returns the automatic prefetch it settles on.
 func prefetchAfter(t *testing.T, perSecond int, claim time.Duration) int {
 	t.Helper()
-	w := New(nil, Handlers{}, Config{Queues: map[string]int{"email": 1000}, ClaimBatch: 500, Prefetch: AutoPrefetch},
+	w := New(nil, msgtype.Handlers{}, Config{Queues: map[string]int{"email": 1000}, ClaimBatch: 500, Prefetch: AutoPrefetch},
 		slog.New(slog.DiscardHandler), metrics.New())
 	p := w.producers["email"]
 	now := time.Unix(0, 0)
