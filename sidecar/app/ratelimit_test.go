@@ -151,3 +151,59 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 		})
 	}
 }
+
+// A rate learned low recovers when the provider allows more. Two sidecars
+// learn a Twilio limit of 10 requests a second from its 429s (it states
+// none); then the account's limit goes up to 40, with no signal at all but
+// the absence of 429s. The learned rate is back above 30/s within a minute:
+// after a hold of 10 seconds from the last 429, each second's raise about
+// doubles (1, 1, 2, 4, 8, 16 % ...), so about 20 seconds. Before, the rate
+// held for 30 seconds and then rose 0.5 % a second: 10/s became 11/s in that
+// minute, and 30/s took about four minutes.
+func TestRateLimit_LearnedRateRecoversWhenTheProviderAllowsMore(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	cfg := testConfig(db)
+	f := twiliofake.New(twiliofake.Options{Pace: fakehttp.Pace{PerSecond: 10, Latency: 20 * time.Millisecond}})
+	t.Cleanup(f.Close)
+	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
+	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
+	cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
+	cfg.WorkerID = "one"
+	start(t, cfg, nil, nil)
+	cfg.WorkerID = "two"
+	start(t, cfg, nil, nil)
+	exec(t, db.Pool, `insert into symphony.messages (kind, payload)
+		select 'sms.send', jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello') from generate_series(1, 4000) g`)
+	learned := func() (rate float64, refused bool) {
+		var r *float64
+		if err := db.Pool.QueryRow(context.Background(), `select learned_per_second::float8, refused_rate is not null
+			from symphony.rate_limits where name = 'sms'`).Scan(&r, &refused); err != nil {
+			t.Fatal(err)
+		}
+		if r != nil {
+			rate = *r
+		}
+		return rate, refused
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			var bucket string
+			_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = 'sms'`).Scan(&bucket)
+			t.Logf("bucket %s; %d sent", bucket, countState(t, db.Pool, "succeeded"))
+		}
+	})
+	waitFor(t, 30*time.Second, "the sidecars to learn the limit of 10/s from 429s", func() bool {
+		rate, refused := learned()
+		return refused && rate > 0 && rate <= 11 && countState(t, db.Pool, "succeeded") >= 50
+	})
+	low, _ := learned()
+	f.SetRateLimit(40)
+	raised := time.Now()
+	waitFor(t, 60*time.Second, "the learned rate to recover to at least 30/s", func() bool {
+		rate, _ := learned()
+		return rate >= 30
+	})
+	rate, _ := learned()
+	t.Logf("learned %.2f/s at 10/s; %.2f/s %s after the provider allowed 40/s", low, rate, time.Since(raised).Round(time.Millisecond))
+}

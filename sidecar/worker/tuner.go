@@ -119,7 +119,9 @@ func (p *producer) finished(took time.Duration, err error) {
 		p.dropped.Add(1)
 	}
 	if !refusal(err) {
-		p.accepted.add(time.Now())
+		// Counted when it was sent, as the provider counted it: at a 429,
+		// what it accepted just before is still on its way back.
+		p.accepted.add(time.Now().Add(-took))
 	}
 }
 
