@@ -78,7 +78,7 @@ select is((select (learned_per_second, accepted_rate, refused_rate)::text from s
   '(32.300,33.000,34.000)', 'a 429 just above a rate accepted: 0.95 of the refused rate, where it holds');
 -- A 429 while the sidecars sent less than the rate: their count (here 1/s)
 -- is the guess, but one 429 at most halves the refused bound.
-update symphony.rate_limits set refused_at = clock_timestamp() - interval '2 seconds',
+update symphony.rate_limits set refused_at = clock_timestamp() - interval '2 seconds', paused_until = null,
        starved_at = clock_timestamp() - interval '5 seconds' where name = 'sms';
 select symphony.rate_refused('sms', 'w1', 1, interval '100 ms');
 select is((select (learned_per_second, accepted_rate, refused_rate)::text from symphony.rate_limits where name = 'sms'),

@@ -5,7 +5,7 @@
 -- after the hold.
 begin;
 create extension if not exists pgtap;
-select plan(13);
+select plan(15);
 
 -- Two live sidecars serving the email queue.
 insert into symphony.workers (id, hostname, version, queues)
@@ -46,12 +46,33 @@ select is((select accepted_rate from symphony.rate_limits where name = 'email'),
 
 -- Paced at 150/s against a limit of 100: each sidecar had 50 accepted.
 update symphony.rate_limits set learned_per_second = 150, refused_rate = null, accepted_rate = null,
-       refused_at = clock_timestamp() - interval '2 seconds', starved_at = clock_timestamp(),
+       refused_at = clock_timestamp() - interval '2 seconds', starved_at = clock_timestamp(), paused_until = null,
        accepted_counts = jsonb_build_object('b', jsonb_build_object('n', 50, 'at', extract(epoch from clock_timestamp())))
  where name = 'email';
 select symphony.rate_refused('email', 'a', 50, interval '100 ms');
 select is((select (learned_per_second, refused_rate)::text from symphony.rate_limits where name = 'email'),
   '(90.000,100.000)', 'a 429 while paced above the limit bounds it at what was accepted, not at the rate in force');
+
+-- The same 429 in the second after a pause: the counts are of the 0.8 s the
+-- bucket sent in, 97.5 per second.
+update symphony.rate_limits set learned_per_second = 123, refused_rate = null, accepted_rate = null,
+       refused_at = clock_timestamp() - interval '1.2 seconds', paused_until = clock_timestamp() - interval '0.8 seconds',
+       starved_at = clock_timestamp(),
+       accepted_counts = jsonb_build_object('b', jsonb_build_object('n', 39, 'at', extract(epoch from clock_timestamp())))
+ where name = 'email';
+select symphony.rate_refused('email', 'a', 39, interval '100 ms');
+select ok((select refused_rate between 96 and 98 and learned_per_second = round(0.9 * refused_rate, 3)
+              from symphony.rate_limits where name = 'email'),
+  'after a pause, what was accepted counts per second of sending (97.5)');
+-- A 429 just after a rate was accepted close below it: back to the rate
+-- accepted, not halfway.
+update symphony.rate_limits set learned_per_second = 110, refused_rate = 121, accepted_rate = 100,
+       refused_at = clock_timestamp() - interval '5 seconds', paused_until = null, starved_at = clock_timestamp(),
+       accepted_counts = '{}'
+ where name = 'email';
+select symphony.rate_refused('email', 'a', 52, interval '100 ms');
+select is((select (learned_per_second, accepted_rate, refused_rate)::text from symphony.rate_limits where name = 'email'),
+  '(100.000,100.000,110.000)', 'a 429 a tenth above a rate accepted goes back to the rate accepted');
 
 -- Recovery: a rate learned at 19 (the provider allowed 20) holds for 10
 -- seconds after the 429, then rises 1 % a second to 20, and above it by a
