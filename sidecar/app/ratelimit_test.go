@@ -76,13 +76,13 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 		// brings down to the sum again: the learned rate ends at most at
 		// the limit. The 429s are those of the first, unpaced second (in
 		// flight when the window filled) and a few where the search
-		// touches the limit: 1-5 of these 480 on a loaded machine, where
+		// touches the limit: 1-16 of these 480 on a loaded machine, where
 		// the search by one sidecar's count times two refused 27-44, let
 		// the rate climb to 1.3 times the limit, and used 30 % of it at
 		// worst. Unpaced, three quarters of the requests were refused
 		// (issue 16); scripts/bench.sh measures the figures at 100/s.
-		{"postmark", "email", "429 responses", 20, 0.6, 1},
-		{"twilio", "sms", "429 responses", 20, 0.6, 1},
+		{"postmark", "email", "429 responses", 30, 0.6, 1},
+		{"twilio", "sms", "429 responses", 30, 0.6, 1},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
 			t.Parallel()

@@ -27,7 +27,7 @@ func (m *meter) add(at time.Time) {
 	m.mu.Lock()
 	switch {
 	case m.tenths[i] > t:
-		// Older than the second the meter holds (the slot is a later
+		// Older than the two seconds the meter holds (the slot is a later
 		// tenth's): too old to count.
 	case m.tenths[i] != t:
 		m.tenths[i], m.counts[i] = t, 1
