@@ -74,7 +74,7 @@ drop function symphony.rate_refused(text, numeric, interval);
 --   * No rate yet (the sidecars were unpaced): the limit is between half the
 --     guess and the guess; the guess is the refused bound and the rate starts
 --     at 0.75 of it. Every report within that second (another sidecar's, or
---     the same one's once its requests in flight answered) replaces that
+--     the same one's once its requests in flight answered) raises that
 --     sidecar's count and sets both again.
 --   * A stated limit: 0.9 of the rate in force; probes return to the stated
 --     rate less its margin.
@@ -102,6 +102,12 @@ begin
   select * into b from symphony.rate_limits where name = bucket for update;
   if not found then
     return;
+  end if;
+  if b.guessed_at = b.refused_at and b.refused_at > t - interval '1 second'
+     and (b.accepted_counts -> worker ->> 'at')::float8 >= extract(epoch from b.refused_at) then
+    -- A sidecar's counts for the first guess only grow (its requests in
+    -- flight answer): a lower one is of a later second, not a better count.
+    observed := greatest(observed, (b.accepted_counts -> worker ->> 'n')::numeric);
   end if;
   counts := symphony._accepted_counts(b.accepted_counts, worker, observed, t);
   guess := symphony._accepted_guess(bucket, counts);
