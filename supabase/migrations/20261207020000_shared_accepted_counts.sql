@@ -11,15 +11,14 @@
 -- for a raise, and the guess is their sum, scaled up only for live sidecars
 -- that have not said.
 --
--- That sum also bounds the limit. A provider that counts in windows of a
--- second refused a request because the window it fell in was full, and that
--- window began within the last second: what was accepted in the last second
--- is at least the limit, and at most twice it. So the first 429 of an
--- unpaced bucket sets the refused bound at the guess and the rate at 0.75 of
--- it, and probes search up to 0.95 of it; the second sidecar's 429 in the
--- same moment corrects the first guess with its own count. A 429 while paced
--- bounds the refused rate at the sum too: paced above the limit, the
--- sidecars had the limit accepted in the last second, not the rate in force.
+-- If the 429 meant a full window of a second, that sum is between the limit
+-- and twice it, so the first 429 of an unpaced bucket sets the rate at 0.75
+-- of it; the second sidecar's 429 in the same moment corrects the first
+-- guess with its own count. It is not taken as a bound: a stray 429 (the
+-- chaos suite's fakes refuse 5 % of requests at random) bounded the rate at
+-- a few a second and the queues did not drain. A 429 while paced bounds the
+-- refused rate at the sum: paced above the limit, the sidecars had the
+-- limit accepted in the last second, not the rate in force.
 --
 -- A rate held at 0.95 of the refused rate held for 30 seconds and then rose
 -- 0.5 % a second: a provider that raised its limit from 10/s to 40/s was
@@ -71,11 +70,11 @@ drop function symphony.rate_refused(text, numeric, interval);
 -- a second, the learned rate falls. guess is the sum of every sidecar's
 -- count (see above).
 --
---   * No rate yet (the sidecars were unpaced): the limit is between half the
---     guess and the guess; the guess is the refused bound and the rate starts
---     at 0.75 of it. Every report within that second (another sidecar's, or
+--   * No rate yet (the sidecars were unpaced): the rate starts at 0.75 of the
+--     guess (after a full window of a second the limit is between half the
+--     guess and the guess), with no bound. Every report within that second (another sidecar's, or
 --     the same one's once its requests in flight answered) raises that
---     sidecar's count and sets both again.
+--     sidecar's count and sets the rate again.
 --   * A stated limit: 0.9 of the rate in force; probes return to the stated
 --     rate less its margin.
 --   * Otherwise the refused bound is the rate in force, or the guess (per
@@ -118,7 +117,7 @@ begin
     if b.learned_per_second is null then
       if guess > 0 then
         update symphony.rate_limits
-           set refused_rate = round(guess, 3), accepted_rate = null,
+           set refused_rate = null, accepted_rate = null,
                learned_per_second = greatest(0.1, round(0.75 * guess, 3)),
                learned_source = coalesce(learned_source, '429 responses'),
                learned_at = t, refused_at = t, raised_at = t, guessed_at = t
@@ -169,7 +168,7 @@ begin
     -- Another sidecar's count for the first guess, made a moment ago, or the
     -- same sidecar's again once the requests it had in flight answered.
     update symphony.rate_limits
-       set refused_rate = round(guess, 3), learned_per_second = greatest(0.1, round(0.75 * guess, 3))
+       set learned_per_second = greatest(0.1, round(0.75 * guess, 3))
      where name = bucket;
   end if;
   -- The window the first 429s answered for ends within a second of the
@@ -189,10 +188,7 @@ drop function symphony.probe_rate_limit(text, numeric);
 -- queue the bucket holds back, whether the learned rate may rise; worker
 -- reports what the provider accepted from it in the last second (observed).
 -- The rate rises at most once a second for all of them, and only while the
--- sidecars reach it (the sum of their counts is at least 90 % of it: with
--- 85 % of one sidecar's count times the sidecars, the rate rose to 104/s
--- while the sidecars of a busy machine sent 80, and they sent 104 when the
--- machine caught up). A rate
+-- sidecars reach it (the sum of their counts is at least 85 % of it). A rate
 -- in force for a second without a 429 is the new lower bound (or what the
 -- sidecars sent, if less). Then:
 --
@@ -240,7 +236,7 @@ begin
      and coalesce(refused_at, '-infinity') < t - interval '1 second'
      and coalesce(raised_at, '-infinity') < t - interval '1 second'
      and starved_at > t - interval '1 second'
-     and guess >= 0.9 * learned_per_second;
+     and guess >= 0.85 * learned_per_second;
   if not found then
     update symphony.rate_limits set accepted_counts = counts where name = bucket;
   end if;

@@ -15,15 +15,15 @@ values ('a', 'h', 'v', '{"email": 16}'), ('b', 'h', 'v', '{"email": 16}');
 -- second, b has not said yet, so a's count stands for both.
 select symphony.rate_refused('email', 'a', 17, interval '1 second');
 select is((select (learned_per_second, refused_rate)::text from symphony.rate_limits where name = 'email'),
-  '(25.500,34.000)', 'a first 429 guesses from the sidecars that said, scaled up to the live ones');
+  '(25.500,)', 'a first 429 guesses from the sidecars that said, scaled up to the live ones, and bounds nothing');
 -- b's 429 of the same moment: it had 83 accepted.
 select symphony.rate_refused('email', 'b', 83, interval '1 second');
 select is((select (learned_per_second, refused_rate)::text from symphony.rate_limits where name = 'email'),
-  '(75.000,100.000)', 'the second sidecar''s count corrects the first guess: their sum bounds the limit');
+  '(75.000,)', 'the second sidecar''s count corrects the first guess: 0.75 of their sum');
 -- a again, once its requests in flight answered: 21 of them were accepted.
 select symphony.rate_refused('email', 'a', 21, interval '0');
 select is((select (learned_per_second, refused_rate)::text from symphony.rate_limits where name = 'email'),
-  '(78.000,104.000)', 'a sidecar''s later count replaces its first');
+  '(78.000,)', 'a sidecar''s later count raises its first');
 select is((select jsonb_object_keys(accepted_counts) from symphony.rate_limits where name = 'email' order by 1 limit 1), 'a',
   'each sidecar''s count is kept in the bucket');
 select is((select paused_until > clock_timestamp() + interval '0.5 second' from symphony.rate_limits where name = 'email'), true,
@@ -39,8 +39,8 @@ select is(symphony.probe_rate_limit('email', 'a', 40), 78.000::numeric,
   'one sidecar''s count does not reach the rate when the other had none accepted: no raise');
 update symphony.rate_limits set accepted_counts = '{}' where name = 'email';
 select symphony.probe_rate_limit('email', 'a', 40);
-select is(symphony.probe_rate_limit('email', 'b', 40), 91.000::numeric,
-  'both sidecars'' counts together do: halfway to the refused bound');
+select is(symphony.probe_rate_limit('email', 'b', 40), 101.400::numeric,
+  'both sidecars'' counts together do: 30 % more while nothing paced was refused');
 select is((select accepted_rate from symphony.rate_limits where name = 'email'), 78.000,
   'and the rate held is the lower bound');
 
@@ -61,9 +61,11 @@ update symphony.rate_limits set learned_per_second = 123, refused_rate = null, a
        accepted_counts = jsonb_build_object('b', jsonb_build_object('n', 39, 'at', extract(epoch from clock_timestamp())))
  where name = 'email';
 select symphony.rate_refused('email', 'a', 39, interval '100 ms');
-select ok((select refused_rate between 96 and 98 and learned_per_second = round(0.9 * refused_rate, 3)
+-- (97.5 with no time between the two statements; a busy machine's moments
+-- between them count as sending time, so only: more than the 78 counted.)
+select ok((select refused_rate > 80 and refused_rate <= 97.6 and abs(learned_per_second - 0.9 * refused_rate) < 0.01
               from symphony.rate_limits where name = 'email'),
-  'after a pause, what was accepted counts per second of sending (97.5)');
+  'after a pause, what was accepted counts per second of sending');
 -- A 429 just after a rate was accepted close below it: back to the rate
 -- accepted, not halfway.
 update symphony.rate_limits set learned_per_second = 110, refused_rate = 121, accepted_rate = 100,
