@@ -146,9 +146,12 @@ begin
         -- or were paced above the limit; near it, the rate is the bound
         -- (with 0.9 here, a 429 at 98.9/s against a limit of 100 took the
         -- guess of 89 as the bound).
-        hi := case when guess < 0.85 * b.learned_per_second
-                   then greatest(0.5 * b.learned_per_second, guess)
-                   else b.learned_per_second end;
+        -- While the bucket held the queue back, the rate in force is what
+        -- was refused (counts then read low: with it ignored, the chaos
+        -- suite's random 429s halved the rate again and again).
+        hi := case when b.starved_at > t - interval '1 second' or guess >= 0.85 * b.learned_per_second
+                   then b.learned_per_second
+                   else greatest(0.5 * b.learned_per_second, guess) end;
         lo := case when b.accepted_rate < hi then b.accepted_rate end;
         -- Bounds far apart: halfway between them. Close: back to the rate
         -- accepted (halfway between 100 accepted and 121 refused was

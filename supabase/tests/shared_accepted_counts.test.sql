@@ -46,7 +46,7 @@ select is((select accepted_rate from symphony.rate_limits where name = 'email'),
 
 -- Paced at 150/s against a limit of 100: each sidecar had 50 accepted.
 update symphony.rate_limits set learned_per_second = 150, refused_rate = null, accepted_rate = null,
-       refused_at = clock_timestamp() - interval '2 seconds', starved_at = clock_timestamp(), paused_until = null,
+       refused_at = clock_timestamp() - interval '2 seconds', starved_at = clock_timestamp() - interval '5 seconds', paused_until = null,
        accepted_counts = jsonb_build_object('b', jsonb_build_object('n', 50, 'at', extract(epoch from clock_timestamp())))
  where name = 'email';
 select symphony.rate_refused('email', 'a', 50, interval '100 ms');
@@ -57,7 +57,7 @@ select is((select (learned_per_second, refused_rate)::text from symphony.rate_li
 -- bucket sent in, 97.5 per second.
 update symphony.rate_limits set learned_per_second = 123, refused_rate = null, accepted_rate = null,
        refused_at = clock_timestamp() - interval '1.2 seconds', paused_until = clock_timestamp() - interval '0.8 seconds',
-       starved_at = clock_timestamp(),
+       starved_at = clock_timestamp() - interval '5 seconds',
        accepted_counts = jsonb_build_object('b', jsonb_build_object('n', 39, 'at', extract(epoch from clock_timestamp())))
  where name = 'email';
 select symphony.rate_refused('email', 'a', 39, interval '100 ms');
