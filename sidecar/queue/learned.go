@@ -20,11 +20,12 @@ func (s *Store) LearnRateLimit(ctx context.Context, bucket string, perSecond flo
 	return changed, nil
 }
 
-// RateRefused records a 429 from the provider behind bucket while this
-// sidecar sent observed requests per second: the learned rate falls and the
-// bucket pauses for pause, for every sidecar.
+// RateRefused records a 429 from the provider behind bucket, which accepted
+// observed requests from this sidecar in the last second (the bucket sums
+// every sidecar's count): the learned rate falls and the bucket pauses for
+// pause, for every sidecar.
 func (s *Store) RateRefused(ctx context.Context, bucket string, observed float64, pause time.Duration) error {
-	if _, err := s.pool.Exec(ctx, queries.RateRefused, bucket, observed, pause.Milliseconds()); err != nil {
+	if _, err := s.pool.Exec(ctx, queries.RateRefused, bucket, s.workerID, observed, pause.Milliseconds()); err != nil {
 		return fmt.Errorf("error recording a 429 on %s: %w", bucket, err)
 	}
 	return nil
@@ -32,11 +33,12 @@ func (s *Store) RateRefused(ctx context.Context, bucket string, observed float64
 
 // ProbeRateLimit raises bucket's learned rate when it holds its queue back
 // and has not been refused lately (once a second for all sidecars); observed
-// is what the provider accepted from this sidecar in the last second. It
-// returns the learned rate in force, 0 when none.
+// is what the provider accepted from this sidecar in the last second, which
+// the bucket keeps beside the other sidecars' counts. It returns the learned
+// rate in force, 0 when none.
 func (s *Store) ProbeRateLimit(ctx context.Context, bucket string, observed float64) (float64, error) {
 	var rate *float64
-	if err := s.pool.QueryRow(ctx, queries.ProbeRateLimit, bucket, observed).Scan(&rate); err != nil {
+	if err := s.pool.QueryRow(ctx, queries.ProbeRateLimit, bucket, s.workerID, observed).Scan(&rate); err != nil {
 		return 0, fmt.Errorf("error probing the rate limit of %s: %w", bucket, err)
 	}
 	if rate == nil {

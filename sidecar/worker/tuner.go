@@ -139,7 +139,9 @@ func (p *producer) finished(took time.Duration, err error) {
 		p.dropped.Add(1)
 	}
 	if !refusal(err) {
-		p.accepted.add(time.Now())
+		// Counted when it was sent, as the provider counted it: at a 429,
+		// what it accepted just before is still on its way back.
+		p.accepted.add(time.Now().Add(-took))
 	}
 }
 
@@ -239,7 +241,7 @@ func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
 	heldBack := p.held.Load() > 0 || now.Sub(time.Unix(0, p.heldBack.Load())) < time.Second
 	if b != nil && b.Limited && !b.Operator && heldBack && now.Sub(t.probed) >= probeEvery {
 		t.probed = now
-		if _, err := w.store.ProbeRateLimit(ctx, b.Name, float64(p.accepted.lastSecond(now))); err != nil && ctx.Err() == nil {
+		if _, err := w.store.ProbeRateLimit(ctx, b.Name, float64(p.sentLately(now))); err != nil && ctx.Err() == nil {
 			w.log.Warn("could not probe the learned rate limit", "bucket", b.Name, "error", err)
 		}
 	}

@@ -29,30 +29,48 @@ type Limiter struct {
 	used     int
 	admitted int
 	refused  int
+	first    time.Time // when the first request came
+	early    int       // refused within a second of the first request
 }
 
 // NewLimiter returns a Limiter for p.
 func NewLimiter(p Pace) *Limiter { return &Limiter{pace: p} }
 
 // Limited reports whether a rate limit is enforced (and should be stated).
-func (l *Limiter) Limited() bool { return l != nil && l.pace.PerSecond > 0 }
+func (l *Limiter) Limited() bool { return l.Limit() > 0 }
 
 // Limit is the requests each window admits (0: unlimited).
 func (l *Limiter) Limit() int {
 	if l == nil {
 		return 0
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	return l.pace.PerSecond
+}
+
+// SetLimit makes each window from the next on admit perSecond requests (0:
+// no limit): a provider that raised the account's plan, or lowered it.
+func (l *Limiter) SetLimit(perSecond int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pace.PerSecond = perSecond
 }
 
 // Admit counts a request arriving at now. ok false: refuse it. remaining is
 // what the window has left after it, reset how long until the window ends.
 func (l *Limiter) Admit(now time.Time) (ok bool, remaining int, reset time.Duration) {
-	if !l.Limited() {
+	if l == nil {
 		return true, 0, 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.pace.PerSecond <= 0 {
+		return true, 0, 0
+	}
+	if l.first.IsZero() {
+		l.first = now
+	}
 	start := now.Truncate(time.Second)
 	if !start.Equal(l.window) {
 		l.window, l.used = start, 0
@@ -60,6 +78,9 @@ func (l *Limiter) Admit(now time.Time) (ok bool, remaining int, reset time.Durat
 	reset = start.Add(time.Second).Sub(now)
 	if l.used >= l.pace.PerSecond {
 		l.refused++
+		if now.Sub(l.first) < time.Second {
+			l.early++
+		}
 		return false, 0, reset
 	}
 	l.used++
@@ -75,6 +96,17 @@ func (l *Limiter) Counts() (admitted, refused int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.admitted, l.refused
+}
+
+// RefusedEarly is how many requests were refused within a second of the
+// first one: before the sender could know the limit.
+func (l *Limiter) RefusedEarly() int {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.early
 }
 
 // Delay waits the pace's latency; false if ctx ended first.

@@ -120,6 +120,14 @@ func (s *Server) URL() string { return s.ts.URL }
 // Close shuts the fake down.
 func (s *Server) Close() { s.ts.Close() }
 
+// SetRateLimit makes the fake allow perSecond requests a second from its next
+// window on (0: no limit), as when the account's plan changes.
+func (s *Server) SetRateLimit(perSecond int) { s.pace.SetLimit(perSecond) }
+
+// RefusedEarly is how many requests the fake's rate limit refused within a
+// second of the first request.
+func (s *Server) RefusedEarly() int { return s.pace.RefusedEarly() }
+
 // Mails returns every accepted email, in order.
 func (s *Server) Mails() []Mail {
 	s.mu.Lock()
