@@ -227,7 +227,10 @@ begin
          learned_per_second = round(least(coalesce(learned_max, 'infinity'), case
            when learned_max is not null then greatest(learned_per_second + 1, 0.5 * (learned_per_second + learned_max))
            when refused_rate is null then learned_per_second * 1.3
-           when learned_per_second < 0.95 * refused_rate
+           -- (Compared as stored, to 3 places: a rate set to 0.95 of the
+           -- refused one and rounded down stayed "below" it, and was set to
+           -- it again every second instead of rising.)
+           when learned_per_second < round(0.95 * refused_rate, 3)
              then least(0.95 * refused_rate, 1.2 * learned_per_second,
                         greatest(learned_per_second + 0.1, 0.5 * (learned_per_second + refused_rate)))
            when refused_at > t - interval '10 seconds' then learned_per_second

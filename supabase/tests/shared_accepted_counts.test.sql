@@ -5,7 +5,7 @@
 -- after the hold.
 begin;
 create extension if not exists pgtap;
-select plan(15);
+select plan(16);
 
 -- Two live sidecars serving the email queue.
 insert into symphony.workers (id, hostname, version, queues)
@@ -87,6 +87,19 @@ select is(symphony.probe_rate_limit('email', 'a', 19), 19.000::numeric, 'held wi
 update symphony.rate_limits set refused_at = clock_timestamp() - interval '10.5 seconds',
        raised_at = clock_timestamp() - interval '2 seconds' where name = 'email';
 select is(symphony.probe_rate_limit('email', 'a', 19), 19.190::numeric, 'then raised by 1 %');
+-- A rate at 0.95 of the refused one as stored (10.296 of 10.838, whose 0.95
+-- is 10.2961) is at it, not below it: after the hold it rises. It was set to
+-- 10.296 again every second, and a sidecar test waited 90 s for nothing.
+update symphony.rate_limits set learned_per_second = 10.296, refused_rate = 10.838, accepted_rate = 10.296,
+       refused_at = clock_timestamp() - interval '20 seconds', raised_at = clock_timestamp() - interval '2 seconds',
+       starved_at = clock_timestamp(), accepted_counts = '{}'
+ where name = 'email';
+select is(symphony.probe_rate_limit('email', 'a', 10.296), 10.399::numeric,
+  'a rate rounded to 0.95 of the refused one rises by 1 % after the hold');
+update symphony.rate_limits set learned_per_second = 19.19, refused_rate = 20, accepted_rate = 18,
+       refused_at = clock_timestamp() - interval '10.5 seconds', raised_at = clock_timestamp() - interval '2 seconds',
+       starved_at = clock_timestamp(), accepted_counts = '{}'
+ where name = 'email';
 -- The provider now allows 80: probes a second apart, the sidecars reaching
 -- each rate.
 create temporary table probes (n integer, rate numeric);
