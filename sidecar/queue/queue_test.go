@@ -404,3 +404,46 @@ func TestStore_StatsIgnoreHistory(t *testing.T) {
 		t.Fatalf("stats %+v, %v", stats, err)
 	}
 }
+
+// A clean stop takes the worker's listener rows away through unlisten, so
+// that once nobody listens dispatches stop reading the listeners at once
+// (symphony.listening back to 0), not at the next tick. Deleting the rows
+// directly left it at 1, and single-row dispatch ran at half its rate.
+func TestStore_StoppedClearsListening(t *testing.T) {
+	t.Parallel()
+	pool, ctx := setup(t)
+	one, two := queue.NewStore(pool, "stop-one"), queue.NewStore(pool, "stop-two")
+	for _, s := range []*queue.Store{one, two} {
+		if err := s.Heartbeat(ctx, queue.WorkerInfo{Hostname: "h", Version: "v", Queues: map[string]int{"email": 2, "sms": 2}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{"email", "sms"} {
+		if err := one.SetListening(ctx, q, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := two.SetListening(ctx, "email", true); err != nil {
+		t.Fatal(err)
+	}
+	state := func() (rows int, listening int64) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `select (select count(*) from symphony.listeners),
+			pg_sequence_last_value('symphony.listening'::regclass)`).Scan(&rows, &listening); err != nil {
+			t.Fatal(err)
+		}
+		return rows, listening
+	}
+	if err := one.Stopped(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rows, listening := state(); rows != 1 || listening != 1 {
+		t.Fatalf("after the first worker stopped: %d listener rows, listening %d; want 1 and 1", rows, listening)
+	}
+	if err := two.Stopped(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rows, listening := state(); rows != 0 || listening != 0 {
+		t.Fatalf("after both stopped: %d listener rows, listening %d; want 0 and 0", rows, listening)
+	}
+}
