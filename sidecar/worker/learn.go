@@ -205,7 +205,7 @@ func (w *Worker) refused(m *msgtype.Message, err error) {
 // busy machine hold their messages longer, and counted in full they let
 // the rate rise to 123/s while the sidecars sent 70.
 func (p *producer) sentLately(now time.Time) int {
-	n := p.accepted.lastSecond(now)
+	n := p.accepted.secondBefore(now)
 	return n + min(int(p.inflight.Load()), n/10)
 }
 

@@ -37,9 +37,6 @@ func (m *meter) add(at time.Time) {
 	m.mu.Unlock()
 }
 
-// lastSecond is how many events were counted in the second before now.
-func (m *meter) lastSecond(now time.Time) int { return m.secondBefore(now) }
-
 // secondBefore is how many events were counted in the second before at, a
 // moment within the last second: at's tenth in full (nothing later is
 // counted in it yet, or, after a 429, little: the sidecar stopped sending),

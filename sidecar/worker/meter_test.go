@@ -41,11 +41,11 @@ func TestMeter_DropsEventsOlderThanItHolds(t *testing.T) {
 		m.add(now.Add(-time.Duration(i) * 100 * time.Millisecond))
 	}
 	m.add(now.Add(-2 * time.Second)) // the same slot as now's tenth, two seconds back
-	if got := m.lastSecond(now); got != 10 {
+	if got := m.secondBefore(now); got != 10 {
 		t.Errorf("%d events in the last second, want 10", got)
 	}
 	m.add(now.Add(-300 * time.Millisecond))
-	if got := m.lastSecond(now); got != 11 {
+	if got := m.secondBefore(now); got != 11 {
 		t.Errorf("%d events in the last second after a late one, want 11", got)
 	}
 }
