@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/symphonymessenger/symphony/sidecar/cli"
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
 // run calls the command as `symphony args...` would, against db.
@@ -345,4 +347,25 @@ func TestUsageErrors_Exit2NamingTheProblem(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "DATABASE_URL is required") {
 		t.Errorf("no DATABASE_URL: exit %d, %q", code, errOut)
 	}
+}
+
+// A queue deeper than the overview counts (queue.PendingCap) shows its pending
+// count as "at least", with a +, as the dashboard does.
+func TestStatus_MarksACappedPendingCount(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	exec(t, db.Pool, `insert into symphony.messages (kind, payload)
+	  select 'email.send', jsonb_build_object('to', 'u' || g || '@example.com', 'from', 'me@example.com', 'subject', 'hi', 'text', 'x')
+	    from generate_series(1, $1::int + 5) g`, queue.PendingCap)
+	out := mustRun(t, db, "status")
+	want := fmt.Sprintf("%d+", queue.PendingCap+1)
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "email" {
+			if f[1] != want {
+				t.Errorf("email row %q: want pending %s", line, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("no email row in\n%s", out)
 }

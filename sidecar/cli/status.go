@@ -51,8 +51,16 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 	tw := tabwriter.NewWriter(c.env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "QUEUE\tPENDING\tSCHEDULED\tRETRYING\tPROCESSING\tDEAD\tOLDEST\tPER MIN (5M)\tPER MIN (1H)")
 	for _, q := range o.Queues {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%.1f\t%.1f\n", q.Queue, q.Pending, q.Scheduled, q.Retrying,
-			q.Processing, q.Dead, ago(time.Duration(q.OldestPendingSeconds*float64(time.Second))), q.PerMinute5m, q.PerMinute1h)
+		// A capped count is "at least", marked as the dashboard marks it.
+		atLeast := func(n int64) string {
+			if q.PendingCapped {
+				return fmt.Sprintf("%d+", n)
+			}
+			return fmt.Sprint(n)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%.1f\t%.1f\n", q.Queue, atLeast(q.Pending), atLeast(q.Scheduled),
+			atLeast(q.Retrying), q.Processing, q.Dead, ago(time.Duration(q.OldestPendingSeconds*float64(time.Second))),
+			q.PerMinute5m, q.PerMinute1h)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -36,10 +36,11 @@ type Metrics struct {
 
 	// Queue depth across all sidecars, refreshed by a periodic query (see
 	// ops.Store.CollectMetrics), never queried per scrape.
-	QueueDepth       *prometheus.GaugeVec // queue, state (pending|scheduled|processing|dead)
-	QueueOldest      *prometheus.GaugeVec // queue
-	QueueStatsAge    prometheus.Gauge
-	QueueStatsErrors prometheus.Counter
+	QueueDepth         *prometheus.GaugeVec // queue, state (pending|scheduled|processing|dead)
+	QueuePendingCapped *prometheus.GaugeVec // queue: 1 when pending and scheduled are lower bounds
+	QueueOldest        *prometheus.GaugeVec // queue
+	QueueStatsAge      prometheus.Gauge
+	QueueStatsErrors   prometheus.Counter
 
 	// Delivery webhooks (sidecar/providerevents).
 	DeliveryWebhooks *prometheus.CounterVec // provider, outcome

@@ -22,8 +22,12 @@ func (m *Metrics) registerOperations(register func(prometheus.Collector)) {
 	}, []string{"host"})
 	m.QueueDepth = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "symphony_queue_messages",
-		Help: "Messages in the database by queue and state (pending = due now, scheduled = delayed or backing off, processing, dead), all sidecars together.",
+		Help: "Messages in the database by queue and state (pending = due now, scheduled = delayed or backing off, processing, dead), all sidecars together. Pending and scheduled count at most 10,001 pending messages a queue: see symphony_queue_pending_capped.",
 	}, []string{"queue", "state"})
+	m.QueuePendingCapped = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "symphony_queue_pending_capped",
+		Help: "1 when the queue had more pending messages than the depth reading counts (10,000): its pending and scheduled are then lower bounds. The symphony.queue_stats view counts them all.",
+	}, []string{"queue"})
 	m.QueueOldest = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "symphony_queue_oldest_pending_seconds",
 		Help: "Age of the oldest message due now, by queue (0 when none waits).",
@@ -37,7 +41,7 @@ func (m *Metrics) registerOperations(register func(prometheus.Collector)) {
 		Help: "Failed queue-depth refreshes.",
 	})
 	for _, c := range []prometheus.Collector{m.ProviderResponses, m.ProviderSeconds, m.QueueDepth,
-		m.QueueOldest, m.QueueStatsAge, m.QueueStatsErrors} {
+		m.QueuePendingCapped, m.QueueOldest, m.QueueStatsAge, m.QueueStatsErrors} {
 		register(c)
 	}
 }
@@ -65,6 +69,11 @@ func (m *Metrics) SetQueueDepth(depths []queue.Depth, always []string, at time.T
 		m.QueueDepth.WithLabelValues(d.Queue, "processing").Set(float64(d.Processing))
 		m.QueueDepth.WithLabelValues(d.Queue, "dead").Set(float64(d.Dead))
 		m.QueueOldest.WithLabelValues(d.Queue).Set(d.OldestPendingSeconds)
+		capped := 0.0
+		if d.PendingCapped {
+			capped = 1
+		}
+		m.QueuePendingCapped.WithLabelValues(d.Queue).Set(capped)
 	}
 	for _, d := range depths {
 		set(d)

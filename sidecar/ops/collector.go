@@ -26,7 +26,7 @@ func (s *Store) CollectMetrics(ctx context.Context, interval time.Duration, m *m
 			s.rollUpAndRates(ctx, m, log)
 		}
 		qctx, cancel := context.WithTimeout(ctx, max(interval, 5*time.Second))
-		depths, err := queue.ReadDepth(qctx, s.db)
+		depths, err := queue.ReadDepth(qctx, s.db, queue.PendingCap)
 		cancel()
 		switch {
 		case err != nil && ctx.Err() == nil:

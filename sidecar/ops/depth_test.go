@@ -26,7 +26,7 @@ func TestStore_QueueStatsDepthIsQueueDepth(t *testing.T) {
 	exec(t, db.Pool, `update symphony.messages set state = 'dead', finished_at = now(), last_error = 'x' where id = 3`)
 	exec(t, db.Pool, `update symphony.messages set state = 'processing', attempts = 1, locked_by = 'w', locked_until = now() + interval '1 minute' where id = 5`)
 
-	depth, err := queue.ReadDepth(ctx, db.Pool)
+	depth, err := queue.ReadDepth(ctx, db.Pool, queue.PendingCap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +56,40 @@ func TestStore_QueueStatsDepthIsQueueDepth(t *testing.T) {
 		v.OldestPendingSeconds, d.OldestPendingSeconds = 0, 0
 		if v != d {
 			t.Errorf("%s: view %+v, depth %+v", d.Queue, v, d)
+		}
+	}
+}
+
+// A backlog deeper than the cap reads as "at least": pending and scheduled
+// count cap + 1 rows, pending_capped says so, and the oldest wait stays exact.
+func TestReadDepth_CapsThePendingCount(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	for range 5 {
+		exec(t, db.Pool, `select symphony.send_email('a@example.com', 'me@example.com', 'hi', 'x')`)
+	}
+	exec(t, db.Pool, `update symphony.messages set available_at = now() - interval '1 hour' where id = 5`)
+	exec(t, db.Pool, `update symphony.messages set state = 'dead', finished_at = now(), last_error = 'x' where id = 1`)
+
+	for _, c := range []struct {
+		cap     int
+		counted int64
+		capped  bool
+	}{{2, 3, true}, {4, 4, false}, {100, 4, false}} {
+		depth, err := queue.ReadDepth(ctx, db.Pool, c.cap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(depth) != 1 {
+			t.Fatalf("cap %d: depth %+v, want the email queue", c.cap, depth)
+		}
+		d := depth[0]
+		if d.Pending+d.Scheduled != c.counted || d.PendingCapped != c.capped || d.Dead != 1 {
+			t.Errorf("cap %d: %+v, want %d counted, capped %v, 1 dead", c.cap, d, c.counted, c.capped)
+		}
+		if d.OldestPendingSeconds < 3599 || d.OldestPendingSeconds > 3700 {
+			t.Errorf("cap %d: oldest wait %v s, want the hour-old message's, however few are counted", c.cap, d.OldestPendingSeconds)
 		}
 	}
 }

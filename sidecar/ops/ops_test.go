@@ -14,6 +14,7 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/metrics"
 	"github.com/symphonymessenger/symphony/sidecar/ops"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
 func exec(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) {
@@ -74,6 +75,9 @@ func TestStore_CollectMetricsRefreshesQueueGauges(t *testing.T) {
 	if age := value(m.QueueOldest.WithLabelValues("email")); age < 119 || age > 600 {
 		t.Errorf("oldest pending age of email = %v s, want about 120", age)
 	}
+	if c := value(m.QueuePendingCapped.WithLabelValues("email")); c != 0 {
+		t.Errorf("symphony_queue_pending_capped{queue=\"email\"} = %v with 2 pending, want 0", c)
+	}
 
 	exec(t, db.Pool, `delete from symphony.messages where queue = 'sms'`)
 	deadline = time.Now().Add(5 * time.Second)
@@ -82,6 +86,37 @@ func TestStore_CollectMetricsRefreshesQueueGauges(t *testing.T) {
 			t.Fatal("the sms gauge did not drop to 0 after its messages went")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A backlog deeper than queue.PendingCap: the gauges say "at least" (the cap
+// plus one counted, symphony_queue_pending_capped 1), and the read costs what
+// the cap's does however deep the queue.
+func TestStore_CollectMetricsCapsADeepBacklog(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	exec(t, db.Pool, `insert into symphony.messages (kind, payload)
+	  select 'email.send', jsonb_build_object('to', 'u' || g || '@example.com', 'from', 'me@example.com', 'subject', 'hi', 'text', 'x')
+	    from generate_series(1, $1::int + 50) g`, queue.PendingCap)
+
+	m := metrics.New()
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ops.New(db.Pool).CollectMetrics(cctx, time.Hour, m, []string{"email"}, slog.New(slog.DiscardHandler))
+	}()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for value(m.QueueStatsAge) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := value(m.QueueDepth.WithLabelValues("email", "pending")); got != queue.PendingCap+1 {
+		t.Errorf("pending gauge %v, want the cap plus one (%d)", got, queue.PendingCap+1)
+	}
+	if got := value(m.QueuePendingCapped.WithLabelValues("email")); got != 1 {
+		t.Errorf("symphony_queue_pending_capped = %v over a backlog of %d, want 1", got, queue.PendingCap+50)
 	}
 }
 

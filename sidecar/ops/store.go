@@ -34,35 +34,27 @@ func New(db DB) *Store { return &Store{db: db} }
 var ErrNotFound = errors.New("not found")
 
 // QueueStats is one row of the overview, of
-// symphony.queue_stats_bounded(PendingCap): the symphony.queue_stats view's
-// columns (the view is the same function with no cap) with the pending
-// counts bounded. Its live columns are queue.Depth,
-// the reading /status and /metrics make with sql/queue_depth.sql;
-// TestStore_QueueStatsDepthIsQueueDepth holds the two to the same counts
-// below the cap.
+// symphony.queue_stats_bounded(queue.PendingCap): the symphony.queue_stats
+// view's columns (the view is the same function with no cap) with the pending
+// counts bounded. Its live columns are queue.Depth, the reading /status and
+// /metrics make with sql/queue_depth.sql and the same cap;
+// TestStore_QueueStatsDepthIsQueueDepth holds the two to the same counts.
+// When Depth.PendingCapped is set, Retrying is a lower bound too.
 type QueueStats struct {
 	queue.Depth
-	Retrying int64 `db:"retrying" json:"retrying"`
-	// PendingCapped says pending, scheduled and retrying counted only the first
-	// PendingCap pending messages of the queue: they are lower bounds.
-	PendingCapped bool       `db:"pending_capped" json:"pending_capped"`
-	Succeeded5m   int64      `db:"succeeded_5m" json:"succeeded_5m"`
-	Dead5m        int64      `db:"dead_5m" json:"dead_5m"`
-	Succeeded1h   int64      `db:"succeeded_1h" json:"succeeded_1h"`
-	Dead1h        int64      `db:"dead_1h" json:"dead_1h"`
-	PerMinute5m   float64    `db:"per_minute_5m" json:"per_minute_5m"`
-	PerMinute1h   float64    `db:"per_minute_1h" json:"per_minute_1h"`
-	LastDeadAt    *time.Time `db:"last_dead_at" json:"last_dead_at"`
+	Retrying    int64      `db:"retrying" json:"retrying"`
+	Succeeded5m int64      `db:"succeeded_5m" json:"succeeded_5m"`
+	Dead5m      int64      `db:"dead_5m" json:"dead_5m"`
+	Succeeded1h int64      `db:"succeeded_1h" json:"succeeded_1h"`
+	Dead1h      int64      `db:"dead_1h" json:"dead_1h"`
+	PerMinute5m float64    `db:"per_minute_5m" json:"per_minute_5m"`
+	PerMinute1h float64    `db:"per_minute_1h" json:"per_minute_1h"`
+	LastDeadAt  *time.Time `db:"last_dead_at" json:"last_dead_at"`
 }
-
-// PendingCap bounds the pending messages QueueStats reads a queue: a backlog
-// larger than this is shown as "at least", so the read costs the same however
-// deep the backlog grows.
-const PendingCap = 10000
 
 // QueueStats returns every queue's depth, failures and throughput.
 func (s *Store) QueueStats(ctx context.Context) ([]QueueStats, error) {
-	return collect[QueueStats](ctx, s.db, "queue stats", queries.OpsQueueStats, PendingCap)
+	return collect[QueueStats](ctx, s.db, "queue stats", queries.OpsQueueStats, queue.PendingCap)
 }
 
 // Worker is one row of symphony.worker_status.

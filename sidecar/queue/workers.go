@@ -55,18 +55,31 @@ func (s *Store) Stopped(ctx context.Context) error {
 // symphony.queue_stats view (ops.QueueStats embeds it). Pending counts the
 // messages due now; Scheduled those delayed or backing off.
 type Depth struct {
-	Queue                string  `db:"queue" json:"queue"`
-	Pending              int64   `db:"pending" json:"pending"`
-	Scheduled            int64   `db:"scheduled" json:"scheduled"`
-	Processing           int64   `db:"processing" json:"processing"`
-	Dead                 int64   `db:"dead" json:"dead"`
+	Queue      string `db:"queue" json:"queue"`
+	Pending    int64  `db:"pending" json:"pending"`
+	Scheduled  int64  `db:"scheduled" json:"scheduled"`
+	Processing int64  `db:"processing" json:"processing"`
+	Dead       int64  `db:"dead" json:"dead"`
+	// OldestPendingSeconds is exact, however deep the backlog.
 	OldestPendingSeconds float64 `db:"oldest_pending_seconds" json:"oldest_pending_seconds"`
+	// PendingCapped says Pending and Scheduled counted only the first cap
+	// pending messages of the queue (PendingCap, or the view's none): they
+	// are lower bounds.
+	PendingCapped bool `db:"pending_capped" json:"pending_capped"`
 }
 
+// PendingCap bounds the pending messages a depth reading counts a queue: a
+// backlog larger than this reads as "at least", so the reading costs the same
+// however deep the backlog grows (about 20 ms at 10,000, where counting
+// 200,000 took 170-390 ms). /status, /metrics and the dashboard's overview
+// all count with it.
+const PendingCap = 10000
+
 // ReadDepth returns the depth of every queue that has unfinished or dead
-// messages, from the partial indexes only.
-func ReadDepth(ctx context.Context, db Querier) ([]Depth, error) {
-	rows, err := db.Query(ctx, queries.QueueDepth)
+// messages, from the partial indexes only, counting at most cap + 1 pending
+// messages a queue (PendingCap in the sidecar).
+func ReadDepth(ctx context.Context, db Querier, cap int) ([]Depth, error) {
+	rows, err := db.Query(ctx, queries.QueueDepth, cap)
 	if err != nil {
 		return nil, fmt.Errorf("error reading queue depth: %w", err)
 	}
@@ -78,4 +91,6 @@ func ReadDepth(ctx context.Context, db Querier) ([]Depth, error) {
 }
 
 // Depth returns the depth of every queue that has unfinished or dead messages.
-func (s *Store) Depth(ctx context.Context) ([]Depth, error) { return ReadDepth(ctx, s.pool) }
+func (s *Store) Depth(ctx context.Context) ([]Depth, error) {
+	return ReadDepth(ctx, s.pool, PendingCap)
+}
