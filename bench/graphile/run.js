@@ -51,8 +51,16 @@ async function main() {
     for (;;) {
       await new Promise((r) => setTimeout(r, worked < n ? 50 : 5));
       if (worked < n) continue;
-      const { rows } = await utils.withPgClient((c) =>
-        c.query("select not exists (select 1 from graphile_worker._private_jobs) as empty"));
+      // As Symphony's check: an index, not a scan of the whole table, inside the timed run.
+      const { rows } = await utils.withPgClient(async (c) => {
+        await c.query("begin");
+        try {
+          await c.query("set local enable_seqscan = off");
+          return await c.query("select not exists (select 1 from graphile_worker._private_jobs) as empty");
+        } finally {
+          await c.query("commit");
+        }
+      });
       if (rows[0].empty) break;
     }
     const secs = Number(process.hrtime.bigint() - began) / 1e9;

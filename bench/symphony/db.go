@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -86,10 +87,18 @@ func loadRows(ctx context.Context, pool *pgxpool.Pool, rows string, n int) error
 	return nil
 }
 
-// unfinished reports whether any message is still pending or processing.
+// unfinished reports whether any message is still pending or processing. It
+// runs inside the timed drain, so it reads the partial indexes only: the
+// statistics from loading say every row is pending, and the planner's scan of
+// the whole table cost 190 ms at the end of a 200k-message run (30 ms this way).
 func unfinished(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 	var any bool
-	err := pool.QueryRow(ctx, `select exists (select 1 from symphony.messages where state = 'pending')
-	                               or exists (select 1 from symphony.messages where state = 'processing')`).Scan(&any)
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `set local enable_seqscan = off`); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `select exists (select 1 from symphony.messages where state = 'pending')
+		                             or exists (select 1 from symphony.messages where state = 'processing')`).Scan(&any)
+	})
 	return any, err
 }
