@@ -45,13 +45,14 @@ fi
 
 work=.tmp/bench
 mkdir -p "$work"
-results=$work/results.jsonl commands=$work/commands.txt
+results=$work/results.jsonl commands=$work/commands.txt loads=$work/loads.txt
 if [[ -n $smoke ]]; then
 	# Kept apart, so a smoke run (scripts/test.sh makes one) leaves a full run's figures be.
-	results=$work/results-smoke.jsonl commands=$work/commands-smoke.txt
+	results=$work/results-smoke.jsonl commands=$work/commands-smoke.txt loads=$work/loads-smoke.txt
 fi
 : >"$results"
 : >"$commands"
+: >"$loads"
 
 step() {
 	echo "==> $*" >&2
@@ -62,6 +63,9 @@ step() {
 # on (the full-page images after one cost a 200k-message run about 15 % more WAL and CPU).
 run() {
 	scripts/db.sh psql bench -X -q -c checkpoint
+	# The machine's load before each benchmark, for the report's header: whether anything
+	# else shared the two cores while this ran.
+	cut -d' ' -f1 /proc/loadavg >>"$loads"
 	echo "$*" | sed -E "s#$repo_root/##g; s#postgresql://[^ ]*@127.0.0.1:[0-9]+/([a-z_]+)[^ ]*#\"\$(scripts/db.sh url bench \1)\"#g" >>"$commands"
 	"$@" | tee -a "$results" >&2
 }
@@ -184,4 +188,4 @@ run "$bench" dashboard -db "$sym" -history "$dash_history" -hour "$dash_hour" -r
 step "report: $out"
 smoke_flag=()
 [[ -z $smoke ]] || smoke_flag=(-smoke)
-"$bench" report -in "$results" -out "$out" -db "$sym" -commands "$commands" "${smoke_flag[@]}"
+"$bench" report -in "$results" -out "$out" -db "$sym" -commands "$commands" -loads "$loads" "${smoke_flag[@]}"

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -174,6 +175,7 @@ func runReport(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	commands := fs.String("commands", "", "a file with the commands the run used")
 	smoke := fs.Bool("smoke", false, "the figures come from a smoke run (tiny sizes)")
 	notes := fs.String("notes", "bench/NOTES.md", "hand-written analysis appended after the table")
+	loads := fs.String("loads", "", "a file with the machine's 1-minute load average before each benchmark, one a line")
 	_ = fs.Parse(args)
 	f, err := readFigures(*in)
 	if err != nil {
@@ -230,7 +232,11 @@ func runReport(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		b.WriteString(" **--smoke** (tiny sizes: these figures only show that the benchmark runs)")
 	}
 	b.WriteString(". Everything below was measured in one run, on one private PostgreSQL cluster, one benchmark after another.\n\n")
-	b.WriteString("**Read the figures with care:** the machine has 2 cores and was shared with other engineers' test runs while this ran, so each figure is noisy (±30 % run to run is usual). The peers ran in the same run, so ratios are fairer than absolute numbers. Re-run with `scripts/bench.sh`.\n\n")
+	header, err := machineHeader(*loads)
+	if err != nil {
+		return err
+	}
+	b.WriteString(header)
 	b.WriteString(table)
 	b.WriteString("\n## Notes on each figure\n\n")
 	noted := map[string]bool{} // a figure held to several targets is described once
@@ -404,4 +410,41 @@ func machine(ctx context.Context, db string, ran time.Time) string {
 	}
 	fmt.Fprintf(&b, "- PostgreSQL settings (defaults, as `scripts/db.sh` writes them for the bench cluster): %s\n", strings.Join(settings, ", "))
 	return b.String()
+}
+
+// machineHeader says how busy the 2-core machine was while the run went, from
+// the load averages bench.sh read before each benchmark: the benchmarks' own
+// work keeps it near 1-2, so more means other work shared the cores.
+func machineHeader(path string) (string, error) {
+	const quiet = 2.5
+	var lo, hi float64
+	n := 0
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("error reading the load averages: %w", err)
+		}
+		for _, line := range strings.Fields(string(b)) {
+			v, err := strconv.ParseFloat(line, 64)
+			if err != nil {
+				return "", fmt.Errorf("%s: %q is not a load average", path, line)
+			}
+			if n == 0 || v < lo {
+				lo = v
+			}
+			if n == 0 || v > hi {
+				hi = v
+			}
+			n++
+		}
+	}
+	const tail = " The peers ran in the same run, so ratios are fairer than absolute numbers. Re-run with `scripts/bench.sh`.\n\n"
+	switch {
+	case n == 0:
+		return "**Read the figures with care:** the machine has 2 cores, and how busy it was is not recorded for this run." + tail, nil
+	case hi <= quiet:
+		return fmt.Sprintf("**The machine** has 2 cores, and nothing else ran on it: its load average (1 minute, read before each benchmark) was %.1f–%.1f, the benchmarks' own work. Its speed still moves by ±10 %% within minutes.", lo, hi) + tail, nil
+	default:
+		return fmt.Sprintf("**Read the figures with care:** the machine has 2 cores, and other work shared them while this ran: its load average (1 minute, read before each benchmark) was %.1f–%.1f, where the benchmarks alone keep it below %.1f. Each figure is noisy (±30 %% run to run is usual).", lo, hi, quiet) + tail, nil
+	}
 }

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The report's header says how busy the machine was, from the load averages
+// bench.sh read, and refuses a file it cannot read as load averages.
+func TestMachineHeader(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name, loads, want string
+	}{
+		{"quiet", "0.4\n1.9\n1.2\n", "nothing else ran on it: its load average (1 minute, read before each benchmark) was 0.4–1.9"},
+		{"shared", "1.1\n7.5\n", "other work shared them while this ran: its load average (1 minute, read before each benchmark) was 1.1–7.5"},
+		{"unrecorded", "", "how busy it was is not recorded"},
+	} {
+		got, err := machineHeader(write(c.name, c.loads))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !strings.Contains(got, c.want) {
+			t.Errorf("%s: header %q, want it to say %q", c.name, got, c.want)
+		}
+	}
+	if _, err := machineHeader(write("bad", "1.0\nbusy\n")); err == nil || !strings.Contains(err.Error(), `"busy" is not a load average`) {
+		t.Errorf("a file with a word in it: %v", err)
+	}
+}
