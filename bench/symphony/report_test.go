@@ -21,7 +21,7 @@ func TestMachineHeader(t *testing.T) {
 	for _, c := range []struct {
 		name, loads, want string
 	}{
-		{"quiet", "0.4\n1.9\n1.2\n", "nothing else ran on it: its load average (1 minute, read before each benchmark) was 0.4–1.9"},
+		{"quiet", "0.4\n3.3\n1.2\n", "nothing else ran on it: its load average (1 minute, read before each benchmark) was 0.4–3.3"},
 		{"shared", "1.1\n7.5\n", "other work shared them while this ran: its load average (1 minute, read before each benchmark) was 1.1–7.5"},
 		{"unrecorded", "", "how busy it was is not recorded"},
 	} {
