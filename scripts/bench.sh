@@ -27,14 +27,14 @@ fi
 }
 
 if [[ -n $smoke ]]; then
-	n=2000 river_default_n=300 bare1_n=500 http_n=1000 history=0,20000 pending=2000 dash_history=20000 dash_hour=2000 dash_recipients=1000
+	n=2000 river_default_n=300 bare1_n=500 http_n=1000 history=0,20000 pending=2000 sent=2000 dash_history=20000 dash_hour=2000 dash_recipients=1000
 	probes=20 load=200 dispatch_for=1s bulk=5000 out=.tmp/bench/benchmarks-smoke.md latency_n=500 pacing_n=200
 	memory_n=4 memory_size=1048576
 	batch_n=300 batch_single_n=30 batch_lease=4s
 	river_tuned_workers=(100)
 else
 	n=${BENCH_N:-200000} river_default_n=20000 bare1_n=20000 http_n=${BENCH_HTTP_N:-50000}
-	history=${BENCH_HISTORY:-0,1000000,10000000} pending=20000 dash_history=${BENCH_DASHBOARD_HISTORY:-10000000}
+	history=${BENCH_HISTORY:-0,1000000,10000000} pending=20000 sent=100000 dash_history=${BENCH_DASHBOARD_HISTORY:-10000000}
 	dash_hour=1000000 dash_recipients=100000
 	probes=300 load=2000 dispatch_for=10s bulk=200000 out=docs/benchmarks.md latency_n=${BENCH_LATENCY_N:-20000}
 	pacing_n=${BENCH_PACING_N:-3000}
@@ -175,7 +175,7 @@ step "3b. the HTTP provider again, apart in time from the first run (the best of
 run "$bench" throughput -db "$sym" -bin "$work/symphony" -n "$http_n" -provider resend "${http[@]}" -name symphony_resend_again
 
 step "6. claim cost with history ($history)"
-run "$bench" history -db "$sym" -levels "$history" -pending "$pending"
+run "$bench" history -db "$sym" -levels "$history" -pending "$pending" -sent "$sent"
 
 # The HTTP figure moves most with the machine's speed (the sidecar's CPU per message was
 # 54-92 us across runs): a third try, after the history benchmark, as the tuned run has.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 	queries "github.com/symphonymessenger/symphony/sql"
 )
@@ -31,6 +32,7 @@ func runHistory(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	db := fs.String("db", "", "database URL with the Symphony schema")
 	levels := fs.String("levels", "0,1000000,10000000", "finished messages in history, ascending")
 	pending := fs.Int("pending", 20000, "messages claimed at each level")
+	sent := fs.Int("sent", 100000, "messages sent through the queue before the single claims that read past their index entries")
 	_ = fs.Parse(args)
 	hs, err := ints(*levels)
 	if err != nil {
@@ -45,6 +47,15 @@ func runHistory(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	defer func() { _ = reset(context.WithoutCancel(ctx), pool) }() // drop the history: it is gigabytes
+	if err := setMaster(ctx, pool, true); err != nil {
+		return err
+	}
+	if err := deadHead(ctx, pool, *sent); err != nil {
+		return err
+	}
+	if err := reset(ctx, pool); err != nil {
+		return err
+	}
 	if err := setMaster(ctx, pool, true); err != nil {
 		return err
 	}
@@ -145,6 +156,82 @@ func claimCost(ctx context.Context, pool *pgxpool.Pool, h, pending int) error {
 	emit(figure{Name: "complete_ms_" + label, Value: median(completes), Unit: "ms", Note: "median completion of 100; " + note})
 	emit(figure{Name: "claim_buffers_" + label, Value: float64(buffers), Unit: "pages", Note: "shared buffers one claim of 100 touched (EXPLAIN ANALYZE BUFFERS); " + note})
 	emit(figure{Name: "claim_loop_" + label, Value: float64(pending) / took.Seconds(), Unit: "msgs/s", Note: "claim + complete, one loop; " + note})
+	return nil
+}
+
+// deadHead sends n messages through the queue (claimed and completed 500 at a
+// time), then times claims of one message, each dispatched alone, as an idle
+// sidecar's wake-ups after a campaign: first with the n messages' entries still
+// at the head of the pending index, then after a VACUUM, which the table's
+// settings bring within a minute of 20,000 dead row versions. Autovacuum is
+// off for the table meanwhile (this benchmark database only), so that the
+// first figure is the state a claim finds before it runs.
+func deadHead(ctx context.Context, pool *pgxpool.Pool, n int) error {
+	if _, err := pool.Exec(ctx, `alter table symphony.messages set (autovacuum_enabled = off)`); err != nil {
+		return err
+	}
+	defer pool.Exec(context.WithoutCancel(ctx), `alter table symphony.messages reset (autovacuum_enabled)`)
+	if err := load(ctx, pool, n); err != nil {
+		return err
+	}
+	store := queue.NewStore(pool, "bench")
+	done := func(msgs []msgtype.Message) error {
+		out := make([]queue.Outcome, len(msgs))
+		for i, m := range msgs {
+			out[i] = queue.Outcome{ID: m.ID, Attempt: m.Attempt, State: queue.Succeeded,
+				Result: json.RawMessage(`{"provider":"log","provider_message_id":"log-1","status":"captured"}`)}
+		}
+		_, err := store.Complete(ctx, out)
+		return err
+	}
+	for {
+		msgs, err := store.Claim(ctx, "email", 500, time.Minute)
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		if err := done(msgs); err != nil {
+			return err
+		}
+	}
+	singles := func() (float64, error) {
+		var took []time.Duration
+		for range 21 {
+			if err := load(ctx, pool, 1); err != nil {
+				return 0, err
+			}
+			t := time.Now()
+			msgs, err := store.Claim(ctx, "email", 10, time.Minute)
+			if err != nil {
+				return 0, err
+			}
+			took = append(took, time.Since(t))
+			if len(msgs) != 1 {
+				return 0, fmt.Errorf("a claim after one dispatch took %d messages", len(msgs))
+			}
+			if err := done(msgs); err != nil {
+				return 0, err
+			}
+		}
+		return median(took), nil
+	}
+	before, err := singles()
+	if err != nil {
+		return err
+	}
+	if _, err := pool.Exec(ctx, `vacuum symphony.messages`); err != nil {
+		return err
+	}
+	after, err := singles()
+	if err != nil {
+		return err
+	}
+	label := human(n)
+	note := fmt.Sprintf("median of 21 claims (claim.sql), each of the one message just dispatched, right after %s messages were claimed and completed through the queue", label)
+	emit(figure{Name: "claim1_dead_ms", Value: before, Unit: "ms", Note: note + ": their entries still at the head of the pending index"})
+	emit(figure{Name: "claim1_vacuumed_ms", Value: after, Unit: "ms", Note: note + ", after a VACUUM removed their entries"})
 	return nil
 }
 

@@ -115,6 +115,8 @@ var rows = []row{
 	{"", "pages one claim touches, 0 / 1M / 10M", "claim_buffers_0", "", nil},
 	{"", "claim + complete loop, 0 finished", "claim_loop_0", "", nil},
 	{"", "claim + complete loop, 10M finished", "claim_loop_10M", "", nil},
+	{"", "claim of one message right after 100,000 went through the queue (their index entries still at the head)", "claim1_dead_ms", "", nil},
+	{"", "the same once VACUUM has removed them (the table's settings: within a minute of 20,000 dead versions)", "claim1_vacuumed_ms", "", nil},
 	{"7. Memory", "sidecar peak RSS (VmHWM), log provider run", "symphony_log_rss", "≤ 50 MiB", func(v float64, _ fig) bool { return v <= 50 }},
 	{"", "sidecar peak RSS (VmHWM), HTTP provider run", "symphony_resend_rss", "≤ 50 MiB", func(v float64, _ fig) bool { return v <= 50 }},
 	{"", "emails with a large Storage attachment each (full run: 64 of 10 MiB), default settings, in a 256 MiB memory cgroup: sent", "symphony_attachments_memory_sent", "all", allSent("symphony_attachments_memory_sent")},
