@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// The report's header says how busy the machine was, from the load averages
-// bench.sh read, and refuses a file it cannot read as load averages.
+// The report's header gives the range of the load averages bench.sh read,
+// whatever their order, and refuses a file it cannot read as load averages.
 func TestMachineHeader(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
@@ -21,9 +21,9 @@ func TestMachineHeader(t *testing.T) {
 	for _, c := range []struct {
 		name, loads, want string
 	}{
-		{"quiet", "0.4\n3.3\n1.2\n", "nothing else ran on it: its load average (1 minute, read before each benchmark) was 0.4–3.3"},
-		{"shared", "1.1\n7.5\n", "other work shared them while this ran: its load average (1 minute, read before each benchmark) was 1.1–7.5"},
-		{"unrecorded", "", "how busy it was is not recorded"},
+		{"three", "0.4\n3.3\n1.2\n", "Its load average (1 minute, read before each benchmark) was 0.4–3.3;"},
+		{"two", "7.5\n1.1\n", "Its load average (1 minute, read before each benchmark) was 1.1–7.5;"},
+		{"unrecorded", "", "How busy it was is not recorded"},
 	} {
 		got, err := machineHeader(write(c.name, c.loads))
 		if err != nil {
