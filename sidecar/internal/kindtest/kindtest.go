@@ -127,3 +127,12 @@ func Field(t *testing.T, raw json.RawMessage, name string) string {
 	b, _ := json.Marshal(m[name])
 	return string(b)
 }
+
+// Attempt runs m's attempt as the worker does: by its job, if the kind's
+// Prepare made one, else by the handler.
+func Attempt(ctx context.Context, h msgtype.Handler, m *msgtype.Message, j msgtype.Job) (json.RawMessage, error) {
+	if j != nil {
+		return j.Send(ctx)
+	}
+	return h.Handle(ctx, m)
+}

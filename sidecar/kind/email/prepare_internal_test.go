@@ -2,7 +2,6 @@ package email
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/symphonymessenger/symphony/sidecar/internal/kindtest"
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
@@ -77,7 +77,7 @@ func TestEmail_PrepareChecksAClaimInOneStatement(t *testing.T) {
 		if (jobs[i] == nil) != (i%5 == 3) {
 			t.Errorf("message %d: job %v; want one for every message that decodes", i, jobs[i])
 		}
-		_, err := run(ctx, h, m, jobs[i])
+		_, err := kindtest.Attempt(ctx, h, m, jobs[i])
 		var c *msgtype.CancelError
 		switch {
 		case err == nil:
@@ -105,14 +105,6 @@ func TestEmail_PrepareChecksAClaimInOneStatement(t *testing.T) {
 	if q := b.Statements(); q != 1 {
 		t.Fatalf("handling prepared messages ran %d more statements, want none", q-1)
 	}
-}
-
-// run runs m's attempt as the worker does: by its job, if Prepare made one.
-func run(ctx context.Context, h msgtype.Handler, m *msgtype.Message, j msgtype.Job) (json.RawMessage, error) {
-	if j != nil {
-		return j.Send(ctx)
-	}
-	return h.Handle(ctx, m)
 }
 
 // A check made at claim time that is too old by the time the message starts
@@ -160,7 +152,7 @@ func TestEmail_FailedPrecheckIsNotTakenAsClear(t *testing.T) {
 		t.Fatal("Prepare with the database closed: no error")
 	}
 	for _, j := range []msgtype.Job{jobs[0], nil} {
-		if _, err := run(ctx, h, m, j); err == nil || provider.IsPermanent(err) {
+		if _, err := kindtest.Attempt(ctx, h, m, j); err == nil || provider.IsPermanent(err) {
 			t.Fatalf("job %v with the suppression list unreachable: %v, want a transient error", j, err)
 		}
 	}

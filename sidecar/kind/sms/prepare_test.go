@@ -2,7 +2,6 @@ package sms_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/symphonymessenger/symphony/sidecar/internal/kindtest"
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/kind/sms"
 	"github.com/symphonymessenger/symphony/sidecar/msgtype"
@@ -27,14 +27,6 @@ func fixture(t *testing.T) (*pgxpool.Pool, *suppression.Batch, *outbox.Outbox) {
 		t.Fatal(err)
 	}
 	return db.Pool, &suppression.Batch{DB: db.Pool}, outbox.New(1000, slog.New(slog.DiscardHandler))
-}
-
-// run runs m's attempt as the worker does: by its job, if Prepare made one.
-func run(ctx context.Context, h msgtype.Handler, m *msgtype.Message, j msgtype.Job) (json.RawMessage, error) {
-	if j != nil {
-		return j.Send(ctx)
-	}
-	return h.Handle(ctx, m)
 }
 
 // SMS: a claim's numbers are checked in one statement; a suppressed number
@@ -59,7 +51,7 @@ func TestSMS_PrepareChecksAClaimInOneStatement(t *testing.T) {
 	}
 	cancelled := 0
 	for i, m := range msgs {
-		_, err := run(ctx, h, m, jobs[i])
+		_, err := kindtest.Attempt(ctx, h, m, jobs[i])
 		var c *msgtype.CancelError
 		if errors.As(err, &c) {
 			cancelled++
@@ -93,7 +85,7 @@ func TestSMS_FailedPrecheckIsNotTakenAsClear(t *testing.T) {
 		t.Fatal("Prepare with the database closed: no error")
 	}
 	for _, j := range []msgtype.Job{jobs[0], nil} {
-		if _, err := run(ctx, h, m, j); err == nil || provider.IsPermanent(err) {
+		if _, err := kindtest.Attempt(ctx, h, m, j); err == nil || provider.IsPermanent(err) {
 			t.Fatalf("job %v with the suppression list unreachable: %v, want a transient error", j, err)
 		}
 	}
