@@ -138,13 +138,8 @@ func claimCost(ctx context.Context, pool *pgxpool.Pool, h, pending int) error {
 			break
 		}
 		claims = append(claims, time.Since(t))
-		out := make([]queue.Outcome, len(msgs))
-		for i, m := range msgs {
-			out[i] = queue.Outcome{ID: m.ID, Attempt: m.Attempt, State: queue.Succeeded,
-				Result: json.RawMessage(`{"provider":"log","provider_message_id":"log-1","status":"captured"}`)}
-		}
 		t = time.Now()
-		if _, err := store.Complete(ctx, out); err != nil {
+		if err := succeed(ctx, store, msgs); err != nil {
 			return err
 		}
 		completes = append(completes, time.Since(t))
@@ -175,15 +170,6 @@ func deadHead(ctx context.Context, pool *pgxpool.Pool, n int) error {
 		return err
 	}
 	store := queue.NewStore(pool, "bench")
-	done := func(msgs []msgtype.Message) error {
-		out := make([]queue.Outcome, len(msgs))
-		for i, m := range msgs {
-			out[i] = queue.Outcome{ID: m.ID, Attempt: m.Attempt, State: queue.Succeeded,
-				Result: json.RawMessage(`{"provider":"log","provider_message_id":"log-1","status":"captured"}`)}
-		}
-		_, err := store.Complete(ctx, out)
-		return err
-	}
 	for {
 		msgs, err := store.Claim(ctx, "email", 500, time.Minute)
 		if err != nil {
@@ -192,7 +178,7 @@ func deadHead(ctx context.Context, pool *pgxpool.Pool, n int) error {
 		if len(msgs) == 0 {
 			break
 		}
-		if err := done(msgs); err != nil {
+		if err := succeed(ctx, store, msgs); err != nil {
 			return err
 		}
 	}
@@ -211,7 +197,7 @@ func deadHead(ctx context.Context, pool *pgxpool.Pool, n int) error {
 			if len(msgs) != 1 {
 				return 0, fmt.Errorf("a claim after one dispatch took %d messages", len(msgs))
 			}
-			if err := done(msgs); err != nil {
+			if err := succeed(ctx, store, msgs); err != nil {
 				return 0, err
 			}
 		}
@@ -233,6 +219,17 @@ func deadHead(ctx context.Context, pool *pgxpool.Pool, n int) error {
 	emit(figure{Name: "claim1_dead_ms", Value: before, Unit: "ms", Note: note + ": their entries still at the head of the pending index"})
 	emit(figure{Name: "claim1_vacuumed_ms", Value: after, Unit: "ms", Note: note + ", after a VACUUM removed their entries"})
 	return nil
+}
+
+// succeed completes claimed messages as the log provider's successes.
+func succeed(ctx context.Context, store *queue.Store, msgs []msgtype.Message) error {
+	out := make([]queue.Outcome, len(msgs))
+	for i, m := range msgs {
+		out[i] = queue.Outcome{ID: m.ID, Attempt: m.Attempt, State: queue.Succeeded,
+			Result: json.RawMessage(`{"provider":"log","provider_message_id":"log-1","status":"captured"}`)}
+	}
+	_, err := store.Complete(ctx, out)
+	return err
 }
 
 func median(ds []time.Duration) float64 {
