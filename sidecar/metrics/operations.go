@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -22,11 +23,11 @@ func (m *Metrics) registerOperations(register func(prometheus.Collector)) {
 	}, []string{"host"})
 	m.QueueDepth = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "symphony_queue_messages",
-		Help: "Messages in the database by queue and state (pending = due now, scheduled = delayed or backing off, processing, dead), all sidecars together. Pending and scheduled count at most 10,001 pending messages a queue: see symphony_queue_pending_capped.",
+		Help: fmt.Sprintf("Messages in the database by queue and state (pending = due now, scheduled = delayed or backing off, processing, dead), all sidecars together. Pending and scheduled count at most %d pending messages a queue: see symphony_queue_pending_capped.", queue.PendingCap+1),
 	}, []string{"queue", "state"})
 	m.QueuePendingCapped = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "symphony_queue_pending_capped",
-		Help: "1 when the queue had more pending messages than the depth reading counts (10,000): its pending and scheduled are then lower bounds. The symphony.queue_stats view counts them all.",
+		Help: fmt.Sprintf("1 when the queue had more pending messages than the depth reading counts (%d): its pending and scheduled are then lower bounds. The symphony.queue_stats view counts them all.", queue.PendingCap),
 	}, []string{"queue"})
 	m.QueueOldest = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "symphony_queue_oldest_pending_seconds",
