@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
@@ -17,12 +18,12 @@ import (
 // pacedFake is a provider fake that enforces a rate limit, with what the
 // sidecars need to reach it and how many messages it accepted.
 type pacedFake struct {
-	env      map[string]string
-	rows     string // the dispatch statement
-	accepted func() int
-	requests func() int
-	early    func() int // refused within a second of the first request
-	close    func()
+	env       map[string]string
+	rows      string // the dispatch statement
+	accepted  func() int
+	requests  func() int
+	refusedBy func() []int // refused in each second after the first request
+	close     func()
 }
 
 func newPacedFake(provider string, pace fakehttp.Pace) (*pacedFake, error) {
@@ -30,20 +31,20 @@ func newPacedFake(provider string, pace fakehttp.Pace) (*pacedFake, error) {
 	case "resend":
 		f := resendfake.New(resendfake.Options{Pace: pace})
 		return &pacedFake{env: map[string]string{"SYMPHONY_EMAIL_PROVIDER": "resend", "RESEND_API_KEY": resendfake.DefaultAPIKey,
-			"SYMPHONY_RESEND_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Emails()) }, requests: f.RequestCount, early: f.RefusedEarly, close: f.Close}, nil
+			"SYMPHONY_RESEND_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Emails()) }, requests: f.RequestCount, refusedBy: f.RefusedBySecond, close: f.Close}, nil
 	case "sendgrid":
 		f := sendgridfake.New(sendgridfake.Options{Pace: pace})
 		return &pacedFake{env: map[string]string{"SYMPHONY_EMAIL_PROVIDER": "sendgrid", "SENDGRID_API_KEY": sendgridfake.DefaultAPIKey,
-			"SYMPHONY_SENDGRID_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Mails()) }, requests: f.RequestCount, early: f.RefusedEarly, close: f.Close}, nil
+			"SYMPHONY_SENDGRID_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Mails()) }, requests: f.RequestCount, refusedBy: f.RefusedBySecond, close: f.Close}, nil
 	case "postmark":
 		f := postmarkfake.New(postmarkfake.Options{Pace: pace})
 		return &pacedFake{env: map[string]string{"SYMPHONY_EMAIL_PROVIDER": "postmark", "POSTMARK_SERVER_TOKEN": postmarkfake.DefaultServerToken,
-			"SYMPHONY_POSTMARK_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Messages()) }, requests: f.RequestCount, early: f.RefusedEarly, close: f.Close}, nil
+			"SYMPHONY_POSTMARK_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Messages()) }, requests: f.RequestCount, refusedBy: f.RefusedBySecond, close: f.Close}, nil
 	case "twilio":
 		f := twiliofake.New(twiliofake.Options{Pace: pace})
 		return &pacedFake{env: map[string]string{"SYMPHONY_SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": twiliofake.DefaultAccountSID,
 			"TWILIO_AUTH_TOKEN": twiliofake.DefaultAuthToken, "TWILIO_FROM": "+14155550000", "SYMPHONY_TWILIO_URL": f.URL()},
-			rows: smsRows, accepted: func() int { return len(f.Messages()) }, requests: f.RequestCount, early: f.RefusedEarly, close: f.Close}, nil
+			rows: smsRows, accepted: func() int { return len(f.Messages()) }, requests: f.RequestCount, refusedBy: f.RefusedBySecond, close: f.Close}, nil
 	}
 	return nil, fmt.Errorf("-provider must be resend, sendgrid, postmark or twilio, not %q", provider)
 }
@@ -72,7 +73,7 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	// What an earlier run learned would flatter this one: start from nothing.
 	if _, err := pool.Exec(ctx, `update symphony.rate_limits set learned_per_second = null, learned_max = null,
 		learned_source = null, learned_at = null, refused_rate = null, refused_at = null, raised_at = null, paused_until = null,
-		accepted_rate = null, starved_at = null, accepted_counts = '{}', guessed_at = null`); err != nil {
+		accepted_rate = null, starved_at = null, accepted_counts = '{}', guessed_at = null, probe_hold = default`); err != nil {
 		return err
 	}
 	fake, err := newPacedFake(*provider, fakehttp.Pace{PerSecond: *limit, Latency: *latency})
@@ -113,14 +114,38 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	}
 	_ = pool.QueryRow(ctx, `select coalesce(learned_per_second, 0)::float8, coalesce(learned_source, '')
 		from symphony.rate_limits where name = $1`, bucket).Scan(&learned, &source)
+	bySecond := fake.refusedBy()
+	early := 0
+	if len(bySecond) > 0 {
+		early = bySecond[0]
+	}
 	fmt.Fprintf(os.Stderr, "  %d accepted, %d refused (%d in the first second) in %s; learned %.1f/s from %s\n",
-		accepted, refused, fake.early(), took.Round(time.Millisecond), learned, source)
+		accepted, refused, early, took.Round(time.Millisecond), learned, source)
 	what := fmt.Sprintf("%d sidecars (default settings), %d messages, %s fake allowing %d requests/s (one-second windows) and answering in %s",
 		*sidecars, *n, *provider, *limit, *latency)
 	emit(figure{Name: "pacing_" + *provider + "_used", Value: 100 * float64(accepted) / (took.Seconds() * float64(*limit)), Unit: "%",
 		Note: "share of the provider's limit used over the whole run, start included; " + what})
 	emit(figure{Name: "pacing_" + *provider + "_refused", Value: 100 * float64(refused) / float64(max(requests, 1)), Unit: "%",
-		Note: fmt.Sprintf("requests refused with 429 (%d of %d, %d of them in the first second); learned %.1f/s from %s",
-			refused, requests, fake.early(), learned, source)})
+		Note: fmt.Sprintf("requests refused with 429 (%d of %d, %d of them in the first second%s); learned %.1f/s from %s",
+			refused, requests, early, refusedLater(bySecond), learned, source)})
 	return nil
+}
+
+// refusedLater says when the requests refused after the first second were,
+// as "; then 6 at 12 s, 4 at 13 s": the rate search touching the limit
+// looks different from pacing that keeps above it.
+func refusedLater(bySecond []int) string {
+	var b strings.Builder
+	for i, n := range bySecond {
+		if i == 0 || n == 0 {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("; then ")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d at %d s", n, i)
+	}
+	return b.String()
 }

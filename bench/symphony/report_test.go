@@ -37,3 +37,19 @@ func TestMachineHeader(t *testing.T) {
 		t.Errorf("a file with a word in it: %v", err)
 	}
 }
+
+func TestRefusedLater(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		by   []int
+		want string
+	}{
+		{nil, ""},
+		{[]int{27}, ""},
+		{[]int{5, 0, 0, 6, 4}, "; then 6 at 3 s, 4 at 4 s"},
+	} {
+		if got := refusedLater(c.by); got != c.want {
+			t.Errorf("refusedLater(%v) = %q, want %q", c.by, got, c.want)
+		}
+	}
+}

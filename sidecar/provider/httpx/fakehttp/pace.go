@@ -3,6 +3,7 @@ package fakehttp
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -30,7 +31,8 @@ type Limiter struct {
 	admitted int
 	refused  int
 	first    time.Time // when the first request came
-	early    int       // refused within a second of the first request
+	// refusedBy[i]: refused in the i-th second after the first request
+	refusedBy []int
 }
 
 // NewLimiter returns a Limiter for p.
@@ -78,9 +80,11 @@ func (l *Limiter) Admit(now time.Time) (ok bool, remaining int, reset time.Durat
 	reset = start.Add(time.Second).Sub(now)
 	if l.used >= l.pace.PerSecond {
 		l.refused++
-		if now.Sub(l.first) < time.Second {
-			l.early++
+		i := int(now.Sub(l.first) / time.Second)
+		for len(l.refusedBy) <= i {
+			l.refusedBy = append(l.refusedBy, 0)
 		}
+		l.refusedBy[i]++
 		return false, 0, reset
 	}
 	l.used++
@@ -98,15 +102,16 @@ func (l *Limiter) Counts() (admitted, refused int) {
 	return l.admitted, l.refused
 }
 
-// RefusedEarly is how many requests were refused within a second of the
-// first one: before the sender could know the limit.
-func (l *Limiter) RefusedEarly() int {
+// RefusedBySecond is how many requests were refused in each second after
+// the first request, from the first second (before the sender could know
+// the limit) to the last one with a refusal.
+func (l *Limiter) RefusedBySecond() []int {
 	if l == nil {
-		return 0
+		return nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.early
+	return slices.Clone(l.refusedBy)
 }
 
 // Delay waits the pace's latency; false if ctx ended first.

@@ -111,9 +111,9 @@ func (s *Server) Close() { s.ts.Close() }
 // window on (0: no limit), as when the account's plan changes.
 func (s *Server) SetRateLimit(perSecond int) { s.pace.SetLimit(perSecond) }
 
-// RefusedEarly is how many requests the fake's rate limit refused within a
-// second of the first request.
-func (s *Server) RefusedEarly() int { return s.pace.RefusedEarly() }
+// RefusedBySecond is how many requests the fake's rate limit refused in each
+// second after the first request.
+func (s *Server) RefusedBySecond() []int { return s.pace.RefusedBySecond() }
 
 // Messages returns every accepted email, in order.
 func (s *Server) Messages() []Message {
