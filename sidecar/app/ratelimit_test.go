@@ -19,8 +19,8 @@ import (
 // pacedProvider starts a fake of provider that enforces pace, points cfg at
 // it, and returns the kind to dispatch, a payload and how many messages the
 // fake accepted (each fake records only what it accepted; its request log
-// holds the refused ones too).
-func pacedProvider(t *testing.T, provider string, pace fakehttp.Pace, cfg *config.Config) (kind, payload string, accepted, requests func() int) {
+// holds the refused ones too), and how many it refused in each second.
+func pacedProvider(t *testing.T, provider string, pace fakehttp.Pace, cfg *config.Config) (kind, payload string, accepted, requests func() int, refusedBy func() []int) {
 	t.Helper()
 	email := `jsonb_build_object('to', 'user' || g || '@example.com', 'from', 'hi@acme.test', 'subject', 'Hi', 'text', 'Hello')`
 	switch provider {
@@ -28,24 +28,24 @@ func pacedProvider(t *testing.T, provider string, pace fakehttp.Pace, cfg *confi
 		f := resendfake.New(resendfake.Options{Pace: pace})
 		t.Cleanup(f.Close)
 		cfg.EmailProvider, cfg.Providers.ResendAPIKey, cfg.Providers.ResendURL = "resend", resendfake.DefaultAPIKey, f.URL()
-		return "email.send", email, func() int { return len(f.Emails()) }, f.RequestCount
+		return "email.send", email, func() int { return len(f.Emails()) }, f.RequestCount, f.RefusedBySecond
 	case "sendgrid":
 		f := sendgridfake.New(sendgridfake.Options{Pace: pace})
 		t.Cleanup(f.Close)
 		cfg.EmailProvider, cfg.Providers.SendGridAPIKey, cfg.Providers.SendGridURL = "sendgrid", sendgridfake.DefaultAPIKey, f.URL()
-		return "email.send", email, func() int { return len(f.Mails()) }, f.RequestCount
+		return "email.send", email, func() int { return len(f.Mails()) }, f.RequestCount, f.RefusedBySecond
 	case "postmark":
 		f := postmarkfake.New(postmarkfake.Options{Pace: pace})
 		t.Cleanup(f.Close)
 		cfg.EmailProvider, cfg.Providers.PostmarkServerToken, cfg.Providers.PostmarkURL = "postmark", postmarkfake.DefaultServerToken, f.URL()
-		return "email.send", email, func() int { return len(f.Messages()) }, f.RequestCount
+		return "email.send", email, func() int { return len(f.Messages()) }, f.RequestCount, f.RefusedBySecond
 	case "twilio":
 		f := twiliofake.New(twiliofake.Options{Pace: pace})
 		t.Cleanup(f.Close)
 		cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
 		cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
 		return "sms.send", `jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello')`,
-			func() int { return len(f.Messages()) }, f.RequestCount
+			func() int { return len(f.Messages()) }, f.RequestCount, f.RefusedBySecond
 	}
 	t.Fatalf("no provider %s", provider)
 	return
@@ -98,7 +98,7 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 			const limit, n = 40, 480
 			db := testDB(t)
 			cfg := testConfig(db)
-			kind, payload, accepted, requests := pacedProvider(t, tc.provider, fakehttp.Pace{PerSecond: limit, Latency: 20 * time.Millisecond}, &cfg)
+			kind, payload, accepted, requests, refusedBy := pacedProvider(t, tc.provider, fakehttp.Pace{PerSecond: limit, Latency: 20 * time.Millisecond}, &cfg)
 			cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
 			cfg.WorkerID = "one"
 			one := start(t, cfg, nil, nil)
@@ -161,17 +161,43 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 				_, metrics := one.get(t, "/metrics")
 				return strings.Contains(metrics, fmt.Sprintf(`symphony_rate_limit_per_second{bucket="%s",source="learned"}`, tc.bucket))
 			})
-			t.Logf("%d messages in %s, %d refused, learned %.2f/s from %s", n, took.Round(time.Millisecond), refused, learned, source)
+			t.Logf("%d messages in %s, %d refused (by second: %v), learned %.2f/s from %s", n, took.Round(time.Millisecond), refused, refusedBy(), learned, source)
 		})
 	}
+}
+
+// A provider that states no rate limit refuses whatever is in flight when
+// its window fills, before anyone can know the limit. Two sidecars starting
+// with 16 slots each against one that allows 100 requests a second and
+// answers in 50 ms had 21-32 requests refused in that first second. Until
+// the bucket has a rate, the sidecars now start at 4 slots each and double
+// once a second (the worker's limiter, caution): 2-9 refused.
+func TestRateLimit_FirstSecondOfASilentProvider(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	cfg := testConfig(db)
+	kind, payload, accepted, _, refusedBy := pacedProvider(t, "postmark", fakehttp.Pace{PerSecond: 100, Latency: 50 * time.Millisecond}, &cfg)
+	// A backlog waiting when the sidecars start, as after a deploy.
+	exec(t, db.Pool, fmt.Sprintf(`insert into symphony.messages (kind, payload) select '%s', %s from generate_series(1, 600) g`, kind, payload))
+	cfg.WorkerID = "one"
+	start(t, cfg, nil, nil)
+	cfg.WorkerID = "two"
+	start(t, cfg, nil, nil)
+	waitFor(t, 30*time.Second, "the provider to accept 250 messages", func() bool { return accepted() >= 250 })
+	by := refusedBy()
+	if len(by) == 0 || by[0] > 16 {
+		t.Errorf("refused %v requests in each second, want 1-16 in the first (a window filled, with few in flight)", by)
+	}
+	t.Logf("refused by second: %v", by)
 }
 
 // A rate learned low recovers when the provider allows more. Two sidecars
 // learn a Twilio limit of 10 requests a second from its 429s (it states
 // none); then the account's limit goes up to 40, with no signal at all but
 // the absence of 429s. The learned rate is back above 30/s within 90 s:
-// after a hold of 10 seconds from the last 429, each second's raise about
-// doubles (1, 1, 2, 4, 8, 16 % ...), so about 20 seconds. Before, the rate
+// after the hold from the last 429 (10 s, doubled up to 40 s each time a 429
+// found the limit where it was), each second's raise about doubles (1, 1, 2,
+// 4, 8, 16 % ...), so about 20 seconds more. Before, the rate
 // held for 30 seconds and then rose 0.5 % a second: 10/s became 11/s in that
 // minute, and 30/s took about four minutes.
 func TestRateLimit_LearnedRateRecoversWhenTheProviderAllowsMore(t *testing.T) {

@@ -14,6 +14,13 @@ type Handler interface {
 	Handle(ctx context.Context, m *Message) (json.RawMessage, error)
 }
 
+// SilentLimit is a Handler that knows whether its provider states its rate
+// limit: one that does not (a 429 is its only signal) makes the worker ramp
+// its queue up gently until a rate is known.
+type SilentLimit interface {
+	ProviderStatesNoRateLimit() bool
+}
+
 // Handlers is a fixed kind → handler map.
 type Handlers map[string]Handler
 

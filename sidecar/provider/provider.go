@@ -81,6 +81,21 @@ func RetriesAreIdempotent(s any) bool {
 	return ok && i.IdempotentRetries()
 }
 
+// SilentLimit is implemented by senders whose provider states no rate limit
+// in its answers: a 429 is its only signal (Postmark, Twilio). Until a rate
+// is known for such a provider, whatever is in flight when its window fills
+// is refused, so the worker ramps up gently (see worker's limiter).
+type SilentLimit interface {
+	StatesNoRateLimit() bool
+}
+
+// StatesNoRateLimit reports whether s's provider says nothing of its rate
+// limit but with 429s.
+func StatesNoRateLimit(s any) bool {
+	q, ok := s.(SilentLimit)
+	return ok && q.StatesNoRateLimit()
+}
+
 // EmailSender sends one email.
 type EmailSender interface {
 	Name() string

@@ -73,3 +73,55 @@ func TestWorker_PriorityWinsOverABacklogAtDefaultSettings(t *testing.T) {
 	}
 	t.Logf("the urgent message went out %d messages after its dispatch", behind)
 }
+
+// gauged is a provider answering in 50 ms that records the most attempts
+// running at once from its first call's start+after on; silent says whether
+// it states its rate limit (msgtype.SilentLimit).
+type gauged struct {
+	silent        bool
+	after         time.Duration
+	first         atomic.Int64 // unix ns of the first call
+	running, peak atomic.Int64
+}
+
+func (g *gauged) ProviderStatesNoRateLimit() bool { return g.silent }
+
+func (g *gauged) Handle(_ context.Context, _ *msgtype.Message) (json.RawMessage, error) {
+	now := time.Now().UnixNano()
+	g.first.CompareAndSwap(0, now)
+	n := g.running.Add(1)
+	defer g.running.Add(-1)
+	if now-g.first.Load() >= int64(g.after) {
+		for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	return json.RawMessage(`{}`), nil
+}
+
+// A queue whose provider states no rate limit, with none known yet, runs 4
+// attempts at once for its first second (what is in flight when such a
+// provider's window fills is refused); one whose provider states its limit
+// grows from 16 at once, doubling every round trip.
+func TestWorker_CautiousWhileASilentProvidersLimitIsUnknown(t *testing.T) {
+	t.Parallel()
+	for _, silent := range []bool{true, false} {
+		pool := prefetchSetup(t, 2000)
+		// From 200 ms after the first call: the first claim's 16 have
+		// finished by then, and the limit fell to 4 at the tuner's first
+		// tick after them.
+		g := &gauged{silent: silent, after: 200 * time.Millisecond}
+		stop := startWorker(t, pool, g, 256, worker.AutoPrefetch)
+		waitUntil(t, "the first call", func() bool { return g.first.Load() > 0 })
+		time.Sleep(time.Until(time.Unix(0, g.first.Load()).Add(900 * time.Millisecond)))
+		peak := g.peak.Load()
+		stop()
+		if silent && peak > 4 {
+			t.Errorf("a silent provider's queue ran %d attempts at once in its first second, want 4", peak)
+		}
+		if !silent && peak <= 16 {
+			t.Errorf("a queue whose provider states its limit ran %d at once at most in its first second, want slow start beyond 16", peak)
+		}
+		t.Logf("silent %v: at most %d at once between 0.2 s and 0.9 s", silent, peak)
+	}
+}

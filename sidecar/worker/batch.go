@@ -182,6 +182,7 @@ func (w *Worker) runBatch(s *slot, c *batchCall) {
 	msgs := c.Msgs
 	h, _ := w.handlers.Route(msgs[0].Kind)
 	bh := h.(msgtype.BatchHandler) // batchKey and batching route only such kinds here
+	s.p.sawHandler(h)
 	start := time.Now()
 	ctx := w.begin(s, start)
 	results := callBatch(ctx, bh, c)

@@ -42,6 +42,9 @@ type limiter struct {
 	floor, ceiling int
 	limit          int
 	slowStart      bool
+	// cautious: the provider states no rate limit and none is known yet
+	// (see caution).
+	cautious bool
 
 	minRTT   time.Duration
 	minRTTAt time.Time
@@ -87,6 +90,9 @@ type sample struct {
 // handler) would otherwise see the limit shoot to the ceiling between two
 // windows, before a window can tell whether the growth bought anything.
 const slowStartDoubling = 100 * time.Millisecond
+
+// cautiousDoubling is slowStartDoubling while the limiter is cautious.
+const cautiousDoubling = time.Second
 
 // goodMemory is how long a limit that worked is worth returning to quickly.
 const goodMemory = time.Minute
@@ -139,7 +145,7 @@ func (l *limiter) observe(s sample, now time.Time) (w window, ended bool) {
 	if l.slowStart && s.done > 0 && s.dropped == 0 && l.limit < l.ceiling && !now.Before(l.holdUntil) &&
 		float64(s.inflight) >= 0.7*float64(l.limit) &&
 		(l.minRTT == 0 || s.latency/time.Duration(s.done) <= l.target()) {
-		if now.Sub(l.markAt) >= slowStartDoubling {
+		if now.Sub(l.markAt) >= l.doubling() {
 			l.mark, l.markAt = l.limit, now
 		}
 		l.set(min(l.limit+s.done, 2*l.mark))
@@ -164,6 +170,34 @@ func (l *limiter) observe(s sample, now time.Time) (w window, ended bool) {
 	l.update(w, now)
 	l.winStart, l.acc = now, sample{}
 	return w, true
+}
+
+// caution says whether the queue's provider states no rate limit while none
+// is known yet (its bucket has no rate in force). A provider that says
+// nothing of its limit refuses whatever is in flight when its window fills:
+// two sidecars starting at 16 slots each against one that allowed 100
+// requests a second, answering in 50 ms, had 21-32 requests refused in the
+// first second, where 4 slots each had 0-4. So while cautious, slow start
+// begins at the floor and doubles at most once a second (cautiousDoubling):
+// 4, 8, 16, 32 ... slots, a few seconds more to reach a fast provider's
+// pace, once per process. The first 429 teaches the bucket a rate, which
+// paces the queue from then on, and caution ends.
+func (l *limiter) caution(on bool, now time.Time) {
+	if on && !l.cautious && l.slowStart && l.limit > l.floor {
+		// At the floor for the first second: a doubling from mark may come
+		// at once, so mark is half the limit until then.
+		l.set(l.floor)
+		l.mark, l.markAt = l.limit/2, now
+	}
+	l.cautious = on
+}
+
+// doubling is the shortest time in which slow start may double the limit.
+func (l *limiter) doubling() time.Duration {
+	if l.cautious {
+		return cautiousDoubling
+	}
+	return slowStartDoubling
 }
 
 // target is the latency below which the limit may grow: the provider's
@@ -224,6 +258,8 @@ func (l *limiter) update(w window, now time.Time) int {
 	case w.busy && !now.Before(l.holdUntil) && l.limit < l.ceiling:
 		l.healthy(now, from)
 		switch {
+		case l.slowStart && l.cautious:
+			// Only the ticks grow it, once a second (see caution).
 		case l.slowStart:
 			l.set(max(l.limit, from*2)) // what the window's ticks did not grow already
 		case l.limit < l.good:

@@ -333,3 +333,44 @@ func TestLimiter_HalvesTheCutWhileThroughputGrows(t *testing.T) {
 		t.Fatalf("limit %d after a slow window with throughput flat, want 375 (the full cut)", l.limit)
 	}
 }
+
+// While cautious (a provider that states no rate limit, none known yet), slow
+// start begins at the floor and doubles at most once a second: what two
+// sidecars have in flight when such a provider's window fills is refused.
+// Once a rate is known it doubles every round trip again.
+func TestLimiter_CautiousSlowStartDoublesOnceASecond(t *testing.T) {
+	t.Parallel()
+	s := &sim{l: newLimiter(limitFloor, 1000, limitStart), m: model{latency: 50 * time.Millisecond, capacity: 100000}}
+	s.l.caution(true, time.Unix(0, 0))
+	if s.l.limit != limitFloor {
+		t.Fatalf("limit %d when caution began, want the floor (%d)", s.l.limit, limitFloor)
+	}
+	s.start(0, s.l.limit)
+	var limits []int
+	for range 4 {
+		for range int(time.Second / tuneTick) {
+			s.tick()
+		}
+		limits = append(limits, s.l.limit)
+	}
+	// Once a second: 8, 16, 32, 64 (a tick late at most).
+	for i, got := range limits {
+		if want := limitFloor << (i + 1); got > want {
+			t.Fatalf("limits %v at each second, want at most %d at second %d", limits, want, i+1)
+		}
+	}
+	if limits[3] < 4*limitFloor {
+		t.Fatalf("limits %v at each second: caution stopped slow start", limits)
+	}
+	s.l.caution(false, time.Unix(0, 0).Add(s.now))
+	if took := s.until(1000, 5*time.Second); s.l.limit < 1000 || took > time.Second {
+		t.Fatalf("limit %d %s after caution ended, want 1000 within a second (every round trip)", s.l.limit, took)
+	}
+	// Caution again (another bucket's rate was removed, say) does not cut a
+	// limit that slow start already left.
+	s.l.slowStart = false
+	s.l.caution(true, time.Unix(0, 0).Add(s.now))
+	if s.l.limit < 1000 {
+		t.Fatalf("limit %d: caution cut a limit outside slow start", s.l.limit)
+	}
+}

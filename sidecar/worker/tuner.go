@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/symphonymessenger/symphony/sidecar/msgtype"
 	"github.com/symphonymessenger/symphony/sidecar/provider"
 )
 
@@ -47,6 +48,15 @@ type tuning struct {
 	peak    float64
 	started int // slot goroutines started
 	probed  time.Time
+}
+
+// sawHandler notes whether h's provider states no rate limit (any slot).
+func (p *producer) sawHandler(h msgtype.Handler) {
+	if !p.silent.Load() {
+		if q, ok := h.(msgtype.SilentLimit); ok && q.ProviderStatesNoRateLimit() {
+			p.silent.Store(true)
+		}
+	}
 }
 
 // claimTook records that a claim of p that found messages took d.
@@ -192,6 +202,9 @@ func (w *Worker) runTuner(ctx context.Context) {
 func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
 	t := &p.tune
 	limit := int(p.limit.Load())
+	if b := p.bucket.Load(); p.silent.Load() {
+		t.limiter.caution(b == nil || !b.Limited, now)
+	}
 	win, ended := t.limiter.observe(sample{done: int(p.done.Swap(0)), dropped: int(p.dropped.Swap(0)),
 		latency: time.Duration(p.latencyNs.Swap(0)), inflight: int(p.inflight.Load()),
 		waiting: len(p.work) > 0, held: p.held.Load() > 0}, now)

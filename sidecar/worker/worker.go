@@ -98,6 +98,10 @@ const FinalWriteGrace = 5 * time.Second
 type producer struct {
 	queue  string
 	bucket atomic.Pointer[queue.Bucket] // rate-limit bucket, nil when the queue has none
+	// silent: the queue's messages went to a provider that states no rate
+	// limit (msgtype.SilentLimit); until its bucket has a rate, the limiter
+	// ramps up gently (limiter.caution).
+	silent atomic.Bool
 	// ceiling is the most slots (SYMPHONY_QUEUES); limit how many may run
 	// now, set by the tuner (see tuner.go). capacity is limit + prefetch:
 	// the most messages held (running or waiting) at once; the producer
@@ -602,6 +606,7 @@ func (w *Worker) handle(s *slot, m *msgtype.Message, job msgtype.Job) queue.Outc
 	if !ok {
 		return w.decide(km, m, nil, provider.Permanent(fmt.Errorf("no handler for kind %q in this sidecar", m.Kind)), 0)
 	}
+	s.p.sawHandler(h)
 	if until := s.p.pausedUntil.Load(); until > time.Now().UnixNano() {
 		// The provider refused this queue's pace a moment ago and its window
 		// is spent: what was claimed before then would be refused too. Back

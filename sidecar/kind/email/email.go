@@ -35,7 +35,12 @@ type Handler struct {
 var (
 	_ msgtype.Preparer     = Handler{}
 	_ msgtype.BatchHandler = Handler{}
+	_ msgtype.SilentLimit  = Handler{}
 )
+
+// ProviderStatesNoRateLimit reports whether the email provider says nothing
+// of its rate limit but with 429s (Postmark).
+func (h Handler) ProviderStatesNoRateLimit() bool { return provider.StatesNoRateLimit(h.Sender) }
 
 // Handle decodes the payload and sends it; the provider's receipt is the
 // result. A message Prepare made a job for is sent by the job instead.

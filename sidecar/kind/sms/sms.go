@@ -24,7 +24,14 @@ type Handler struct {
 	Now func() time.Time
 }
 
-var _ msgtype.Preparer = Handler{}
+var (
+	_ msgtype.Preparer    = Handler{}
+	_ msgtype.SilentLimit = Handler{}
+)
+
+// ProviderStatesNoRateLimit reports whether the SMS provider says nothing of
+// its rate limit but with 429s (Twilio).
+func (h Handler) ProviderStatesNoRateLimit() bool { return provider.StatesNoRateLimit(h.Sender) }
 
 // Handle decodes the payload and sends it; the provider's receipt is the result.
 // A suppressed number cancels it; outside its quiet-hours window

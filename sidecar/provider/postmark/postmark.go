@@ -74,6 +74,10 @@ func New(cfg Config) (*Client, error) {
 // Name returns "postmark".
 func (c *Client) Name() string { return Name }
 
+// StatesNoRateLimit: Postmark's answers say nothing of a rate limit; it
+// answers 429 when one is exceeded.
+func (c *Client) StatesNoRateLimit() bool { return true }
+
 // SendEmail sends e as one POST /email. Postmark takes no idempotency key, so
 // the request is not marked replay-safe.
 func (c *Client) SendEmail(ctx context.Context, _ provider.Send, e *provider.Email) (provider.Receipt, error) {

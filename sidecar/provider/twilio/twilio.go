@@ -143,6 +143,10 @@ func setSender(form url.Values, from string) {
 // Name returns "twilio".
 func (c *Client) Name() string { return Name }
 
+// StatesNoRateLimit: Twilio's answers say nothing of a rate limit; it
+// answers 429 (error 20429) when one is exceeded.
+func (c *Client) StatesNoRateLimit() bool { return true }
+
 // SendSMS creates one Message resource. Twilio takes no idempotency key on
 // this endpoint, so the request is not marked replay-safe.
 func (c *Client) SendSMS(ctx context.Context, _ provider.Send, m *provider.SMS) (provider.Receipt, error) {
