@@ -166,31 +166,6 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 	}
 }
 
-// A provider that states no rate limit refuses whatever is in flight when
-// its window fills, before anyone can know the limit. Two sidecars starting
-// with 16 slots each against one that allows 100 requests a second and
-// answers in 50 ms had 21-32 requests refused in that first second. Until
-// the bucket has a rate, the sidecars now start at 4 slots each and double
-// once a second (the worker's limiter, caution): 2-9 refused.
-func TestRateLimit_FirstSecondOfASilentProvider(t *testing.T) {
-	t.Parallel()
-	db := testDB(t)
-	cfg := testConfig(db)
-	kind, payload, accepted, _, refusedBy := pacedProvider(t, "postmark", fakehttp.Pace{PerSecond: 100, Latency: 50 * time.Millisecond}, &cfg)
-	// A backlog waiting when the sidecars start, as after a deploy.
-	exec(t, db.Pool, fmt.Sprintf(`insert into symphony.messages (kind, payload) select '%s', %s from generate_series(1, 600) g`, kind, payload))
-	cfg.WorkerID = "one"
-	start(t, cfg, nil, nil)
-	cfg.WorkerID = "two"
-	start(t, cfg, nil, nil)
-	waitFor(t, 30*time.Second, "the provider to accept 250 messages", func() bool { return accepted() >= 250 })
-	by := refusedBy()
-	if len(by) == 0 || by[0] > 16 {
-		t.Errorf("refused %v requests in each second, want 1-16 in the first (a window filled, with few in flight)", by)
-	}
-	t.Logf("refused by second: %v", by)
-}
-
 // A rate learned low recovers when the provider allows more. Two sidecars
 // learn a Twilio limit of 10 requests a second from its 429s (it states
 // none); then the account's limit goes up to 40, with no signal at all but
