@@ -10,4 +10,5 @@ var (
 	RunSchedules    = mustRead("run_schedules.sql")
 	Suppressed      = mustRead("suppressed.sql")
 	SuppressedBatch = mustRead("suppressed_batch.sql")
+	SuppressedFew   = mustRead("suppressed_few.sql")
 )

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgarray"
@@ -44,23 +46,70 @@ type round struct {
 	done   chan struct{} // closed once out and err are set
 }
 
-// queryArgs are a statement's arguments, one element per address.
+// queryArgs are a statement's arguments, one element per address, and the
+// JSON they are sent as when they are few (see fewAddresses).
 type queryArgs struct {
 	reqs     []int32 // the check the address belongs to
 	channels []string
 	inputs   []string
 	trans    []bool
+	doc      []byte
 }
 
 // reset empties a for reuse, letting go of the strings it held.
 func (a queryArgs) reset() queryArgs {
 	clear(a.channels)
 	clear(a.inputs)
-	return queryArgs{a.reqs[:0], a.channels[:0], a.inputs[:0], a.trans[:0]}
+	return queryArgs{a.reqs[:0], a.channels[:0], a.inputs[:0], a.trans[:0], a.doc[:0]}
+}
+
+// json appends a's addresses to dst as the statement's JSON array:
+// [{"req":0,"channel":"email","input":"a@example.com","transactional":false}, ...].
+func (a queryArgs) json(dst []byte) []byte {
+	dst = append(dst, '[')
+	for i := range a.reqs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"req":`...)
+		dst = strconv.AppendInt(dst, int64(a.reqs[i]), 10)
+		dst = append(dst, `,"channel":`...)
+		dst = appendJSONString(dst, a.channels[i])
+		dst = append(dst, `,"input":`...)
+		dst = appendJSONString(dst, a.inputs[i])
+		dst = append(dst, `,"transactional":`...)
+		dst = strconv.AppendBool(dst, a.trans[i])
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// appendJSONString appends s as a JSON string. Bytes that are not UTF-8 go
+// as they are: the server refuses them, as it refused them in a text
+// parameter.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
 }
 
 // maxBatchChecks bounds one query.
 const maxBatchChecks = 500
+
+// fewAddresses is the most addresses checked by sql/suppressed_few.sql (one
+// JSON parameter, a plan kept) rather than sql/suppressed_batch.sql (arrays,
+// cheaper per address, planned at every call).
+const fewAddresses = 32
 
 // Suppressed implements Checker.
 func (b *Batch) Suppressed(ctx context.Context, channel string, addresses []string, transactional bool) ([]Suppressed, error) {
@@ -135,13 +184,28 @@ func (b *Batch) run(ctx context.Context) {
 // query runs one statement for round r and answers every check in it. It is
 // bounded by its own timeout, not by any one caller's context: the checks of
 // other messages ride on it.
-func (b *Batch) query(ctx context.Context, r *round) {
+func (b *Batch) query(ctx context.Context, r *round) { b.queryOn(ctx, b.DB, r) }
+
+// querier runs a statement: the pool, or (in tests) one connection of it.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// queryOn is query on db.
+func (b *Batch) queryOn(ctx context.Context, db querier, r *round) {
 	r.out = make([][]Suppressed, r.checks)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	err := func() error {
-		q := r.args
-		rows, err := b.DB.Query(ctx, queries.SuppressedBatch, pgarray.Int4s(q.reqs), pgarray.Texts(q.channels), pgarray.Texts(q.inputs), q.trans)
+		q := &r.args
+		var rows pgx.Rows
+		var err error
+		if len(q.reqs) <= fewAddresses {
+			q.doc = q.json(q.doc[:0])
+			rows, err = db.Query(ctx, queries.SuppressedFew, q.doc)
+		} else {
+			rows, err = db.Query(ctx, queries.SuppressedBatch, pgarray.Int4s(q.reqs), pgarray.Texts(q.channels), pgarray.Texts(q.inputs), q.trans)
+		}
 		if err != nil {
 			return err
 		}

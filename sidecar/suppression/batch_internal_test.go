@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
+	queries "github.com/symphonymessenger/symphony/sql"
 )
 
 // Checks made at the same time are answered by fewer queries than checks, and
@@ -146,4 +147,84 @@ func TestBatch_ErrorReachesEveryCheck(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// Addresses reach the statement as the message named them, whatever they
+// hold: quotes, backslashes, control characters and any Unicode come back
+// unchanged, and each answer is List's, by either statement (a few addresses
+// travel as JSON, more as arrays; see fewAddresses).
+func TestBatch_AddressesAsTheMessageNamedThem(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		`select symphony.suppress('email', 'ob@example.com', 'bounced')`,
+		`select symphony.suppress('email', 'jurgen@example.com', 'complained')`,
+	} {
+		if _, err := db.Pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	odd := []string{
+		`"O\"Brien, Jr." <OB@example.com>`,
+		`"back\\slash" <ob@example.com>`,
+		"tab\there <ob@example.com>",
+		"Jürgen 😀 <jurgen@example.com>",
+		"\x01odd@example.com",
+		"fine@example.com",
+	}
+	many := slices.Clone(odd)
+	for i := len(many); i <= fewAddresses; i++ {
+		many = append(many, fmt.Sprintf("pad%d@example.com", i))
+	}
+	byAddress := func(a, b Suppressed) int { return strings.Compare(a.Address, b.Address) }
+	for _, addresses := range [][]string{odd, many} {
+		want, err := List{DB: db.Pool}.Suppressed(ctx, "email", addresses, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &Batch{DB: db.Pool}
+		got, err := b.Suppressed(ctx, "email", addresses, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(got, byAddress)
+		slices.SortFunc(want, byAddress)
+		// (A quoted name holding a quote or a backslash is no mailbox to
+		// symphony.email_address, nor to the payload decoder: those two
+		// match nothing, but must not break the statement.)
+		if !slices.Equal(got, want) || len(want) != 2 {
+			t.Fatalf("%d addresses: batched %+v, alone %+v (want 2 suppressed: the tab's and Jürgen's)", len(addresses), got, want)
+		}
+	}
+}
+
+// The batched check keeps one plan on a connection: over four text arrays
+// PostgreSQL planned it afresh at every call.
+func TestBatch_KeepsItsPlan(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	b := &Batch{}
+	for i := range 20 {
+		r := &round{checks: 1, done: make(chan struct{})}
+		r.args.reqs, r.args.channels, r.args.inputs, r.args.trans = []int32{0}, []string{"email"}, []string{fmt.Sprintf("u%d@example.com", i)}, []bool{false}
+		b.queryOn(ctx, conn, r)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+	}
+	var generic, custom int64
+	if err := conn.QueryRow(ctx, `select generic_plans, custom_plans from pg_prepared_statements where statement = $1`,
+		queries.SuppressedFew).Scan(&generic, &custom); err != nil {
+		t.Fatal(err)
+	}
+	if custom > 5 || generic < 15 {
+		t.Fatalf("20 checks on one connection: %d generic plans and %d custom ones, want the generic one after at most 5", generic, custom)
+	}
 }
