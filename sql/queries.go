@@ -34,6 +34,7 @@ var (
 	Release      = mustRead("release.sql")
 	Rescue       = mustRead("rescue.sql")
 	Heartbeat    = mustRead("heartbeat.sql")
+	SyncListen   = mustRead("sync_listening.sql")
 	WorkerStop   = mustRead("worker_stop.sql")
 	QueueDepth   = mustRead("queue_depth.sql")
 	MasterFlag   = mustRead("master_flag.sql")

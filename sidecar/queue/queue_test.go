@@ -435,14 +435,7 @@ func TestStore_StoppedClearsListening(t *testing.T) {
 	if err := two.SetListening(ctx, "email", true); err != nil {
 		t.Fatal(err)
 	}
-	state := func() (rows int, listening int64) {
-		t.Helper()
-		if err := pool.QueryRow(ctx, `select (select count(*) from symphony.listeners),
-			pg_sequence_last_value('symphony.listening'::regclass)`).Scan(&rows, &listening); err != nil {
-			t.Fatal(err)
-		}
-		return rows, listening
-	}
+	state := func() (int, int64) { return listenState(t, pool) }
 	if err := one.Stopped(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -455,4 +448,57 @@ func TestStore_StoppedClearsListening(t *testing.T) {
 	if rows, listening := state(); rows != 0 || listening != 0 {
 		t.Fatalf("after both stopped: %d listener rows, listening %d; want 0 and 0", rows, listening)
 	}
+}
+
+// A sidecar killed while it listened leaves its listener rows; the next
+// heartbeat of another sidecar drops them once it has stopped beating, and
+// sets symphony.listening back to 0 when nobody is left, so that dispatches
+// stop reading the listeners (a database without pg_cron has no tick to do
+// it). It stayed at 1 until the next unlisten.
+func TestStore_HeartbeatClearsListeningOfTheDead(t *testing.T) {
+	t.Parallel()
+	pool, ctx := setup(t)
+	dead, alive := queue.NewStore(pool, "killed"), queue.NewStore(pool, "alive")
+	info := queue.WorkerInfo{Hostname: "h", Version: "v", Queues: map[string]int{"email": 2}}
+	for _, s := range []*queue.Store{dead, alive} {
+		if err := s.Heartbeat(ctx, info); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dead.SetListening(ctx, "email", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `update symphony.workers set heartbeat_at = now() - interval '3 minutes' where id = 'killed'`); err != nil {
+		t.Fatal(err)
+	}
+	state := func() (int, int64) { return listenState(t, pool) }
+	if rows, listening := state(); rows != 1 || listening != 1 {
+		t.Fatalf("before: %d listener rows, listening %d; want 1 and 1", rows, listening)
+	}
+	if err := alive.Heartbeat(ctx, info); err != nil {
+		t.Fatal(err)
+	}
+	if rows, listening := state(); rows != 0 || listening != 0 {
+		t.Fatalf("after the living sidecar's heartbeat: %d listener rows, listening %d; want 0 and 0", rows, listening)
+	}
+	// Its own rows stay, and so does the flag.
+	if err := alive.SetListening(ctx, "email", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := alive.Heartbeat(ctx, info); err != nil {
+		t.Fatal(err)
+	}
+	if rows, listening := state(); rows != 1 || listening != 1 {
+		t.Fatalf("after a heartbeat with its own listener row: %d rows, listening %d; want 1 and 1", rows, listening)
+	}
+}
+
+// listenState is how many listener rows there are, and symphony.listening.
+func listenState(t *testing.T, pool *pgxpool.Pool) (rows int, listening int64) {
+	t.Helper()
+	if err := pool.QueryRow(context.Background(), `select (select count(*) from symphony.listeners),
+		pg_sequence_last_value('symphony.listening'::regclass)`).Scan(&rows, &listening); err != nil {
+		t.Fatal(err)
+	}
+	return rows, listening
 }

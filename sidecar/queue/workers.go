@@ -23,8 +23,14 @@ func (s *Store) Heartbeat(ctx context.Context, info WorkerInfo) error {
 	if err != nil {
 		return fmt.Errorf("error encoding queues: %w", err)
 	}
-	if _, err := s.pool.Exec(ctx, queries.Heartbeat, s.workerID, info.Hostname, info.Version, string(q)); err != nil {
+	var dropped int64
+	if err := s.pool.QueryRow(ctx, queries.Heartbeat, s.workerID, info.Hostname, info.Version, string(q)).Scan(&dropped); err != nil {
 		return fmt.Errorf("error recording heartbeat: %w", err)
+	}
+	if dropped > 0 {
+		if _, err := s.pool.Exec(ctx, queries.SyncListen); err != nil {
+			return fmt.Errorf("error updating symphony.listening after dropping %d stale listener rows: %w", dropped, err)
+		}
 	}
 	return nil
 }
