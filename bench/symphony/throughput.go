@@ -205,6 +205,7 @@ func drain(ctx context.Context, pool *pgxpool.Pool, n int, processed func() (flo
 	// after the last one, so it is rare mid-run and frequent near the end,
 	// where it sets the figure's precision.
 	wait := 50 * time.Millisecond
+	last := -1.0
 	for {
 		select {
 		case <-ctx.Done():
@@ -216,15 +217,22 @@ func drain(ctx context.Context, pool *pgxpool.Pool, n int, processed func() (flo
 			return 0, err
 		}
 		wait = nextPoll(time.Since(began), p, float64(n))
-		if p >= float64(n) {
+		if p >= float64(n) || p == last {
+			// Done, or no progress since the last look: a message that
+			// ended otherwise (a suppressed address cancels its message)
+			// would keep the run waiting for the deadline.
 			left, err := unfinished(ctx, pool)
 			if err != nil {
 				return 0, err
 			}
-			if !left {
+			switch {
+			case !left && p >= float64(n):
 				return time.Since(began), nil
+			case !left:
+				return 0, fmt.Errorf("only %.0f of %d messages were processed, and none is left pending or processing: look for cancelled or dead ones in symphony.messages", p, n)
 			}
 		}
+		last = p
 		if time.Now().After(deadline) {
 			return 0, errors.New("messages still unfinished after 15 minutes")
 		}

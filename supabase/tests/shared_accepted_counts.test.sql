@@ -39,8 +39,8 @@ select is(symphony.probe_rate_limit('email', 'a', 40), 78.000::numeric,
   'one sidecar''s count does not reach the rate when the other had none accepted: no raise');
 update symphony.rate_limits set accepted_counts = '{}' where name = 'email';
 select symphony.probe_rate_limit('email', 'a', 40);
-select is(symphony.probe_rate_limit('email', 'b', 40), 101.400::numeric,
-  'both sidecars'' counts together do: 30 % more while nothing paced was refused');
+select is(symphony.probe_rate_limit('email', 'b', 40), 98.800::numeric,
+  'both sidecars'' counts together do: 30 % more while nothing paced was refused, up to 0.95 of the first guess (104)');
 select is((select accepted_rate from symphony.rate_limits where name = 'email'), 78.000,
   'and the rate held is the lower bound');
 
