@@ -205,7 +205,7 @@ func drain(ctx context.Context, pool *pgxpool.Pool, n int, processed func() (flo
 	// after the last one, so it is rare mid-run and frequent near the end,
 	// where it sets the figure's precision.
 	wait := 50 * time.Millisecond
-	last := -1.0
+	last, moved := -1.0, began
 	for {
 		select {
 		case <-ctx.Done():
@@ -217,10 +217,15 @@ func drain(ctx context.Context, pool *pgxpool.Pool, n int, processed func() (flo
 			return 0, err
 		}
 		wait = nextPoll(time.Since(began), p, float64(n))
-		if p >= float64(n) || p == last {
-			// Done, or no progress since the last look: a message that
-			// ended otherwise (a suppressed address cancels its message)
-			// would keep the run waiting for the deadline.
+		if p != last {
+			last, moved = p, time.Now()
+		}
+		if p >= float64(n) || time.Since(moved) > 2*time.Second {
+			// Done, or no progress for a while: a message that ended
+			// otherwise (a suppressed address cancels its message) would
+			// keep the run waiting for the deadline. (Not at every poll
+			// without progress: the check is a statement inside the timed
+			// drain.)
 			left, err := unfinished(ctx, pool)
 			if err != nil {
 				return 0, err
@@ -232,7 +237,6 @@ func drain(ctx context.Context, pool *pgxpool.Pool, n int, processed func() (flo
 				return 0, fmt.Errorf("only %.0f of %d messages were processed, and none is left pending or processing: look for cancelled or dead ones in symphony.messages", p, n)
 			}
 		}
-		last = p
 		if time.Now().After(deadline) {
 			return 0, errors.New("messages still unfinished after 15 minutes")
 		}
