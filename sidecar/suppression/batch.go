@@ -184,15 +184,7 @@ func (b *Batch) run(ctx context.Context) {
 // query runs one statement for round r and answers every check in it. It is
 // bounded by its own timeout, not by any one caller's context: the checks of
 // other messages ride on it.
-func (b *Batch) query(ctx context.Context, r *round) { b.queryOn(ctx, b.DB, r) }
-
-// querier runs a statement: the pool, or (in tests) one connection of it.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-// queryOn is query on db.
-func (b *Batch) queryOn(ctx context.Context, db querier, r *round) {
+func (b *Batch) query(ctx context.Context, r *round) {
 	r.out = make([][]Suppressed, r.checks)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -202,9 +194,9 @@ func (b *Batch) queryOn(ctx context.Context, db querier, r *round) {
 		var err error
 		if len(q.reqs) <= fewAddresses {
 			q.doc = q.json(q.doc[:0])
-			rows, err = db.Query(ctx, queries.SuppressedFew, q.doc)
+			rows, err = b.DB.Query(ctx, queries.SuppressedFew, q.doc)
 		} else {
-			rows, err = db.Query(ctx, queries.SuppressedBatch, pgarray.Int4s(q.reqs), pgarray.Texts(q.channels), pgarray.Texts(q.inputs), q.trans)
+			rows, err = b.DB.Query(ctx, queries.SuppressedBatch, pgarray.Int4s(q.reqs), pgarray.Texts(q.channels), pgarray.Texts(q.inputs), q.trans)
 		}
 		if err != nil {
 			return err

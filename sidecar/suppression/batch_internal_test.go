@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	queries "github.com/symphonymessenger/symphony/sql"
 )
@@ -205,22 +207,24 @@ func TestBatch_KeepsItsPlan(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDB(t)
 	ctx := context.Background()
-	conn, err := db.Pool.Acquire(ctx)
+	cfg, err := pgxpool.ParseConfig(db.ConnString)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Release()
-	b := &Batch{}
+	cfg.MaxConns = 1 // every check, and the look at its plans, on one connection
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	b := &Batch{DB: pool}
 	for i := range 20 {
-		r := &round{checks: 1, done: make(chan struct{})}
-		r.args.reqs, r.args.channels, r.args.inputs, r.args.trans = []int32{0}, []string{"email"}, []string{fmt.Sprintf("u%d@example.com", i)}, []bool{false}
-		b.queryOn(ctx, conn, r)
-		if r.err != nil {
-			t.Fatal(r.err)
+		if _, err := b.Suppressed(ctx, "email", []string{fmt.Sprintf("u%d@example.com", i)}, false); err != nil {
+			t.Fatal(err)
 		}
 	}
 	var generic, custom int64
-	if err := conn.QueryRow(ctx, `select generic_plans, custom_plans from pg_prepared_statements where statement = $1`,
+	if err := pool.QueryRow(ctx, `select generic_plans, custom_plans from pg_prepared_statements where statement = $1`,
 		queries.SuppressedFew).Scan(&generic, &custom); err != nil {
 		t.Fatal(err)
 	}
