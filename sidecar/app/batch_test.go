@@ -267,6 +267,46 @@ func TestBatch_ResendWholeRequestErrors(t *testing.T) {
 	})
 }
 
+// The write of an answered batch's results fails once (the database refuses
+// it). The sidecar tries the write again, the results with the batch's
+// outcome in one transaction, never the results alone: a batch left
+// unfinished under written results would make a later retry of any member
+// find it, fail to gather it and flag that retry a possible duplicate.
+func TestBatch_ResultsWrittenWithTheirBatchAfterAFailedWrite(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	exec(t, db.Pool, `create sequence public.batch_write_faults`)
+	exec(t, db.Pool, `create function public.fail_first_batch_write() returns trigger language plpgsql as $$
+		begin
+		  if new.outcome is not null and nextval('public.batch_write_faults') = 1 then
+		    raise exception 'injected: the first write of a batch''s outcome fails';
+		  end if;
+		  return new;
+		end $$`)
+	exec(t, db.Pool, `create trigger fail_first_batch_write before update on symphony.provider_batches
+		for each row execute function public.fail_first_batch_write()`)
+	fake := resendfake.New(resendfake.Options{})
+	t.Cleanup(fake.Close)
+	ids := dispatchBulk(t, db.Pool, addresses("f", 4)...)
+	start(t, resendConfig(db, fake), nil, nil)
+	finished(t, db, ids)
+
+	if n := queryInt(t, db, `select last_value from public.batch_write_faults`); n < 2 {
+		t.Fatalf("the batch's outcome was written %d times, want the failed write and another", n)
+	}
+	for i, s := range states(t, db.Pool, ids) {
+		if s.State != "succeeded" || strings.Contains(s.Result, "possible_duplicate") {
+			t.Errorf("email %d: %+v, want succeeded, not flagged", i, s)
+		}
+	}
+	if fake.RequestCount() != 1 || len(fake.Emails()) != 4 {
+		t.Fatalf("%d requests, %d emails accepted; want one request of 4", fake.RequestCount(), len(fake.Emails()))
+	}
+	if b := batchRows(t, db.Pool); len(b) != 1 || b[0] != "answered/1/4" {
+		t.Fatalf("batches %v, want one answered after one call", b)
+	}
+}
+
 // Postmark takes no idempotency key: a 500 fails the batch for good, its
 // members may have been sent, so each goes out again alone and its success
 // is flagged possible_duplicate.

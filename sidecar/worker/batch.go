@@ -220,7 +220,10 @@ func (w *Worker) runBatch(s *slot, c *batchCall) {
 		m.SendMessages.WithLabelValues(c.Queue, "batch").Add(float64(len(r.members)))
 		m.BatchSize.WithLabelValues(c.Queue).Observe(float64(len(r.members)))
 	}
-	written := make([]bool, len(msgs))
+	// done: the member's outcome was written with its batch's, or could not
+	// be written before the final deadline (its lease expires, and rescue
+	// returns it to repeat the batch). The others go to the completer.
+	done := make([]bool, len(msgs))
 	for _, r := range c.requests {
 		if r.batch == 0 {
 			continue
@@ -234,14 +237,13 @@ func (w *Worker) runBatch(s *slot, c *batchCall) {
 		for j, i := range r.members {
 			outs[j] = outcomes[i]
 		}
-		if w.completeBatch(r.batch, r.finish, outs) {
-			for _, i := range r.members {
-				written[i] = true
-			}
+		w.completeBatch(r.batch, r.finish, outs)
+		for _, i := range r.members {
+			done[i] = true
 		}
 	}
 	for i := range msgs {
-		if !written[i] {
+		if !done[i] {
 			w.outcomes <- outcomes[i]
 		}
 		w.running.Done()
@@ -249,21 +251,20 @@ func (w *Worker) runBatch(s *slot, c *batchCall) {
 }
 
 // completeBatch writes the outcomes of an answered (or failed) batch request
-// with the batch's outcome. false: not written; the completer writes them
-// then, and the batch stays unfinished (a retry of a member repeats it, and
-// a provider that honours its key answers as before).
-func (w *Worker) completeBatch(id int64, outcome string, outs []queue.Outcome) bool {
-	ctx, cancel := context.WithTimeout(w.final, 15*time.Second)
-	defer cancel()
+// with the batch's outcome, in one transaction, retrying while the database
+// is unreachable as the completer does. They are never written apart: a
+// member whose result was written while its batch stayed unfinished would
+// make a later retry of another member find the batch, fail to gather it,
+// and flag that retry a possible duplicate although the provider had
+// refused it.
+func (w *Worker) completeBatch(id int64, outcome string, outs []queue.Outcome) {
 	w.m.CompleteBatch.Observe(float64(len(outs)))
-	written, err := w.store.CompleteBatch(ctx, id, outcome, slices.Clone(outs))
-	if err != nil {
-		w.m.CompleteErrors.Inc()
-		w.log.Warn("could not write a batch's results with its outcome; writing them alone", "batch", id, "error", err)
-		return false
+	written, ok := w.retryWrite(len(outs), func(ctx context.Context) ([]int64, error) {
+		return w.store.CompleteBatch(ctx, id, outcome, slices.Clone(outs))
+	}, "batch", id)
+	if ok {
+		w.forget(outs, written)
 	}
-	w.forget(outs, written)
-	return true
 }
 
 // sameRetry gives the members of a batch left unfinished one retry time, so

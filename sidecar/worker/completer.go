@@ -37,22 +37,34 @@ func (w *Worker) runCompleter() {
 // expire and they are rescued and tried again.
 func (w *Worker) flush(batch []queue.Outcome) {
 	w.m.CompleteBatch.Observe(float64(len(batch)))
+	written, ok := w.retryWrite(len(batch), func(ctx context.Context) ([]int64, error) {
+		return w.store.Complete(ctx, batch)
+	})
+	if ok {
+		w.forget(batch, written)
+	}
+}
+
+// retryWrite runs write, a write of count outcomes, until it succeeds: each
+// try has 15 s, and a failed one is tried again after a wait that grows to 5 s.
+// It gives up (false) only when the final deadline passes; the outcomes'
+// leases then expire, and rescue returns those messages to be tried again.
+func (w *Worker) retryWrite(count int, write func(context.Context) ([]int64, error), attrs ...any) ([]int64, bool) {
 	for failures := 0; ; failures++ {
 		ctx, cancel := context.WithTimeout(w.final, 15*time.Second)
-		written, err := w.store.Complete(ctx, batch)
+		written, err := write(ctx)
 		cancel()
 		if err == nil {
-			w.forget(batch, written)
-			return
+			return written, true
 		}
 		w.m.CompleteErrors.Inc()
 		if w.final.Err() != nil {
 			w.log.Error("could not write outcomes before the final deadline; their leases will expire and they will be retried",
-				"count", len(batch), "error", err)
-			return
+				append([]any{"count", count, "error", err}, attrs...)...)
+			return nil, false
 		}
 		wait := min(time.Duration(failures+1)*250*time.Millisecond, 5*time.Second)
-		w.log.Warn("writing outcomes failed; retrying", "count", len(batch), "error", err, "retry_in", wait)
+		w.log.Warn("writing outcomes failed; retrying", append([]any{"count", count, "error", err, "retry_in", wait}, attrs...)...)
 		select {
 		case <-w.final.Done():
 		case <-time.After(wait):
