@@ -15,14 +15,3 @@ with next as (
    order by id
    for update skip locked
 )
-update symphony.messages m
-   set state = 'processing',
-       attempts = m.attempts + 1,
-       locked_by = $3,
-       locked_until = now() + $4::bigint * interval '1 millisecond',
-       attempted_at = now()
-  from next
- where m.ctid = next.ctid
-returning m.id, m.kind, m.queue, m.payload, m.attempts, m.max_attempts, m.priority,
-          m.subject, m.meta, m.created_at,
-          m.errors @> '[{"maybe_sent": true}]' as maybe_sent_before

@@ -16,9 +16,21 @@ func mustRead(name string) string {
 	return strings.TrimSpace(string(b))
 }
 
+// claimedBy are the files that choose the rows of a claim; each is a
+// statement only with claimed.sql, the claim they share, after it.
+var claimedBy = map[string]bool{"claim.sql": true, "claim_ids.sql": true}
+
+// statement is the statement of file name.
+func statement(name string) string {
+	if claimedBy[name] {
+		return mustRead(name) + "\n" + mustRead("claimed.sql")
+	}
+	return mustRead(name)
+}
+
 // The statements, by file name.
 var (
-	Claim    = mustRead("claim.sql")
+	Claim    = statement("claim.sql")
 	Complete = mustRead("complete.sql")
 	// CompleteSucceeded is Complete for a batch of plain successes.
 	CompleteSucceeded = mustRead("complete_succeeded.sql")
@@ -30,7 +42,7 @@ var (
 	RepeatBatch       = mustRead("batch_repeat.sql")
 	FinishBatch       = mustRead("batch_finish.sql")
 	// ClaimIDs claims named members of a batch being repeated.
-	ClaimIDs     = mustRead("claim_ids.sql")
+	ClaimIDs     = statement("claim_ids.sql")
 	Release      = mustRead("release.sql")
 	Rescue       = mustRead("rescue.sql")
 	Heartbeat    = mustRead("heartbeat.sql")
@@ -49,12 +61,14 @@ var (
 )
 
 // All returns every statement by file name, for tests that check them against
-// the schema.
+// the schema; claimed.sql is there as part of the claims.
 func All() map[string]string {
 	entries, _ := files.ReadDir(".")
 	out := make(map[string]string, len(entries))
 	for _, e := range entries {
-		out[e.Name()] = mustRead(e.Name())
+		if e.Name() != "claimed.sql" {
+			out[e.Name()] = statement(e.Name())
+		}
 	}
 	return out
 }
