@@ -4,6 +4,7 @@
 -- together, with one retry time, but not always in one statement: one due a
 -- moment later is taken now rather than the batch abandoned. A member another
 -- sidecar holds (or held back for longer: a paused campaign) is skipped.
+-- The claim itself is claimed.sql, as claim.sql's is.
 with next as (
   select ctid
     from symphony.messages
@@ -15,3 +16,4 @@ with next as (
    order by id
    for update skip locked
 )
+-- claimed.sql here

@@ -16,16 +16,17 @@ func mustRead(name string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// claimedBy are the files that choose the rows of a claim; each is a
-// statement only with claimed.sql, the claim they share, after it.
-var claimedBy = map[string]bool{"claim.sql": true, "claim_ids.sql": true}
+// claimedHere marks where a claim puts claimed.sql, the update every claim
+// makes of the rows it chose.
+const claimedHere = "-- claimed.sql here"
 
 // statement is the statement of file name.
 func statement(name string) string {
-	if claimedBy[name] {
-		return mustRead(name) + "\n" + mustRead("claimed.sql")
+	s := mustRead(name)
+	if strings.Contains(s, claimedHere) {
+		s = strings.Replace(s, claimedHere, mustRead("claimed.sql"), 1)
 	}
-	return mustRead(name)
+	return s
 }
 
 // The statements, by file name.

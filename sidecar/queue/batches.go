@@ -131,5 +131,6 @@ func (s *Store) CompleteBatch(ctx context.Context, id int64, outcome string, out
 // within a minute: the other members of an unfinished batch a retry repeats.
 // A member held by another sidecar, or not due by then, is left out.
 func (s *Store) ClaimIDs(ctx context.Context, queue string, ids []int64, lease time.Duration) ([]msgtype.Message, error) {
-	return s.claimBy(ctx, s.pool, queue, len(ids), queries.ClaimIDs, queue, pgarray.Int8s(ids), s.workerID, lease.Milliseconds())
+	msgs, _, err := s.claimBy(ctx, s.pool, queue, len(ids), queries.ClaimIDs, queue, pgarray.Int8s(ids), s.workerID, lease.Milliseconds())
+	return msgs, err
 }

