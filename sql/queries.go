@@ -2,6 +2,7 @@ package queries
 
 import (
 	"embed"
+	"regexp"
 	"strings"
 )
 
@@ -16,23 +17,24 @@ func mustRead(name string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// claimedHere marks where a claim puts claimed.sql, the update every claim
-// makes of the rows it chose.
-const claimedHere = "-- claimed.sql here"
+// A line "-- NAME.sql here" in a file stands for the text of NAME.sql: the
+// claims share the rows they choose (claim_rows.sql) and what they do with
+// them (claimed.sql).
+var includeLine = regexp.MustCompile(`(?m)^-- ([a-z_]+\.sql) here$`)
 
-// statement is the statement of file name.
+// statement is the statement of file name, what it includes put in.
 func statement(name string) string {
-	s := mustRead(name)
-	if strings.Contains(s, claimedHere) {
-		s = strings.Replace(s, claimedHere, mustRead("claimed.sql"), 1)
-	}
-	return s
+	return includeLine.ReplaceAllStringFunc(mustRead(name), func(line string) string {
+		return statement(includeLine.FindStringSubmatch(line)[1])
+	})
 }
 
 // The statements, by file name.
 var (
-	Claim    = statement("claim.sql")
-	Complete = mustRead("complete.sql")
+	Claim = statement("claim.sql")
+	// ClaimLimited is Claim within a rate-limit bucket's tokens.
+	ClaimLimited = statement("claim_limited.sql")
+	Complete     = mustRead("complete.sql")
 	// CompleteSucceeded is Complete for a batch of plain successes.
 	CompleteSucceeded = mustRead("complete_succeeded.sql")
 	ExtendLeases      = mustRead("extend_leases.sql")
@@ -62,7 +64,8 @@ var (
 )
 
 // All returns every statement by file name, for tests that check them against
-// the schema; claimed.sql is there as part of the claims.
+// the schema: each file with what it includes put in. claimed.sql, which is
+// not a statement alone, is there as part of the claims.
 func All() map[string]string {
 	entries, _ := files.ReadDir(".")
 	out := make(map[string]string, len(entries))

@@ -21,11 +21,11 @@ const unreadableCode = "unreadable"
 // cannot be read costs only that row (DESIGN invariant 10).
 type claimReader struct {
 	plans []pgtype.ScanPlan
-	// What claim.sql adds to each row: the tokens granted and the wait
-	// (take_tokens's), read from every row; a claim of nothing is a row of
-	// them alone.
+	// What claim_limited.sql adds to each row: the tokens granted and the
+	// wait (take_tokens's), read from every row; a claim of nothing is a row
+	// of them alone.
 	granted, waitMs int32
-	tokens          bool // the statement returns them (claim.sql, not claim_ids.sql)
+	tokens          bool // the statement returns them
 }
 
 // messageColumns is how many columns of a claim describe the message
@@ -37,7 +37,8 @@ const messageColumns = 11
 // first column's error. false: the row holds no message (a claim of nothing,
 // which still reports its grant).
 func (r *claimReader) read(rows pgx.Rows, m *msgtype.Message) (bool, error) {
-	// The columns of claimed.sql, in order, then claim.sql's grant and wait.
+	// The columns of claimed.sql, in order, then claim_limited.sql's grant
+	// and wait.
 	dest := [...]any{&m.ID, &m.Kind, &m.Queue, (*[]byte)(&m.Payload), &m.Attempt, &m.MaxAttempts,
 		&m.Priority, &m.Subject, (*[]byte)(&m.Meta), &m.CreatedAt, &m.MaybeSentBefore, &r.granted, &r.waitMs}
 	fields := rows.FieldDescriptions()

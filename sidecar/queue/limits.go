@@ -42,7 +42,7 @@ func (s *Store) QueueLimits(ctx context.Context) (map[string]Bucket, error) {
 }
 
 // ClaimLimited claims like Claim, but only as many messages as bucket has
-// tokens for, a token a message: claim.sql takes up to limit tokens
+// tokens for, a token a message: claim_limited.sql takes up to limit tokens
 // (symphony.take_tokens), claims at most as many messages as it was granted
 // and gives back the tokens of those the backlog did not have, all in one
 // statement. (It took a transaction of its own: begin, take, claim, give,
@@ -52,7 +52,7 @@ func (s *Store) QueueLimits(ctx context.Context) (map[string]Bucket, error) {
 // limit or the backlog, bounded the claim, it returns how long until the next
 // token.
 func (s *Store) ClaimLimited(ctx context.Context, queue, bucket string, limit int, lease time.Duration) ([]msgtype.Message, time.Duration, error) {
-	msgs, g, err := s.claimBy(ctx, s.pool, queue, limit, queries.Claim, queue, limit, s.workerID, lease.Milliseconds(), bucket)
+	msgs, g, err := s.claimBy(ctx, s.pool, queue, limit, queries.ClaimLimited, queue, limit, s.workerID, lease.Milliseconds(), bucket)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -94,7 +94,7 @@ func (s *Store) ClaimPlanned(ctx context.Context, queue, bucket string, limit, r
 	if granted > 0 {
 		// As many messages as the granted requests may carry.
 		n := min(limit, granted*max(perRequest, 1))
-		if msgs, _, err = s.claimBy(ctx, tx, queue, n, queries.Claim, queue, n, s.workerID, lease.Milliseconds(), nil); err != nil {
+		if msgs, _, err = s.claimBy(ctx, tx, queue, n, queries.Claim, queue, n, s.workerID, lease.Milliseconds()); err != nil {
 			return nil, 0, err
 		}
 		keep, used := fit(msgs, granted)

@@ -78,19 +78,21 @@ type querier interface {
 // SKIP LOCKED lets any number of sidecars claim side by side; nothing is
 // claimed while the master flag is off.
 func (s *Store) Claim(ctx context.Context, queue string, limit int, lease time.Duration) ([]msgtype.Message, error) {
-	msgs, _, err := s.claimBy(ctx, s.pool, queue, limit, queries.Claim, queue, limit, s.workerID, lease.Milliseconds(), nil)
+	msgs, _, err := s.claimBy(ctx, s.pool, queue, limit, queries.Claim, queue, limit, s.workerID, lease.Milliseconds())
 	return msgs, err
 }
 
-// grant is what a claim within a rate-limit bucket was granted.
+// grant is what a claim within a rate-limit bucket (claim_limited.sql) was
+// granted.
 type grant struct {
 	granted int // tokens taken: the most messages the claim could take
 	waitMs  int // take_tokens's wait, when the tokens bounded the grant
 	claimed int // rows claimed, readable or not
 }
 
-// claimBy runs a claiming statement (claim.sql, claim_ids.sql) that returns
-// at most limit messages of queue, and claim.sql's grant.
+// claimBy runs a claiming statement (claim.sql, claim_limited.sql,
+// claim_ids.sql) that returns at most limit messages of queue, and
+// claim_limited.sql's grant.
 func (s *Store) claimBy(ctx context.Context, q querier, queue string, limit int, sql string, args ...any) ([]msgtype.Message, grant, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
