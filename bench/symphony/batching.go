@@ -58,11 +58,13 @@ func newBatchFake(provider string, pace fakehttp.Pace) (*batchFake, error) {
 	return nil, fmt.Errorf("-provider must be resend or postmark, not %q", provider)
 }
 
-// forgetLearned clears what an earlier run taught the rate-limit buckets:
-// each phase starts from nothing, as a fresh deployment does.
+// forgetLearned clears what an earlier run taught the rate-limit buckets
+// (the rate, the search for it, the counts behind its guesses): each run
+// starts from nothing, as a fresh deployment does.
 func forgetLearned(ctx context.Context, pool *pgxpool.Pool) error {
 	_, err := pool.Exec(ctx, `update symphony.rate_limits set learned_per_second = null, learned_max = null,
-		learned_source = null, learned_at = null, refused_rate = null, refused_at = null, raised_at = null, paused_until = null`)
+		learned_source = null, learned_at = null, refused_rate = null, refused_at = null, raised_at = null, paused_until = null,
+		accepted_rate = null, starved_at = null, accepted_counts = '{}', guessed_at = null, guessed_rate = null, probe_hold = default`)
 	return err
 }
 

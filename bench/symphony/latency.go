@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
 )
 
@@ -26,10 +27,14 @@ func runLatency(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	probes := fs.Int("probes", 300, "probe messages per phase")
 	rate := fs.Int("load", 2000, "background dispatch rate under load, messages/s")
 	wakeup := fs.String("wakeup", "notify", "how the sidecar is woken: notify, or wal (the WAL feed, with the inserts' NOTIFY off by setting)")
+	stated := fs.Int("stated", 0, "requests/s the Resend fake allows and states in its ratelimit-* headers, as Resend does (0: none, no limit)")
 	_ = fs.Parse(args)
 	prefix, env := "wake", map[string]string{}
 	if *wakeup == "wal" {
 		prefix, env["SYMPHONY_WAKEUP"] = "wal_wake", "wal"
+	}
+	if *stated > 0 {
+		prefix = "limited_" + prefix
 	}
 	pool, err := connect(ctx, *db)
 	if err != nil {
@@ -42,6 +47,11 @@ func runLatency(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err := setMaster(ctx, pool, true); err != nil {
 		return err
 	}
+	// The limit learned here (or earlier) would bind the benchmarks after it.
+	if err := forgetLearned(ctx, pool); err != nil {
+		return err
+	}
+	defer func() { _ = forgetLearned(context.WithoutCancel(ctx), pool) }()
 	if *wakeup == "wal" {
 		// Wake-ups come from the WAL alone: the inserts send no NOTIFY.
 		if err := setDatabase(ctx, pool, "symphony.notify_inserts", "off"); err != nil {
@@ -50,7 +60,10 @@ func runLatency(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		defer func() { _ = setDatabase(context.WithoutCancel(ctx), pool, "symphony.notify_inserts", "on") }()
 		pool.Reset() // new connections pick the setting up
 	}
-	fake := resendfake.New(resendfake.Options{})
+	// With a stated limit, the sidecar learns it from the first answer and
+	// every claim then takes its tokens (claim_limited.sql): the way a
+	// sidecar runs against Resend or SendGrid, whose answers always state it.
+	fake := resendfake.New(resendfake.Options{Pace: fakehttp.Pace{PerSecond: *stated}})
 	defer fake.Close()
 	env["SYMPHONY_EMAIL_PROVIDER"] = "resend"
 	env["RESEND_API_KEY"] = resendfake.DefaultAPIKey
@@ -72,6 +85,9 @@ func runLatency(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	how := ""
 	if *wakeup == "wal" {
 		how = ", woken by the WAL feed with NOTIFY off"
+	}
+	if *stated > 0 {
+		how += fmt.Sprintf(", the fake stating a limit of %d requests/s in its headers (learned: claims take tokens)", *stated)
 	}
 	report(prefix+"_idle", idle, "one message at a time into an idle sidecar (Resend fake)"+how)
 

@@ -71,9 +71,7 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	// What an earlier run learned would flatter this one: start from nothing.
-	if _, err := pool.Exec(ctx, `update symphony.rate_limits set learned_per_second = null, learned_max = null,
-		learned_source = null, learned_at = null, refused_rate = null, refused_at = null, raised_at = null, paused_until = null,
-		accepted_rate = null, starved_at = null, accepted_counts = '{}', guessed_at = null, guessed_rate = null, probe_hold = default`); err != nil {
+	if err := forgetLearned(ctx, pool); err != nil {
 		return err
 	}
 	fake, err := newPacedFake(*provider, fakehttp.Pace{PerSecond: *limit, Latency: *latency})
