@@ -359,6 +359,7 @@ func killRun(ctx context.Context, pool *pgxpool.Pool, bin, db, provider string, 
 		_ = sc.cmd.Process.Kill() // SIGKILL: no drain, no final writes
 		<-sc.done
 		sc.logs.Close()
+		_ = os.Remove(sc.logs.Name()) // killed on purpose: nothing to keep
 	}
 	defer sc.stop()
 	err = waitUntil(ctx, 15*time.Minute, "the campaign's emails after the kills", func() (bool, error) {

@@ -154,7 +154,19 @@ func (s *sidecar) peakRSS() (int64, error) {
 // stop sends SIGTERM and waits for the drain; a sidecar that does not stop in
 // 40s is killed.
 func (s *sidecar) stop() error {
-	defer s.logs.Close()
+	err := s.halt()
+	s.logs.Close()
+	if err == nil {
+		// A clean stop: nothing in its log to keep (each run starts a few
+		// sidecars, and their logs piled up in the temporary directory).
+		_ = os.Remove(s.logs.Name())
+	} else {
+		fmt.Fprintf(os.Stderr, "  the sidecar's stop: %v; its log is kept in %s\n", err, s.logs.Name())
+	}
+	return err
+}
+
+func (s *sidecar) halt() error {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-s.done:
