@@ -11,7 +11,8 @@ locked as (
 ),
 -- The first of them the grant covers. The rows are chosen with the limit $2,
 -- which the planner sees: limited by the grant there, it planned for a tenth
--- of the pending rows, and the update hashed the whole table (150 ms).
+-- of the pending rows, and the update hashed the whole table (150 ms). Those
+-- past the grant were locked for this statement only and stay pending.
 next as (
   select ctid from locked limit (select granted from t)
 ),
