@@ -19,7 +19,8 @@ func mustRead(name string) string {
 
 // A line "-- NAME.sql here" in a file stands for the text of NAME.sql: the
 // claims share the rows they choose (claim_rows.sql) and what they do with
-// them (claimed.sql).
+// them (claimed.sql); the suppression checks share the rule they apply
+// (suppressed_by.sql).
 var includeLine = regexp.MustCompile(`(?m)^-- ([a-z_]+\.sql) here$`)
 
 // statement is the statement of file name, what it includes put in.
@@ -64,13 +65,20 @@ var (
 )
 
 // All returns every statement by file name, for tests that check them against
-// the schema: each file with what it includes put in. claimed.sql, which is
-// not a statement alone, is there as part of the claims.
+// the schema: each file with what it includes put in. A file that others
+// include is there as part of them (claimed.sql and suppressed_by.sql are no
+// statements alone).
 func All() map[string]string {
 	entries, _ := files.ReadDir(".")
+	included := map[string]bool{}
+	for _, e := range entries {
+		for _, m := range includeLine.FindAllStringSubmatch(mustRead(e.Name()), -1) {
+			included[m[1]] = true
+		}
+	}
 	out := make(map[string]string, len(entries))
 	for _, e := range entries {
-		if e.Name() != "claimed.sql" {
+		if !included[e.Name()] {
 			out[e.Name()] = statement(e.Name())
 		}
 	}

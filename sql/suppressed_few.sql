@@ -12,6 +12,4 @@
 -- of many goes by suppressed_batch.sql.
 select r.req, r.input, s.reason
   from json_to_recordset($1::json) as r(req integer, channel text, input text, transactional boolean)
-  join symphony.suppressions s
-    on s.channel = r.channel and s.address = symphony.normalize_address(r.channel, r.input)
- where not (r.transactional and s.reason = 'unsubscribed')
+-- suppressed_by.sql here
