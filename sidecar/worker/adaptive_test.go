@@ -75,20 +75,28 @@ func TestWorker_PriorityWinsOverABacklogAtDefaultSettings(t *testing.T) {
 }
 
 // gauged is a provider answering in 50 ms that records the most attempts
-// running at once from its first call's start+after on; silent says whether
-// it states its rate limit (msgtype.SilentLimit).
+// running at once among those of messages from id from on (past the first
+// claim's) that start from its first call's start+after on; silent says
+// whether it states its rate limit (msgtype.SilentLimit). A first-claim
+// attempt that starts late, its goroutine not scheduled for a while on a
+// loaded machine, is not counted: it was started under the first limit.
 type gauged struct {
 	silent        bool
 	after         time.Duration
+	from          int64
 	first         atomic.Int64 // unix ns of the first call
 	running, peak atomic.Int64
 }
 
 func (g *gauged) ProviderStatesNoRateLimit() bool { return g.silent }
 
-func (g *gauged) Handle(_ context.Context, _ *msgtype.Message) (json.RawMessage, error) {
+func (g *gauged) Handle(_ context.Context, m *msgtype.Message) (json.RawMessage, error) {
 	now := time.Now().UnixNano()
 	g.first.CompareAndSwap(0, now)
+	if m.ID < g.from {
+		time.Sleep(50 * time.Millisecond)
+		return json.RawMessage(`{}`), nil
+	}
 	n := g.running.Add(1)
 	defer g.running.Add(-1)
 	if now-g.first.Load() >= int64(g.after) {
@@ -107,10 +115,14 @@ func TestWorker_CautiousWhileASilentProvidersLimitIsUnknown(t *testing.T) {
 	t.Parallel()
 	for _, silent := range []bool{true, false} {
 		pool := prefetchSetup(t, 2000)
-		// From 200 ms after the first call: the first claim's 16 have
-		// finished by then, and the limit fell to 4 at the tuner's first
-		// tick after them.
-		g := &gauged{silent: silent, after: 200 * time.Millisecond}
+		var first int64
+		if err := pool.QueryRow(context.Background(), `select min(id) from symphony.messages`).Scan(&first); err != nil {
+			t.Fatal(err)
+		}
+		// From 200 ms after the first call, past the first claim's 16
+		// (they are the lowest ids): the limit fell to 4 at the tuner's
+		// first tick after the first call.
+		g := &gauged{silent: silent, after: 200 * time.Millisecond, from: first + 16}
 		stop := startWorker(t, pool, g, 256, worker.AutoPrefetch)
 		waitUntil(t, "the first call", func() bool { return g.first.Load() > 0 })
 		time.Sleep(time.Until(time.Unix(0, g.first.Load()).Add(900 * time.Millisecond)))
