@@ -45,10 +45,13 @@ func TestMain_MetricsShowProviderStatusesOutcomesAndQueueDepth(t *testing.T) {
 
 	host := strings.TrimPrefix(fake.URL(), "http://")
 	var page string
-	waitFor(t, 5*time.Second, "the collector to see the dead message", func() bool {
+	// (And the listener to be connected: on a loaded machine the message
+	// can be claimed by a poll and die before it is.)
+	waitFor(t, 5*time.Second, "the collector to see the dead message, the listener connected", func() bool {
 		_, page = sc.get(t, "/metrics")
 		v, _ := metricValue(t, page, "symphony_queue_messages", `{queue="email",state="dead"}`)
-		return v == 1
+		l, _ := metricValue(t, page, "symphony_listener_connected", ``)
+		return v == 1 && l == 1
 	})
 	checks := []struct {
 		name, labels string
