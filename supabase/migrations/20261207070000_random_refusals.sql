@@ -44,8 +44,8 @@
 
 alter table symphony.rate_limits
   add column trial jsonb,
-  add column random_at timestamptz,
-  add column stray_at timestamptz;
+  add column random_at timestamptz constraint rate_limits_random_at_finite check (isfinite(random_at)),
+  add column stray_at timestamptz constraint rate_limits_stray_at_finite check (isfinite(stray_at));
 comment on column symphony.rate_limits.trial is
   'The rate search as it was before a few 429s began lowering the rate (learned_per_second, refused_rate, accepted_rate, refused_at, raised_at, probe_hold), and when it last lowered it (at). Restored if a few 429s still come at 0.7 of the rate they began at.';
 comment on column symphony.rate_limits.random_at is
