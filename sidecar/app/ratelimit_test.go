@@ -222,3 +222,63 @@ func TestRateLimit_LearnedRateRecoversWhenTheProviderAllowsMore(t *testing.T) {
 	rate, _ := learned()
 	t.Logf("learned %.2f/s at 10/s; %.2f/s %s after the provider allowed 40/s", low, rate, time.Since(raised).Round(time.Millisecond))
 }
+
+// A 429-only provider that refuses 5 % of requests at random, whatever the
+// rate, and has no limit (the chaos suite's fakes do; providers shed load
+// the same way). Two sidecars find that out by lowering the rate (a limit
+// would stop refusing) and then leave the rate alone: every message goes
+// out as fast as it is dispatched.
+// Before, each such 429 lowered the rate and doubled the hold, and the rate
+// fell to a request or two a second.
+func TestRateLimit_AProviderRefusingAtRandomIsNotTakenForALimit(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	cfg := testConfig(db)
+	f := twiliofake.New(twiliofake.Options{Pace: fakehttp.Pace{Latency: 20 * time.Millisecond}})
+	t.Cleanup(f.Close)
+	f.SetRandom(fakehttp.Random{Rate: 0.05, Mix: []fakehttp.Fault{fakehttp.RateLimited("1")}, Seed: 7})
+	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
+	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
+	cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
+	cfg.WorkerID = "one"
+	start(t, cfg, nil, nil)
+	cfg.WorkerID = "two"
+	start(t, cfg, nil, nil)
+	const n = 1500
+	// 25 a second for a minute: the rate must keep up with it, 5 % refused.
+	began := time.Now()
+	go func() {
+		for i := 0; i < n/25; i++ {
+			if _, err := db.Pool.Exec(context.Background(), `insert into symphony.messages (kind, payload)
+				select 'sms.send', jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello')
+				  from generate_series(1, 25) g`); err != nil {
+				return
+			}
+			time.Sleep(time.Second)
+		}
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			var bucket string
+			_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = 'sms'`).Scan(&bucket)
+			t.Logf("bucket %s; %d sent", bucket, countState(t, db.Pool, "succeeded"))
+		}
+	})
+	waitFor(t, 100*time.Second, "every message sent", func() bool { return countState(t, db.Pool, "succeeded") == n })
+	var rate float64
+	var random bool
+	if err := db.Pool.QueryRow(context.Background(), `select coalesce(learned_per_second, 0)::float8, random_at is not null
+		from symphony.rate_limits where name = 'sms'`).Scan(&rate, &random); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(began)
+	if !random {
+		t.Errorf("the bucket never found that its provider refuses at random")
+	}
+	// (The last messages were dispatched 60 s in; a rate that fell below 25/s
+	// leaves a backlog that takes far longer.)
+	if took > 80*time.Second {
+		t.Errorf("the last message went out %s after the first was dispatched, want 80 s at most", took.Round(time.Second))
+	}
+	t.Logf("all %d sent %s after the first dispatch; learned %.1f/s at the end; %d random 429s", n, took.Round(time.Second), rate, f.RandomCounts()[0])
+}
