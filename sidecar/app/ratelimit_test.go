@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/config"
+	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
 	"github.com/symphonymessenger/symphony/sidecar/provider/postmark/postmarkfake"
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
@@ -178,18 +179,8 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 func TestRateLimit_LearnedRateRecoversWhenTheProviderAllowsMore(t *testing.T) {
 	t.Parallel()
 	db := testDB(t)
-	cfg := testConfig(db)
 	f := twiliofake.New(twiliofake.Options{Pace: fakehttp.Pace{PerSecond: 10, Latency: 20 * time.Millisecond}})
-	t.Cleanup(f.Close)
-	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
-	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
-	cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
-	cfg.WorkerID = "one"
-	start(t, cfg, nil, nil)
-	cfg.WorkerID = "two"
-	start(t, cfg, nil, nil)
-	exec(t, db.Pool, `insert into symphony.messages (kind, payload)
-		select 'sms.send', jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello') from generate_series(1, 4000) g`)
+	twoSidecarsWithSMSBacklog(t, db, f, 4000)
 	learned := func() (rate float64, refused bool) {
 		var r *float64
 		if err := db.Pool.QueryRow(context.Background(), `select learned_per_second::float8, refused_rate is not null
@@ -233,19 +224,9 @@ func TestRateLimit_LearnedRateRecoversWhenTheProviderAllowsMore(t *testing.T) {
 func TestRateLimit_AProviderRefusingAtRandomIsNotTakenForALimit(t *testing.T) {
 	t.Parallel()
 	db := testDB(t)
-	cfg := testConfig(db)
 	f := twiliofake.New(twiliofake.Options{Pace: fakehttp.Pace{Latency: 20 * time.Millisecond}})
-	t.Cleanup(f.Close)
 	f.SetRandom(fakehttp.Random{Rate: 0.05, Mix: []fakehttp.Fault{fakehttp.RateLimited("1")}, Seed: 7})
-	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
-	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
-	cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
-	cfg.WorkerID = "one"
-	start(t, cfg, nil, nil)
-	cfg.WorkerID = "two"
-	start(t, cfg, nil, nil)
-	exec(t, db.Pool, `insert into symphony.messages (kind, payload)
-		select 'sms.send', jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello') from generate_series(1, 20000) g`)
+	twoSidecarsWithSMSBacklog(t, db, f, 20000)
 	bucket := func() (rate float64, random bool) {
 		if err := db.Pool.QueryRow(context.Background(), `select coalesce(learned_per_second, 0)::float8, coalesce(random_at > now() - interval '1 minute', false)
 			from symphony.rate_limits where name = 'sms'`).Scan(&rate, &random); err != nil {
@@ -280,4 +261,22 @@ func TestRateLimit_AProviderRefusingAtRandomIsNotTakenForALimit(t *testing.T) {
 	if to < 0.8*from {
 		t.Errorf("the learned rate fell from %.1f to %.1f/s in the minute after the provider was found to refuse at random", from, to)
 	}
+}
+
+// twoSidecarsWithSMSBacklog starts two sidecars sending SMS through the
+// Twilio fake f (retrying after 200 ms, up to 1 s) and dispatches n messages
+// at once.
+func twoSidecarsWithSMSBacklog(t *testing.T, db *pgtest.DB, f *twiliofake.Server, n int) {
+	t.Helper()
+	t.Cleanup(f.Close)
+	cfg := testConfig(db)
+	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
+	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
+	cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
+	cfg.WorkerID = "one"
+	start(t, cfg, nil, nil)
+	cfg.WorkerID = "two"
+	start(t, cfg, nil, nil)
+	exec(t, db.Pool, `insert into symphony.messages (kind, payload)
+		select 'sms.send', jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello') from generate_series(1, $1::int) g`, n)
 }
