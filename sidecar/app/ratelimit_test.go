@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/config"
-	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
 	"github.com/symphonymessenger/symphony/sidecar/provider/postmark/postmarkfake"
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
@@ -179,8 +178,18 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 func TestRateLimit_LearnedRateRecoversWhenTheProviderAllowsMore(t *testing.T) {
 	t.Parallel()
 	db := testDB(t)
+	cfg := testConfig(db)
 	f := twiliofake.New(twiliofake.Options{Pace: fakehttp.Pace{PerSecond: 10, Latency: 20 * time.Millisecond}})
-	twoSidecarsWithSMSBacklog(t, db, f, 4000)
+	t.Cleanup(f.Close)
+	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
+	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
+	cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
+	cfg.WorkerID = "one"
+	start(t, cfg, nil, nil)
+	cfg.WorkerID = "two"
+	start(t, cfg, nil, nil)
+	exec(t, db.Pool, `insert into symphony.messages (kind, payload)
+		select 'sms.send', jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello') from generate_series(1, 4000) g`)
 	learned := func() (rate float64, refused bool) {
 		var r *float64
 		if err := db.Pool.QueryRow(context.Background(), `select learned_per_second::float8, refused_rate is not null
@@ -212,71 +221,4 @@ func TestRateLimit_LearnedRateRecoversWhenTheProviderAllowsMore(t *testing.T) {
 	})
 	rate, _ := learned()
 	t.Logf("learned %.2f/s at 10/s; %.2f/s %s after the provider allowed 40/s", low, rate, time.Since(raised).Round(time.Millisecond))
-}
-
-// A 429-only provider that refuses 5 % of requests at random, whatever the
-// rate, and has no limit (the chaos suite's fakes do; providers shed load
-// the same way). Two sidecars with a backlog find that out by lowering the
-// rate (a limit would stop refusing); then, for a minute, a few 429s a
-// second leave the rate and the bucket alone. Before, each such 429 lowered
-// the rate and doubled the hold, and the rate fell to a request or two a
-// second.
-func TestRateLimit_AProviderRefusingAtRandomIsNotTakenForALimit(t *testing.T) {
-	t.Parallel()
-	db := testDB(t)
-	f := twiliofake.New(twiliofake.Options{Pace: fakehttp.Pace{Latency: 20 * time.Millisecond}})
-	f.SetRandom(fakehttp.Random{Rate: 0.05, Mix: []fakehttp.Fault{fakehttp.RateLimited("1")}, Seed: 7})
-	twoSidecarsWithSMSBacklog(t, db, f, 20000)
-	bucket := func() (rate float64, random bool) {
-		if err := db.Pool.QueryRow(context.Background(), `select coalesce(learned_per_second, 0)::float8, coalesce(random_at > now() - interval '1 minute', false)
-			from symphony.rate_limits where name = 'sms'`).Scan(&rate, &random); err != nil {
-			t.Fatal(err)
-		}
-		return rate, random
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			var b string
-			_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = 'sms'`).Scan(&b)
-			t.Logf("bucket %s; %d sent", b, countState(t, db.Pool, "succeeded"))
-		}
-	})
-	began := time.Now()
-	waitFor(t, 90*time.Second, "the bucket to find that its provider refuses at random", func() bool {
-		_, random := bucket()
-		return random
-	})
-	found := time.Since(began)
-	from, _ := bucket()
-	sentFrom, refusedFrom := countState(t, db.Pool, "succeeded"), f.RandomCounts()[0]
-	time.Sleep(10 * time.Second)
-	to, _ := bucket()
-	sent, refused := countState(t, db.Pool, "succeeded")-sentFrom, f.RandomCounts()[0]-refusedFrom
-	t.Logf("found random after %s at %.1f/s; 10 s later %.1f/s, %d sent and %d refused in them", found.Round(time.Second), from, to, sent, refused)
-	if refused == 0 {
-		t.Fatal("no random 429 in the 10 s: the test tested nothing")
-	}
-	// (A second with three or more 429s from one sidecar is still taken as
-	// the limit; at 5 % of a few hundred a second that is rare.)
-	if to < 0.8*from {
-		t.Errorf("the learned rate fell from %.1f to %.1f/s in the minute after the provider was found to refuse at random", from, to)
-	}
-}
-
-// twoSidecarsWithSMSBacklog starts two sidecars sending SMS through the
-// Twilio fake f (retrying after 200 ms, up to 1 s) and dispatches n messages
-// at once.
-func twoSidecarsWithSMSBacklog(t *testing.T, db *pgtest.DB, f *twiliofake.Server, n int) {
-	t.Helper()
-	t.Cleanup(f.Close)
-	cfg := testConfig(db)
-	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
-	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
-	cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
-	cfg.WorkerID = "one"
-	start(t, cfg, nil, nil)
-	cfg.WorkerID = "two"
-	start(t, cfg, nil, nil)
-	exec(t, db.Pool, `insert into symphony.messages (kind, payload)
-		select 'sms.send', jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello') from generate_series(1, $1::int) g`, n)
 }

@@ -22,15 +22,13 @@ func (s *Store) LearnRateLimit(ctx context.Context, bucket string, perSecond flo
 
 // RateRefused records a 429 from the provider behind bucket, which accepted
 // observed requests from this sidecar in the last second (the bucket sums
-// every sidecar's count) and refused refused, this one included. It says
-// whether the 429 was stray: one of a few from a provider found to refuse at
-// random, which changes nothing. Otherwise the learned rate falls and the
-// bucket pauses for pause, for every sidecar.
-func (s *Store) RateRefused(ctx context.Context, bucket string, observed float64, refused int, pause time.Duration) (stray bool, err error) {
-	if err := s.pool.QueryRow(ctx, queries.RateRefused, bucket, s.workerID, observed, pause.Milliseconds(), refused).Scan(&stray); err != nil {
-		return false, fmt.Errorf("error recording a 429 on %s: %w", bucket, err)
+// every sidecar's count): the learned rate falls and the bucket pauses for
+// pause, for every sidecar.
+func (s *Store) RateRefused(ctx context.Context, bucket string, observed float64, pause time.Duration) error {
+	if _, err := s.pool.Exec(ctx, queries.RateRefused, bucket, s.workerID, observed, pause.Milliseconds()); err != nil {
+		return fmt.Errorf("error recording a 429 on %s: %w", bucket, err)
 	}
-	return stray, nil
+	return nil
 }
 
 // ProbeRateLimit raises bucket's learned rate when it holds its queue back

@@ -143,24 +143,15 @@ func (w *Worker) refused(m *msgtype.Message, err error) {
 		}
 	}
 	// Stop this sidecar's claims now; the bucket's pause, written below,
-	// stops the others'. A learned bucket's 429 may be stray (one of a few
-	// from a provider found to refuse at random; see rate_refused), which
-	// pauses nothing: this sidecar stops for the learned throttle now, for
-	// the rest of the pause once the bucket says the 429 was not stray.
-	learned := b.Limited && !b.Operator
-	if learned {
-		p.pauseFor(min(pause, learnedThrottle))
-	} else {
-		p.pauseFor(pause)
-	}
-	p.refusals.add(time.Now())
+	// stops the others'.
+	p.pauseFor(pause)
 	l := w.learner(b.Name)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if time.Since(l.refused) < refusedGap && pe.RetryAfter <= 0 {
 		return
 	}
-	if pe.RetryAfter <= 0 && learned {
+	if pe.RetryAfter <= 0 && b.Limited && !b.Operator {
 		// 429s again within a second of the last: the provider's window has
 		// not reset yet (a rate well above its limit fills the window early,
 		// and 100 ms pauses met it again and again, two sidecars' worth of
@@ -171,18 +162,18 @@ func (w *Worker) refused(m *msgtype.Message, err error) {
 			l.streak = 0
 		}
 		pause = min(learnedThrottle<<l.streak, defaultThrottle)
+		p.pauseFor(pause)
 	}
 	l.refused = time.Now()
 	ctx, cancel := context.WithTimeout(w.hard, 5*time.Second)
 	defer cancel()
-	var stray bool
 	if b.Operator {
 		err = w.store.Throttle(ctx, b.Name, pause)
 	} else {
 		// What the provider accepted from this sidecar lately, even none:
 		// the bucket sums every sidecar's count into its guess at the limit.
 		now := time.Now()
-		stray, err = w.store.RateRefused(ctx, b.Name, float64(max(p.sentLately(now)-1, 0)), p.refusals.secondBefore(now), pause) // less this request
+		err = w.store.RateRefused(ctx, b.Name, float64(max(p.sentLately(now)-1, 0)), pause) // less this request
 		if err == nil && !b.Limited {
 			// The first guess: the requests this sidecar had in flight,
 			// sent before this one, were accepted but have not answered
@@ -190,24 +181,14 @@ func (w *Worker) refused(m *msgtype.Message, err error) {
 			time.AfterFunc(firstGuessRecount, func() {
 				ctx, cancel := context.WithTimeout(w.hard, 5*time.Second)
 				defer cancel()
-				if _, err := w.store.RateRefused(ctx, b.Name, float64(p.accepted.secondBefore(now)), p.refusals.secondBefore(now), 0); err != nil && ctx.Err() == nil {
+				if err := w.store.RateRefused(ctx, b.Name, float64(p.accepted.secondBefore(now)), 0); err != nil && ctx.Err() == nil {
 					w.log.Warn("could not record what the provider accepted", "bucket", b.Name, "error", err)
 				}
 			})
 		}
 	}
-	if !stray {
-		// (Not recorded either: the bucket's pause may not be in force,
-		// this sidecar's is.)
-		p.pauseFor(pause)
-	}
 	if err != nil {
 		w.log.Warn("could not throttle the rate-limit bucket", "bucket", b.Name, "error", err)
-		return
-	}
-	if stray {
-		w.log.Info("stray 429: the provider refuses a few requests at random (lowering the rate did not stop them); the message waits, the bucket does not",
-			"bucket", b.Name, "retry_after", pe.RetryAfter)
 		return
 	}
 	w.log.Warn("provider rate limit hit: bucket paused for every sidecar", "bucket", b.Name, "pause", pause,

@@ -144,9 +144,8 @@ type producer struct {
 	closing atomic.Bool
 	// Attempts finished since the tuner last looked (see tuner.go).
 	done, dropped, latencyNs atomic.Int64
-	// accepted counts the attempts the provider did not refuse with 429;
-	// refusals those it did.
-	accepted, refusals meter
+	// accepted counts the attempts the provider did not refuse with 429.
+	accepted meter
 	// notes counts the queue's notifications since the producer last woke
 	// (wake holds at most one of them; see wakeMode.woken).
 	notes atomic.Int64
