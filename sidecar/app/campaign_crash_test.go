@@ -58,8 +58,10 @@ func TestMain_CampaignSurvivesKill9(t *testing.T) {
 	fake := resendfake.New(resendfake.Options{})
 	t.Cleanup(fake.Close)
 	const n = 5000
-	// 20 ms an email, so the kill finds emails in flight.
-	fake.Inject(fakehttp.Times(2*n, fakehttp.Slow(20*time.Millisecond))...)
+	// 50 ms an email, so the kill finds emails in flight: at 20 ms, on a
+	// loaded machine, the 16 slots sent each email the campaign enqueued as
+	// soon as it was, and a kill could find none in flight.
+	fake.Inject(fakehttp.Times(2*n, fakehttp.Slow(50*time.Millisecond))...)
 	exec(t, db.Pool, `insert into symphony.campaigns (name, "from", subject, html, unsubscribe_url)
 		values ('big', 'News <news@example.com>', 'Hello {{name}}', '<p>Hi {{name}}</p>', 'https://app.example/u/{{recipient_id}}')`)
 	exec(t, db.Pool, `insert into symphony.campaign_recipients (campaign_id, email, data)
@@ -73,7 +75,7 @@ func TestMain_CampaignSurvivesKill9(t *testing.T) {
 	// found nothing to rescue.
 	waitFor(t, 60*time.Second, "the first sidecar to send 1,700 emails and have more in flight", func() bool {
 		return len(fake.Emails()) >= 1700 &&
-			queryInt(t, db, `select count(*) from symphony.messages where state = 'processing' and queue = 'email'`) > 0
+			queryInt(t, db, `select count(*) from symphony.messages where state = 'processing' and queue = 'email'`) >= 8
 	})
 	if err := first.Process.Kill(); err != nil { // SIGKILL: no drain, no final writes
 		t.Fatal(err)
