@@ -58,9 +58,9 @@ func TestMain_CampaignSurvivesKill9(t *testing.T) {
 	fake := resendfake.New(resendfake.Options{})
 	t.Cleanup(fake.Close)
 	const n = 5000
-	// 50 ms an email, so the kill finds emails in flight: at 20 ms, on a
-	// loaded machine, the 16 slots sent each email the campaign enqueued as
-	// soon as it was, and a kill could find none in flight.
+	// 50 ms a request (the campaign's emails go in batches), so the kill
+	// finds emails in flight: at 20 ms, on a loaded machine, the sidecar sent
+	// each batch as soon as the campaign enqueued it, and a kill found none.
 	fake.Inject(fakehttp.Times(2*n, fakehttp.Slow(50*time.Millisecond))...)
 	exec(t, db.Pool, `insert into symphony.campaigns (name, "from", subject, html, unsubscribe_url)
 		values ('big', 'News <news@example.com>', 'Hello {{name}}', '<p>Hi {{name}}</p>', 'https://app.example/u/{{recipient_id}}')`)
@@ -70,9 +70,6 @@ func TestMain_CampaignSurvivesKill9(t *testing.T) {
 
 	began := time.Now()
 	first := runSidecar(t, bin, db, fake, "first")
-	// Killed with emails in flight: on a loaded machine the campaign's
-	// enqueueing can fall behind the sends, and a kill between its batches
-	// found nothing to rescue.
 	waitFor(t, 60*time.Second, "the first sidecar to send 1,700 emails and have more in flight", func() bool {
 		return len(fake.Emails()) >= 1700 &&
 			queryInt(t, db, `select count(*) from symphony.messages where state = 'processing' and queue = 'email'`) >= 8

@@ -93,14 +93,12 @@ func (g *gauged) ProviderStatesNoRateLimit() bool { return g.silent }
 func (g *gauged) Handle(_ context.Context, m *msgtype.Message) (json.RawMessage, error) {
 	now := time.Now().UnixNano()
 	g.first.CompareAndSwap(0, now)
-	if m.ID < g.from {
-		time.Sleep(50 * time.Millisecond)
-		return json.RawMessage(`{}`), nil
-	}
-	n := g.running.Add(1)
-	defer g.running.Add(-1)
-	if now-g.first.Load() >= int64(g.after) {
-		for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
+	if m.ID >= g.from {
+		n := g.running.Add(1)
+		defer g.running.Add(-1)
+		if now-g.first.Load() >= int64(g.after) {
+			for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
+			}
 		}
 	}
 	time.Sleep(50 * time.Millisecond)
