@@ -23,6 +23,9 @@ import (
 //   - a 429 (any provider; Postmark's and Twilio's say nothing else): the
 //     learned rate falls and the bucket pauses; while the bucket then holds
 //     its queue back, the tuner asks for it to rise again (probe_rate_limit).
+//     Once the bucket has a rate, a 429 alone (after an accepted request)
+//     counts only as the third within a few seconds: a limit refuses twice
+//     in a row, or once every window; a stray 429 seldom does either.
 //
 // An operator's per_second wins over both: a 429 then only pauses the bucket,
 // as it always did.
@@ -35,6 +38,8 @@ type learner struct {
 	paused  time.Time     // until when the bucket was paused for an empty window
 	refused time.Time     // when a 429 was last recorded
 	streak  int           // 429s recorded less than a second apart, lately
+	lone    time.Time     // when the last 429 alone came (see refused)
+	lones   int           // 429s alone, each less than loneGap after the last
 }
 
 func (w *Worker) learner(bucket string) *learner {
@@ -117,6 +122,12 @@ const (
 	// then the requests it had in flight have answered (within the second
 	// the bucket pauses for, so the guess is made again before any use).
 	firstGuessRecount = 500 * time.Millisecond
+	// loneGap and loneStreak: a 429 alone that follows loneStreak-1 others,
+	// each less than loneGap after the last, is a rate just above a limit
+	// (one 429 a window); a provider refusing 5 % of a sidecar's 4 requests
+	// a second at random does that about once in 20 of its 429s.
+	loneGap    = 1200 * time.Millisecond
+	loneStreak = 3
 )
 
 // refused records a provider's 429 in the message's bucket, for every
@@ -131,6 +142,38 @@ func (w *Worker) refused(m *msgtype.Message, err error) {
 		return
 	}
 	b := *p.bucket.Load()
+	l := w.learner(b.Name)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if run := p.refusedRun.Load(); run < 2 && b.Limited && !b.Operator && l.stated == 0 {
+		// A 429 alone, between accepted requests, while the bucket paces a
+		// provider that states no limit. A rate well above a limit meets a
+		// second 429 in a row at once (the provider refuses everything past
+		// its limit until its window resets); a rate a request or two above
+		// it meets a 429 alone in every window, so lone 429s less than
+		// loneGap apart, loneStreak of them, are the limit too. A provider
+		// that refuses now and then for another reason seldom does either
+		// (the chaos suite's fakes refuse 5 % of requests, Retry-After: 1):
+		// read as the limit, each such 429 lowered the rate and paused the
+		// bucket for a second, and the rate fell to 1-2/s for good. So until
+		// then only its message waits out the Retry-After, and this sidecar
+		// holds its sends back a moment. (The first 429 of an unpaced bucket
+		// still starts the pacing: what was sent unpaced is no rate to keep.)
+		now := time.Now()
+		if now.Sub(l.lone) < loneGap {
+			l.lones++
+		} else {
+			l.lones = 1
+		}
+		l.lone = now
+		if l.lones < loneStreak {
+			p.pauseFor(learnedThrottle)
+			w.log.Info("provider refused one request with 429; the rate holds unless 429s go on",
+				"bucket", b.Name, "retry_after", pe.RetryAfter)
+			return
+		}
+		l.lones = 0
+	}
 	pause := pe.RetryAfter
 	if pause <= 0 {
 		pause = learnedThrottle
@@ -145,9 +188,6 @@ func (w *Worker) refused(m *msgtype.Message, err error) {
 	// Stop this sidecar's claims now; the bucket's pause, written below,
 	// stops the others'.
 	p.pauseFor(pause)
-	l := w.learner(b.Name)
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if time.Since(l.refused) < refusedGap && pe.RetryAfter <= 0 {
 		return
 	}

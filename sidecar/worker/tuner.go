@@ -148,7 +148,10 @@ func (p *producer) finished(took time.Duration, err error) {
 	if overloaded(err) {
 		p.dropped.Add(1)
 	}
-	if !refusal(err) {
+	if refusal(err) {
+		p.refusedRun.Add(1)
+	} else {
+		p.refusedRun.Store(0)
 		// Counted when it was sent, as the provider counted it: at a 429,
 		// what it accepted just before is still on its way back.
 		p.accepted.add(time.Now().Add(-took))

@@ -146,6 +146,9 @@ type producer struct {
 	done, dropped, latencyNs atomic.Int64
 	// accepted counts the attempts the provider did not refuse with 429.
 	accepted meter
+	// refusedRun counts the 429s among this sidecar's latest answers from
+	// the queue's provider in a row: 0 after any other answer.
+	refusedRun atomic.Int64
 	// notes counts the queue's notifications since the producer last woke
 	// (wake holds at most one of them; see wakeMode.woken).
 	notes atomic.Int64
