@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/config"
+	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
 	"github.com/symphonymessenger/symphony/sidecar/provider/postmark/postmarkfake"
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
@@ -271,19 +272,28 @@ func TestRateLimit_OccasionalRefusalsDoNotThrottle(t *testing.T) {
 	t.Logf("%d messages in %s, %d requests refused at random; bucket %s", n, time.Since(began).Round(time.Millisecond), refused, bucket())
 }
 
-// With a learned rate in force, a 429 between accepted answers changes neither
-// the rate nor the bucket: only its message waits out the Retry-After. A
-// second 429 in a row is the limit: the rate falls and the bucket pauses.
-func TestRateLimit_A429AloneIsNotTheLimitTwoInARowAre(t *testing.T) {
-	t.Parallel()
+// learnedTwilioOneAtATime gives a database whose SMS bucket has a rate learned
+// from 429s (50/s), a Twilio fake, and the config of a sidecar that sends one
+// SMS at a time to it: the fake's answers come in the order of its faults.
+func learnedTwilioOneAtATime(t *testing.T) (*pgtest.DB, *twiliofake.Server, config.Config) {
+	t.Helper()
 	db := testDB(t)
 	exec(t, db.Pool, `update symphony.rate_limits set learned_per_second = 50, learned_source = '429 responses' where name = 'sms'`)
 	f := twiliofake.New(twiliofake.Options{})
 	t.Cleanup(f.Close)
 	cfg := testConfig(db)
-	cfg.Queues = map[string]int{"sms": 1} // one request at a time: the fake's answers come in order
+	cfg.Queues = map[string]int{"sms": 1}
 	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
 	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
+	return db, f, cfg
+}
+
+// With a learned rate in force, a 429 between accepted answers changes neither
+// the rate nor the bucket: only its message waits out the Retry-After. A
+// second 429 in a row is the limit: the rate falls and the bucket pauses.
+func TestRateLimit_A429AloneIsNotTheLimitTwoInARowAre(t *testing.T) {
+	t.Parallel()
+	db, f, cfg := learnedTwilioOneAtATime(t)
 	start(t, cfg, nil, nil)
 	const sms = `{"to":"+14155550100","body":"Hello"}`
 	bucket := func() (rate float64, refused, paused bool) {
@@ -322,14 +332,7 @@ func TestRateLimit_A429AloneIsNotTheLimitTwoInARowAre(t *testing.T) {
 // accepted answers: three such 429s close together are the limit too.
 func TestRateLimit_Lone429sCloseTogetherAreTheLimit(t *testing.T) {
 	t.Parallel()
-	db := testDB(t)
-	exec(t, db.Pool, `update symphony.rate_limits set learned_per_second = 50, learned_source = '429 responses' where name = 'sms'`)
-	f := twiliofake.New(twiliofake.Options{})
-	t.Cleanup(f.Close)
-	cfg := testConfig(db)
-	cfg.Queues = map[string]int{"sms": 1}
-	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
-	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
+	db, f, cfg := learnedTwilioOneAtATime(t)
 	// Three 429s, each after an accepted request.
 	f.Inject(fakehttp.Fault{}, fakehttp.RateLimited("1"), fakehttp.Fault{}, fakehttp.RateLimited("1"), fakehttp.Fault{}, fakehttp.RateLimited("1"))
 	start(t, cfg, nil, nil)
