@@ -56,6 +56,32 @@ func (w *Worker) learner(bucket string) *learner {
 	return l
 }
 
+// stray reports whether a 429 alone (after an accepted request), at now,
+// is not the limit, and counts it (l.mu held). A rate well above a limit
+// meets a second 429 in a row at once (the provider refuses everything past
+// its limit until its window resets): refused never asks. A rate a request or
+// two above it meets a 429 alone in every window, so loneStreak of them, each
+// less than loneGap after the last, are the limit too. A provider that refuses
+// now and then for another reason seldom does either (the chaos suite's fakes
+// refuse 5 % of requests, Retry-After: 1); read as the limit, each such 429
+// lowered the learned rate and paused the bucket for a second, and the rate
+// fell to 1-2/s for good. A stray's message only waits out its Retry-After.
+// (The first 429 of an unpaced bucket still starts the pacing: refused asks
+// only once the bucket has a rate, and what was sent unpaced is no rate.)
+func (l *learner) stray(now time.Time) bool {
+	if now.Sub(l.lone) < loneGap {
+		l.lones++
+	} else {
+		l.lones = 1
+	}
+	l.lone = now
+	if l.lones < loneStreak {
+		return true
+	}
+	l.lones = 0
+	return false
+}
+
 // producerKey finds, in a request's context, the queue whose attempt sent it.
 type producerKey struct{}
 
@@ -142,38 +168,10 @@ func (w *Worker) refused(m *msgtype.Message, err error) {
 		return
 	}
 	b := *p.bucket.Load()
-	l := w.learner(b.Name)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if run := p.refusedRun.Load(); run < 2 && b.Limited && !b.Operator && l.stated == 0 {
-		// A 429 alone, between accepted requests, while the bucket paces a
-		// provider that states no limit. A rate well above a limit meets a
-		// second 429 in a row at once (the provider refuses everything past
-		// its limit until its window resets); a rate a request or two above
-		// it meets a 429 alone in every window, so lone 429s less than
-		// loneGap apart, loneStreak of them, are the limit too. A provider
-		// that refuses now and then for another reason seldom does either
-		// (the chaos suite's fakes refuse 5 % of requests, Retry-After: 1):
-		// read as the limit, each such 429 lowered the rate and paused the
-		// bucket for a second, and the rate fell to 1-2/s for good. So until
-		// then only its message waits out the Retry-After, and this sidecar
-		// holds its sends back a moment. (The first 429 of an unpaced bucket
-		// still starts the pacing: what was sent unpaced is no rate to keep.)
-		now := time.Now()
-		if now.Sub(l.lone) < loneGap {
-			l.lones++
-		} else {
-			l.lones = 1
-		}
-		l.lone = now
-		if l.lones < loneStreak {
-			p.pauseFor(learnedThrottle)
-			w.log.Info("provider refused one request with 429; the rate holds unless 429s go on",
-				"bucket", b.Name, "retry_after", pe.RetryAfter)
-			return
-		}
-		l.lones = 0
-	}
+	// A 429 alone, between accepted requests, while the bucket paces a
+	// provider that states no limit, may be a stray (learner.stray): it holds
+	// this sidecar back only a moment until the learner says.
+	alone := p.refusedRun.Load() < 2 && b.Limited && !b.Operator
 	pause := pe.RetryAfter
 	if pause <= 0 {
 		pause = learnedThrottle
@@ -185,9 +183,25 @@ func (w *Worker) refused(m *msgtype.Message, err error) {
 			pause = defaultThrottle
 		}
 	}
-	// Stop this sidecar's claims now; the bucket's pause, written below,
-	// stops the others'.
-	p.pauseFor(pause)
+	// Stop this sidecar's claims now, before waiting for the learner (whose
+	// lock another 429's database write may hold); the bucket's pause,
+	// written below, stops the others'.
+	if alone {
+		p.pauseFor(learnedThrottle)
+	} else {
+		p.pauseFor(pause)
+	}
+	l := w.learner(b.Name)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if alone {
+		if l.stated == 0 && l.stray(time.Now()) {
+			w.log.Info("provider refused one request with 429; the rate holds unless 429s go on",
+				"bucket", b.Name, "retry_after", pe.RetryAfter)
+			return
+		}
+		p.pauseFor(pause)
+	}
 	if time.Since(l.refused) < refusedGap && pe.RetryAfter <= 0 {
 		return
 	}

@@ -151,7 +151,9 @@ func (p *producer) finished(took time.Duration, err error) {
 	if refusal(err) {
 		p.refusedRun.Add(1)
 	} else {
-		p.refusedRun.Store(0)
+		if p.refusedRun.Load() != 0 { // (no write to a line every slot reads, mostly)
+			p.refusedRun.Store(0)
+		}
 		// Counted when it was sent, as the provider counted it: at a 429,
 		// what it accepted just before is still on its way back.
 		p.accepted.add(time.Now().Add(-took))
