@@ -4,6 +4,7 @@ package queries
 var (
 	LearnRateLimit   = mustRead("learn_rate_limit.sql")
 	RateRefused      = mustRead("rate_refused.sql")
+	RateStray        = mustRead("rate_stray.sql")
 	ProbeRateLimit   = mustRead("probe_rate_limit.sql")
 	RateLimitsStatus = mustRead("rate_limits_status.sql")
 )

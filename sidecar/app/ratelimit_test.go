@@ -69,7 +69,7 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 		{"resend", "email", "ratelimit-limit header", 10, 0.7, 1},
 		{"sendgrid", "email", "x-ratelimit-limit header", 10, 0.7, 1},
 		// Without a stated limit, 429s are all there is to learn from: the
-		// first second's sends go out unpaced, and the rate starts at 0.75
+		// first second's sends go out unpaced, and the rate starts at 0.65
 		// of what the provider accepted from both sidecars in that second
 		// (a full window: between the limit and twice it). It climbs until
 		// a paced rate is refused; that 429 bounds the limit at what both
@@ -278,7 +278,10 @@ func TestRateLimit_OccasionalRefusalsDoNotThrottle(t *testing.T) {
 func learnedTwilioOneAtATime(t *testing.T) (*pgtest.DB, *twiliofake.Server, config.Config) {
 	t.Helper()
 	db := testDB(t)
-	exec(t, db.Pool, `update symphony.rate_limits set learned_per_second = 50, learned_source = '429 responses' where name = 'sms'`)
+	// A search that has found its limit: 50/s accepted, 55/s once refused. (Before
+	// any rate is refused, a 429 alone is read as the limit: symphony.rate_stray.)
+	exec(t, db.Pool, `update symphony.rate_limits set learned_per_second = 50, accepted_rate = 50, refused_rate = 55,
+		learned_source = '429 responses' where name = 'sms'`)
 	f := twiliofake.New(twiliofake.Options{})
 	t.Cleanup(f.Close)
 	cfg := testConfig(db)
@@ -319,6 +322,13 @@ func TestRateLimit_A429AloneIsNotTheLimitTwoInARowAre(t *testing.T) {
 	if n := f.RequestCount(); n != 3 {
 		t.Fatalf("%d requests, want 3 (the refused message sent again)", n)
 	}
+	var strayRate *float64
+	if err := db.Pool.QueryRow(context.Background(), `select stray_rate::float8 from symphony.rate_limits where name = 'sms'`).Scan(&strayRate); err != nil {
+		t.Fatal(err)
+	}
+	if strayRate == nil || *strayRate != 50 {
+		t.Fatalf("the 429 alone's rate recorded as %v, want 50 (symphony.rate_stray)", strayRate)
+	}
 
 	f.Inject(fakehttp.RateLimited("1"), fakehttp.RateLimited("1"))
 	dispatchID(t, db.Pool, "sms.send", sms, `{}`)
@@ -347,5 +357,37 @@ func TestRateLimit_Lone429sCloseTogetherAreTheLimit(t *testing.T) {
 	}
 	if rate >= 50 || !refused {
 		t.Fatalf("after three 429s alone within a second: learned %.3f/s, refused recorded %v; want below 50/s, refused", rate, refused)
+	}
+}
+
+// A rate just above a limit meets about one 429 a window, and with several
+// sidecars each sees too few to read the limit. The bucket counts them for
+// all: the third 429 alone, each less than 2 s after the last, starts a
+// trial at 5 % less. Here one sidecar meets them 1.6 s apart, too far apart
+// for its own count (1.2 s) and close enough for the bucket's.
+func TestRateLimit_Lone429sOnTheBucketStartATrial(t *testing.T) {
+	t.Parallel()
+	db, f, cfg := learnedTwilioOneAtATime(t)
+	start(t, cfg, nil, nil)
+	const sms = `{"to":"+14155550100","body":"Hello"}`
+	began := time.Now()
+	for i := range 3 {
+		time.Sleep(time.Until(began.Add(time.Duration(i) * 1600 * time.Millisecond)))
+		f.Inject(fakehttp.RateLimited("1"))
+		dispatchID(t, db.Pool, "sms.send", sms, `{}`)
+	}
+	waitFor(t, 10*time.Second, "3 sent", func() bool { return countState(t, db.Pool, "succeeded") == 3 })
+	// (The trial may have ended by now, if a probe came after its 3 s: its
+	// rate and the rate before it stay.)
+	var rate, trialRate float64
+	var paused bool
+	if err := db.Pool.QueryRow(context.Background(), `select learned_per_second::float8, coalesce(trial_rate, 0)::float8,
+		paused_until is not null
+		from symphony.rate_limits where name = 'sms'`).Scan(&rate, &trialRate, &paused); err != nil {
+		t.Fatal(err)
+	}
+	if rate != 47.5 || trialRate != 50 || paused {
+		t.Fatalf("after three 429s alone 1.6 s apart: learned %.3f/s, trial from %.3f/s, paused %v; "+
+			"want a trial at 47.5/s from 50/s, and no pause", rate, trialRate, paused)
 	}
 }

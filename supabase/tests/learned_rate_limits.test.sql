@@ -41,19 +41,19 @@ select is((select learned_per_second from symphony.rate_limits where name = 'ema
 select is((select learned_per_second from symphony.rate_limits where name = 'sms'), null, 'sms has learned nothing');
 update symphony.rate_limits set starved_at = clock_timestamp() where name = 'sms';
 select symphony.rate_refused('sms', 'w1', 40, interval '100 ms');
-select is((select learned_per_second from symphony.rate_limits where name = 'sms'), 30.000,
-  'a first 429 starts the search at 0.75 of what was accepted in the last second');
+select is((select learned_per_second from symphony.rate_limits where name = 'sms'), 26.000,
+  'a first 429 starts the search at 0.65 of what was accepted in the last second');
 select is((select (accepted_rate, refused_rate)::text from symphony.rate_limits where name = 'sms'), '(,)',
   'a guess that bounds nothing');
 
 -- Probes: a rate held for a second without a 429 is accepted; the rate
--- rises by 30 % while nothing paced was refused, then goes halfway to the
+-- rises by 15 % while nothing paced was refused, then goes halfway to the
 -- refused one, and holds at 0.95 of it.
 update symphony.rate_limits set refused_at = clock_timestamp() - interval '2 seconds', refused_rate = null, learned_per_second = 24,
        raised_at = clock_timestamp() - interval '2 seconds', starved_at = clock_timestamp() where name = 'sms';
 select is(symphony.probe_rate_limit('sms', 'w1', 10), 24.000::numeric,
   'no probe while the sidecars do not reach the rate');
-select is(symphony.probe_rate_limit('sms', 'w1', 24), 31.200::numeric, 'a probe raises it by 30 % while nothing was refused');
+select is(symphony.probe_rate_limit('sms', 'w1', 24), 27.600::numeric, 'a probe raises it by 15 % while nothing was refused');
 update symphony.rate_limits set raised_at = clock_timestamp() - interval '2 seconds', learned_per_second = 24,
        refused_rate = 40 where name = 'sms';
 select is(symphony.probe_rate_limit('sms', 'w1', 24), 28.800::numeric, 'by a fifth at most below a refused rate');

@@ -1,11 +1,11 @@
 -- The rate search's hold after a 429 (20261207050000_rate_search_hold_doubles):
 -- each 429 that finds a provider's limit where it was doubles the hold, up
 -- to 40 seconds; a 429 anywhere else sets it back to 10 seconds. And the
--- climb after the first guess: 30 % a second up to 0.95 of it, then steps
+-- climb after the first guess: 15 % a second up to 0.95 of it, then steps
 -- that about double.
 begin;
 create extension if not exists pgtap;
-select plan(15);
+select plan(16);
 
 insert into symphony.workers (id, hostname, version, queues) values ('a', 'h', 'v', '{"email": 16}');
 
@@ -17,16 +17,16 @@ select symphony.rate_refused('email', 'a', 100, interval '1 second');
 select is((select probe_hold from symphony.rate_limits where name = 'email'), interval '10 seconds',
   'the first guess keeps the short hold');
 select is((select (learned_per_second, guessed_rate)::text from symphony.rate_limits where name = 'email'),
-  '(75.000,100.000)', 'it starts the rate at 0.75 of what was accepted, and keeps that guess');
+  '(65.000,100.000)', 'it starts the rate at 0.65 of what was accepted, and keeps that guess');
 
 -- Probes a second apart while nothing paced is refused, the sidecars
 -- reaching the rate each time.
 create temporary table climb (step integer, rate numeric);
 do $$
 declare
-  r numeric := 75;
+  r numeric := 65;
 begin
-  for n in 1..6 loop
+  for n in 1..8 loop
     update symphony.rate_limits set refused_at = clock_timestamp() - interval '2 seconds',
            raised_at = clock_timestamp() - interval '2 seconds', starved_at = clock_timestamp(), accepted_counts = '{}'
      where name = 'email';
@@ -34,10 +34,11 @@ begin
     insert into climb values (n, r);
   end loop;
 end $$;
-select is((select rate from climb where step = 1), 95.000::numeric, '30 % more, but 0.95 of the first guess at most');
-select is((select rate from climb where step = 2), 95.950::numeric, 'then 1 % past it');
-select is((select rate from climb where step = 4), 98.761::numeric, 'and steps that about double (1, 1, 1.9 % ...)');
-select ok((select rate from climb where step = 6) between 100 and 116, 'a few percent above the first guess after six seconds');
+select is((select rate from climb where step = 1), 74.750::numeric, '15 % more');
+select is((select rate from climb where step = 3), 95.000::numeric, 'but 0.95 of the first guess at most');
+select is((select rate from climb where step = 4), 95.950::numeric, 'then 1 % past it');
+select is((select rate from climb where step = 6), 98.761::numeric, 'and steps that about double (1, 1, 1.9 % ...)');
+select ok((select rate from climb where step = 8) between 100 and 116, 'a few percent above the first guess after eight seconds');
 -- A bucket that learned before the first guess was kept climbs as it did.
 update symphony.rate_limits set guessed_rate = null, learned_per_second = 50,
        refused_at = clock_timestamp() - interval '2 seconds', raised_at = clock_timestamp() - interval '2 seconds',
