@@ -122,6 +122,7 @@ func TestChaos_Suite(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
+			logBuckets(t, pool)
 			t.Fatalf("%d messages still pending or processing %s after the faults ended (last read: %v)", open, drainBudget, err)
 		}
 	}
@@ -328,5 +329,25 @@ func sleepUntil(ctx context.Context, at time.Time) bool {
 		return false
 	case <-time.After(time.Until(at)):
 		return true
+	}
+}
+
+// logBuckets records what each rate-limit bucket was doing (the learned rate,
+// its bounds, a trial): a drain that does not finish is most often a rate
+// held below what the sidecars need.
+func logBuckets(t *testing.T, pool *pgxpool.Pool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rows, err := pool.Query(ctx, `select row_to_json(r)::text from symphony.rate_limits r order by name`)
+	if err != nil {
+		t.Logf("could not read the rate-limit buckets: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b string
+		if err := rows.Scan(&b); err == nil {
+			t.Logf("bucket %s", b)
+		}
 	}
 }
