@@ -30,8 +30,9 @@
 --     bound, the rate in force the accepted one, and the search holds for 10
 --     seconds (the next probe_rate_limit or rate_stray says so). A provider
 --     that refuses at random goes on refusing: two more 429s alone within
---     the trial bring the rate back and make the bucket ignore 429s alone
---     for five minutes (noise_until), as it did before this migration. (At
+--     the trial, and no limit read, bring the rate back at its end and make
+--     the bucket ignore 429s alone for five minutes (noise_until), as it did
+--     before this migration. (At
 --     20 requests a second, 5 % refused at random come 5 times in a trial
 --     on average. The chaos suite did not drain with a first version whose
 --     trials lasted 3 seconds and needed three, two trials in five read
@@ -63,22 +64,34 @@ comment on column symphony.rate_limits.trial_at is
 comment on column symphony.rate_limits.trial_rate is
   'The learned rate before the trial at trial_at.';
 comment on column symphony.rate_limits.noise_until is
-  'Until when 429s alone are ignored (5 minutes): a trial found they go on at a lower rate.';
+  'Until when 429s alone are ignored (five minutes): a trial found they go on at a lower rate.';
 
--- A trial of 5 seconds with at most one 429 alone at the lower rate: they
--- were the limit. The rate before the trial is the refused bound, the one in
--- force the accepted one, and the search holds for the short hold, 10
--- seconds (a trial is weaker evidence than two 429s in a row, and read
--- wrong it would hold a provider refusing at random below what it accepts).
--- (Ended here by the next probe_rate_limit or rate_stray of the bucket after
--- it.)
+-- The end of a trial of 5 seconds (by the next probe_rate_limit or
+-- rate_stray of the bucket after it; a limit read during the trial ends it
+-- without a verdict, rate_refused).
+--   * At most one 429 alone at the lower rate: they were the limit. The rate
+--     before the trial is the refused bound, the one in force the accepted
+--     one, and the search holds for the short hold, 10 seconds (a trial is
+--     weaker evidence than two 429s in a row, and read wrong it would hold a
+--     provider refusing at random below what it accepts).
+--   * Two or more, and no limit read: they were not about the rate. It comes
+--     back, and 429s alone are ignored for five minutes. (Decided at the end, not
+--     at the second 429: a rate far above the limit also goes on drawing 429s
+--     at 5 % less, and the 429s in a row it meets read the limit first.)
 create function symphony._end_rate_trial(bucket text, t timestamptz) returns void
 language plpgsql set search_path = '' as $$
 begin
   update symphony.rate_limits
-     set refused_rate = least(coalesce(refused_rate, trial_rate), trial_rate),
-         accepted_rate = learned_per_second, refused_at = t, raised_at = t, trial_at = null, strays = 0,
-         probe_hold = interval '10 seconds'
+     set refused_rate = case when strays < 2 then least(coalesce(refused_rate, trial_rate), trial_rate) else refused_rate end,
+         accepted_rate = case when strays < 2 then learned_per_second else accepted_rate end,
+         refused_at = case when strays < 2 then t else refused_at end,
+         raised_at = case when strays < 2 then t else raised_at end,
+         probe_hold = case when strays < 2 then interval '10 seconds' else probe_hold end,
+         learned_per_second = case when strays < 2 then learned_per_second else greatest(learned_per_second, trial_rate) end,
+         noise_until = case when strays < 2 then noise_until else t + interval '5 minutes' end,
+         stray_at = case when strays < 2 then stray_at end,
+         stray_rate = case when strays < 2 then stray_rate end,
+         trial_at = null, strays = 0
    where name = bucket and trial_at <= t - interval '5 seconds';
 end $$;
 
@@ -102,15 +115,8 @@ begin
     return true;
   end if;
   if b.trial_at is not null then
-    if b.strays + 1 >= 2 then
-      -- Refused twice more at the lower rate: not about the rate.
-      update symphony.rate_limits
-         set learned_per_second = greatest(learned_per_second, trial_rate), trial_at = null, strays = 0,
-             stray_at = null, stray_rate = null, noise_until = t + interval '5 minutes'
-       where name = bucket;
-    else
-      update symphony.rate_limits set strays = strays + 1, stray_at = t where name = bucket;
-    end if;
+    -- Counted for the trial's end (_end_rate_trial).
+    update symphony.rate_limits set strays = strays + 1, stray_at = t where name = bucket;
     return false;
   end if;
   n := case when b.stray_at > t - interval '2 seconds' then b.strays + 1 else 1 end;

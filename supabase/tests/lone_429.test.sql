@@ -6,7 +6,7 @@
 -- ignored for five minutes.
 begin;
 create extension if not exists pgtap;
-select plan(23);
+select plan(24);
 
 insert into symphony.workers (id, hostname, version, queues) values ('a', 'h', 'v', '{"email": 16}');
 
@@ -111,11 +111,13 @@ update symphony.rate_limits set learned_per_second = 40, refused_rate = 45, stra
  where name = 'email';
 select symphony.rate_stray('email');  -- the trial, at 38
 select symphony.rate_stray('email');
-select is((select (learned_per_second, trial_at is not null, strays)::text from symphony.rate_limits where name = 'email'),
-  '(38.000,t,1)', 'one 429 alone during the trial changes nothing yet');
 select symphony.rate_stray('email');
-select is((select (learned_per_second, trial_at, strays)::text from symphony.rate_limits where name = 'email'),
-  '(40,,0)', 'a second within the trial: not the limit, the rate comes back');
+select is((select (learned_per_second, trial_at is not null, strays)::text from symphony.rate_limits where name = 'email'),
+  '(38.000,t,2)', 'two 429s alone during the trial are counted; nothing is decided before its end');
+update symphony.rate_limits set trial_at = clock_timestamp() - interval '5.1 seconds' where name = 'email';
+select symphony.rate_stray('email');
+select is((select (learned_per_second, trial_at, strays, refused_rate)::text from symphony.rate_limits where name = 'email'),
+  '(40,,0,45)', 'at its end: not the limit, the rate comes back and no bound moves');
 select ok((select noise_until between clock_timestamp() + interval '299 seconds' and clock_timestamp() + interval '301 seconds'
              from symphony.rate_limits where name = 'email'),
   'and 429s alone are ignored for five minutes');
@@ -124,8 +126,22 @@ select symphony.rate_stray('email');
 select is((select (stray_at, strays)::text from symphony.rate_limits where name = 'email'), '(,0)',
   'meanwhile a 429 alone records nothing');
 
+-- A limit read during a trial (two 429s in a row: a rate far above the
+-- limit goes on drawing 429s at 5 % less) ends it with no verdict.
+update symphony.rate_limits set learned_per_second = 120, refused_rate = 125, accepted_rate = 100, strays = 2,
+       stray_at = clock_timestamp() - interval '1 second', trial_at = null, noise_until = null,
+       refused_at = clock_timestamp() - interval '30 seconds', paused_until = null, starved_at = clock_timestamp(),
+       accepted_counts = '{}'
+ where name = 'email';
+select symphony.rate_stray('email');  -- the trial, at 114
+select symphony.rate_stray('email');
+select symphony.rate_stray('email');
+select symphony.rate_refused('email', 'a', 55, interval '100 ms');
+select is((select (trial_at, noise_until, refused_rate)::text from symphony.rate_limits where name = 'email'),
+  '(,,114.000)', 'a limit read ends the trial, with the rate in force as the refused bound');
+
 -- An operator's rate: nothing is learned, a 429 alone included.
-update symphony.rate_limits set per_second = 50, noise_until = null where name = 'email';
+update symphony.rate_limits set per_second = 50, noise_until = null, stray_at = null, strays = 0 where name = 'email';
 select symphony.rate_stray('email');
 select is((select (stray_at, strays)::text from symphony.rate_limits where name = 'email'), '(,0)',
   'an operator''s per_second: a 429 alone records nothing');
