@@ -82,8 +82,11 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err := loadRows(ctx, pool, fake.rows, *n); err != nil {
 		return err
 	}
+	// Each lone 429 and each limit read is logged at info: a run that misses
+	// a target keeps its sidecars' logs (below).
+	var started []*sidecar
 	for i := range *sidecars {
-		env := map[string]string{"SYMPHONY_WORKER_ID": fmt.Sprintf("bench-%d", i+1)}
+		env := map[string]string{"SYMPHONY_WORKER_ID": fmt.Sprintf("bench-%d", i+1), "SYMPHONY_LOG_LEVEL": "info"}
 		for k, v := range fake.env {
 			env[k] = v
 		}
@@ -92,6 +95,7 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 			return err
 		}
 		defer sc.stop()
+		started = append(started, sc)
 	}
 	succeeded := func() (float64, error) {
 		var k int
@@ -121,9 +125,19 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		accepted, refused, early, took.Round(time.Millisecond), learned, source)
 	what := fmt.Sprintf("%d sidecars (default settings), %d messages, %s fake allowing %d requests/s (one-second windows) and answering in %s",
 		*sidecars, *n, *provider, *limit, *latency)
-	emit(figure{Name: "pacing_" + *provider + "_used", Value: 100 * float64(accepted) / (took.Seconds() * float64(*limit)), Unit: "%",
+	used := 100 * float64(accepted) / (took.Seconds() * float64(*limit))
+	refusedShare := 100 * float64(refused) / float64(max(requests, 1))
+	if *n >= 1000 && (used < 90 || refusedShare > 1) {
+		// Issue 16's targets: what the search did is in the sidecars' logs.
+		// (Not for the smoke run's 200 messages: its first second, when
+		// nothing is known yet, is a fifth of it and misses them always.)
+		for _, sc := range started {
+			sc.keep = true
+		}
+	}
+	emit(figure{Name: "pacing_" + *provider + "_used", Value: used, Unit: "%",
 		Note: "share of the provider's limit used over the whole run, start included; " + what})
-	emit(figure{Name: "pacing_" + *provider + "_refused", Value: 100 * float64(refused) / float64(max(requests, 1)), Unit: "%",
+	emit(figure{Name: "pacing_" + *provider + "_refused", Value: refusedShare, Unit: "%",
 		Note: fmt.Sprintf("requests refused with 429 (%d of %d, %d of them in the first second%s); learned %.1f/s from %s",
 			refused, requests, early, refusedLater(bySecond), learned, source)})
 	return nil

@@ -23,6 +23,9 @@ type sidecar struct {
 	addr string
 	logs *os.File
 	done chan error
+	// keep keeps the log after a clean stop too: the run it served missed
+	// a target, and the log says why.
+	keep bool
 }
 
 // startSidecar runs bin worker against db with env added to the sidecar's
@@ -156,12 +159,15 @@ func (s *sidecar) peakRSS() (int64, error) {
 func (s *sidecar) stop() error {
 	err := s.halt()
 	s.logs.Close()
-	if err == nil {
+	switch {
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "  the sidecar's stop: %v; its log is kept in %s\n", err, s.logs.Name())
+	case s.keep:
+		fmt.Fprintf(os.Stderr, "  the sidecar's log is kept in %s\n", s.logs.Name())
+	default:
 		// A clean stop: nothing in its log to keep (each run starts a few
 		// sidecars, and their logs piled up in the temporary directory).
 		_ = os.Remove(s.logs.Name())
-	} else {
-		fmt.Fprintf(os.Stderr, "  the sidecar's stop: %v; its log is kept in %s\n", err, s.logs.Name())
 	}
 	return err
 }
