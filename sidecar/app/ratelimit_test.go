@@ -278,8 +278,7 @@ func TestRateLimit_OccasionalRefusalsDoNotThrottle(t *testing.T) {
 func learnedTwilioOneAtATime(t *testing.T) (*pgtest.DB, *twiliofake.Server, config.Config) {
 	t.Helper()
 	db := testDB(t)
-	// A search that has found its limit: 50/s accepted, 55/s once refused. (Before
-	// any rate is refused, a 429 alone is read as the limit: symphony.rate_stray.)
+	// A search that has found its limit: 50/s accepted, 55/s once refused.
 	exec(t, db.Pool, `update symphony.rate_limits set learned_per_second = 50, accepted_rate = 50, refused_rate = 55,
 		learned_source = '429 responses' where name = 'sms'`)
 	f := twiliofake.New(twiliofake.Options{})

@@ -33,14 +33,12 @@ func (s *Store) RateRefused(ctx context.Context, bucket string, observed float64
 
 // RateStray records a 429 alone (between accepted requests) from the
 // provider behind bucket, which this sidecar did not read as its limit: the
-// bucket counts them for every sidecar (symphony.rate_stray). It reports
-// whether the 429 is to be read as the limit after all (no rate has been
-// refused since the first guess).
-func (s *Store) RateStray(ctx context.Context, bucket string) (limit bool, err error) {
-	if err := s.pool.QueryRow(ctx, queries.RateStray, bucket).Scan(&limit); err != nil {
-		return false, fmt.Errorf("error recording a 429 alone on %s: %w", bucket, err)
+// bucket counts them for every sidecar (symphony.rate_stray).
+func (s *Store) RateStray(ctx context.Context, bucket string) error {
+	if _, err := s.pool.Exec(ctx, queries.RateStray, bucket); err != nil {
+		return fmt.Errorf("error recording a 429 alone on %s: %w", bucket, err)
 	}
-	return limit, nil
+	return nil
 }
 
 // ProbeRateLimit raises bucket's learned rate when it holds its queue back

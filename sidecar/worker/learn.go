@@ -26,10 +26,9 @@ import (
 //     Once the bucket has a rate, a 429 alone (after an accepted request)
 //     counts only as the third within a few seconds: a limit refuses twice
 //     in a row, or once every window; a stray 429 seldom does either. The
-//     bucket counts every sidecar's 429s alone too (rate_stray): before any
-//     rate is refused one is the limit, and three close together start a
-//     trial at a lower rate, where a limit stops refusing and a provider
-//     refusing at random does not.
+//     bucket counts every sidecar's 429s alone too (rate_stray): three close
+//     together start a trial at a lower rate, where a limit stops refusing
+//     and a provider refusing at random does not.
 //
 // An operator's per_second wins over both: a 429 then only pauses the bucket,
 // as it always did.
@@ -86,20 +85,16 @@ func (l *learner) stray(now time.Time) bool {
 	return false
 }
 
-// strayIsTheLimit gives the bucket a 429 that this sidecar took for a stray
+// strayToBucket gives the bucket a 429 that this sidecar took for a stray
 // (symphony.rate_stray): the bucket counts them for every sidecar, since a
 // rate just above a limit meets one a window, split between the sidecars,
-// and each alone sees too few. It reports whether the bucket reads this one
-// as the limit after all. (Unrecorded, it is a stray, as it was before the
-// bucket counted them.)
-func (w *Worker) strayIsTheLimit(bucket string) bool {
+// and each alone sees too few.
+func (w *Worker) strayToBucket(bucket string) {
 	ctx, cancel := context.WithTimeout(w.hard, 5*time.Second)
 	defer cancel()
-	limit, err := w.store.RateStray(ctx, bucket)
-	if err != nil {
+	if err := w.store.RateStray(ctx, bucket); err != nil {
 		w.log.Warn("could not record a 429 alone", "bucket", bucket, "error", err)
 	}
-	return limit
 }
 
 // producerKey finds, in a request's context, the queue whose attempt sent it.
@@ -215,9 +210,10 @@ func (w *Worker) refused(m *msgtype.Message, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if alone {
-		if l.stated == 0 && l.stray(time.Now()) && !w.strayIsTheLimit(b.Name) {
+		if l.stated == 0 && l.stray(time.Now()) {
 			w.log.Info("provider refused one request with 429; the rate holds unless 429s go on",
 				"bucket", b.Name, "retry_after", pe.RetryAfter)
+			w.strayToBucket(b.Name)
 			return
 		}
 		p.pauseFor(pause)

@@ -14,30 +14,26 @@
 -- limit at 110/s, then came back to 0.95 of 110, above the limit again.
 --
 -- Each such 429 now goes to the bucket (rate_stray, for every sidecar):
---   - Before any rate was refused since the first 429 it is read as the
---     limit after all. The first guess (what the provider accepted in the
---     second before that 429) spans two of its windows, up to twice its
---     limit: from a guess of 150 against a limit of 100 the climb went to
---     0.95 of it through 429s alone. That is one read more for a provider
---     refusing at random, once a search.
 --   - stray_at, stray_rate: the rate in force at the 429s alone of the last
 --     three seconds, the lowest. A limit read within three seconds
 --     (rate_refused) takes no higher a refused bound.
 --   - A trial: the third 429 alone on the bucket, each less than 2 s after
---     the last, lowers the rate by 5 % for five seconds (trial_at,
---     trial_rate; no probe raises it meanwhile). A limit refuses no more (or
+--     the last, lowers the rate by 5 % for five seconds, or as long as 100
+--     requests take at the rate before it, up to 30 (trial_at, trial_rate;
+--     no probe raises it meanwhile). A limit refuses no more (or
 --     once) at the lower rate: the rate before the trial becomes the refused
 --     bound, the rate in force the accepted one, and the search holds for 10
 --     seconds (the next probe_rate_limit or rate_stray says so). A provider
 --     that refuses at random goes on refusing: two more 429s alone within
 --     the trial, and no limit read, bring the rate back at its end and make
 --     the bucket ignore 429s alone for five minutes (noise_until), as it did
---     before this migration. (At
---     20 requests a second, 5 % refused at random come 5 times in a trial
---     on average. The chaos suite did not drain with a first version whose
---     trials lasted 3 seconds and needed three, two trials in five read
---     wrong at that rate, and which also slowed the rise after each 429
---     alone.)
+--     before this migration. (5 % refused at random come 5 times in a
+--     trial on average. The chaos suite did not drain with versions whose
+--     trials lasted 3 or 5 seconds whatever the rate: at the 5-10 requests
+--     a second its buckets fell to, trials read random 429s as the limit
+--     about half the time; nor with one where a 429 alone was the limit
+--     until a rate was refused, which stopped the climb past a first guess
+--     made from an early random 429 at a few requests a second.)
 --   - The first guess starts the rate at 0.65 of it, not 0.75, and the climb
 --     to 0.95 of it goes by 15 % a second, not 30 %. The guess was 1.25-1.58
 --     times the limit in most pacing runs (what a ramping start sent in the
@@ -66,7 +62,11 @@ comment on column symphony.rate_limits.trial_rate is
 comment on column symphony.rate_limits.noise_until is
   'Until when 429s alone are ignored (five minutes): a trial found they go on at a lower rate.';
 
--- The end of a trial of 5 seconds (by the next probe_rate_limit or
+-- The end of a trial: 5 seconds, or as long as 100 requests take at the rate
+-- before it, up to 30 seconds (at 20 requests a second, 5 % refused at random
+-- come 5 times in it; at 6.5 a second they came under twice in 5 seconds
+-- about half the time, and the trial read them as the limit). By the next
+-- probe_rate_limit or
 -- rate_stray of the bucket after it; a limit read during the trial ends it
 -- without a verdict, rate_refused).
 --   * At most one 429 alone at the lower rate: they were the limit. The rate
@@ -92,10 +92,11 @@ begin
          stray_at = case when strays < 2 then stray_at end,
          stray_rate = case when strays < 2 then stray_rate end,
          trial_at = null, strays = 0
-   where name = bucket and trial_at <= t - interval '5 seconds';
+   where name = bucket
+     and trial_at <= t - greatest(interval '5 seconds', least(interval '30 seconds', 100 / trial_rate * interval '1 second'));
 end $$;
 
-create function symphony.rate_stray(bucket text) returns boolean
+create function symphony.rate_stray(bucket text) returns void
 language plpgsql set search_path = '' as $$
 declare
   t timestamptz := clock_timestamp();
@@ -105,19 +106,12 @@ begin
   perform symphony._end_rate_trial(bucket, t);
   select * into b from symphony.rate_limits where name = bucket for update;
   if not found or b.per_second is not null or b.learned_per_second is null or b.noise_until > t then
-    return false;
-  end if;
-  if b.refused_rate is null and b.trial_at is null then
-    -- Climbing from a first guess, no rate refused yet: the guess (what was
-    -- accepted in the second before the first 429) spans two of a
-    -- provider's windows, up to twice its limit, so the climb to it can
-    -- pass the limit; a 429 alone there is its first bound.
-    return true;
+    return;
   end if;
   if b.trial_at is not null then
     -- Counted for the trial's end (_end_rate_trial).
     update symphony.rate_limits set strays = strays + 1, stray_at = t where name = bucket;
-    return false;
+    return;
   end if;
   n := case when b.stray_at > t - interval '2 seconds' then b.strays + 1 else 1 end;
   if n >= 3 and b.trial_at is null then
@@ -126,17 +120,16 @@ begin
            learned_per_second = greatest(0.1, round(0.95 * learned_per_second, 3)),
            stray_at = t, stray_rate = least(stray_rate, learned_per_second)
      where name = bucket;
-    return false;
+    return;
   end if;
   update symphony.rate_limits
      set stray_rate = case when stray_at > t - interval '3 seconds' then least(stray_rate, learned_per_second)
                            else learned_per_second end,
          stray_at = t, strays = n
    where name = bucket;
-  return false;
 end $$;
 comment on function symphony.rate_stray(text) is
-  'Record a 429 alone on bucket (the sidecar calls it): it bounds the next limit read; three close together start a trial at 5 % less (see the migration that defines it). True when the 429 is to be read as the limit after all: no rate has been refused since the first guess.';
+  'Record a 429 alone on bucket (the sidecar calls it): it bounds the next limit read; three close together start a trial at 5 % less (see the migration that defines it).';
 
 -- rate_refused and probe_rate_limit as 20261207050000 defines them, but for
 -- the 429s alone above.

@@ -1,12 +1,11 @@
--- 429s alone (20261207070000_lone_429_bounds_the_search): before any rate is
--- refused one is the limit; after, rate_stray keeps the rate and the pause as
--- they were, but the rate refused when the limit is read within three seconds
--- is no higher than the rate of those 429s, and three close together start a
--- trial at 5 % less: 429s that stop there were the limit, 429s that go on are
--- ignored for five minutes.
+-- 429s alone (20261207070000_lone_429_bounds_the_search): rate_stray keeps
+-- the rate and the pause as they were, but the rate refused when the limit is
+-- read within three seconds is no higher than the rate of those 429s, and
+-- three close together start a trial at 5 % less: 429s that stop there were
+-- the limit, 429s that go on are ignored for five minutes.
 begin;
 create extension if not exists pgtap;
-select plan(24);
+select plan(23);
 
 insert into symphony.workers (id, hostname, version, queues) values ('a', 'h', 'v', '{"email": 16}');
 
@@ -15,19 +14,12 @@ select symphony.rate_stray('email');
 select is((select (stray_at, stray_rate, strays)::text from symphony.rate_limits where name = 'email'), '(,,0)',
   'a 429 alone on an unpaced bucket records nothing');
 
--- Climbing from a first guess, before any rate was refused: a 429 alone is
--- the limit after all (the guess can be up to twice the limit).
-update symphony.rate_limits set learned_per_second = 102.5, guessed_rate = 150, accepted_rate = null,
+-- Climbing past a first guess of 100: at 102.5 a 429 alone.
+update symphony.rate_limits set learned_per_second = 102.5, guessed_rate = 100, accepted_rate = 98,
        refused_rate = null, refused_at = clock_timestamp() - interval '30 seconds', paused_until = null,
        starved_at = clock_timestamp(), accepted_counts = '{}'
  where name = 'email';
-select is(symphony.rate_stray('email'), true, 'no rate refused since the first guess: a 429 alone is read as the limit');
-select is((select (stray_at, strays)::text from symphony.rate_limits where name = 'email'), '(,0)',
-  'and is not counted as one alone');
-
--- Climbing past a rate once refused (100): at 102.5 a 429 alone.
-update symphony.rate_limits set refused_rate = 100, accepted_rate = 98 where name = 'email';
-select is(symphony.rate_stray('email'), false, 'with a rate refused before, a 429 alone is not the limit');
+select symphony.rate_stray('email');
 select is((select (learned_per_second, stray_rate, strays, paused_until)::text from symphony.rate_limits where name = 'email'),
   '(102.5,102.5,1,)', 'it keeps the rate and the pause, and remembers the rate in force');
 select ok((select stray_at > clock_timestamp() - interval '1 second' from symphony.rate_limits where name = 'email'),
@@ -125,6 +117,18 @@ update symphony.rate_limits set stray_at = null, strays = 0 where name = 'email'
 select symphony.rate_stray('email');
 select is((select (stray_at, strays)::text from symphony.rate_limits where name = 'email'), '(,0)',
   'meanwhile a 429 alone records nothing');
+
+-- A trial at a few requests a second lasts as long as 100 of them take (at
+-- most 30 s): at 10/s, ten seconds.
+update symphony.rate_limits set learned_per_second = 9.5, trial_rate = 10, strays = 0, noise_until = null,
+       trial_at = clock_timestamp() - interval '6 seconds'
+ where name = 'email';
+select symphony.probe_rate_limit('email', 'a', 0);
+select ok((select trial_at is not null from symphony.rate_limits where name = 'email'), 'at 10/s a trial goes on after 6 s');
+update symphony.rate_limits set trial_at = clock_timestamp() - interval '10.5 seconds' where name = 'email';
+select symphony.probe_rate_limit('email', 'a', 0);
+select is((select (trial_at, refused_rate)::text from symphony.rate_limits where name = 'email'), '(,10)',
+  'and ends after 10 s');
 
 -- A limit read during a trial (two 429s in a row: a rate far above the
 -- limit goes on drawing 429s at 5 % less) ends it with no verdict.
