@@ -58,10 +58,12 @@ func TestMain_CampaignSurvivesKill9(t *testing.T) {
 	fake := resendfake.New(resendfake.Options{})
 	t.Cleanup(fake.Close)
 	const n = 5000
-	// 50 ms a request (the campaign's emails go in batches), so the kill
+	// 250 ms a request (the campaign's emails go in batches), so the kill
 	// finds emails in flight: at 20 ms, on a loaded machine, the sidecar sent
-	// each batch as soon as the campaign enqueued it, and a kill found none.
-	fake.Inject(fakehttp.Times(2*n, fakehttp.Slow(50*time.Millisecond))...)
+	// each batch as soon as the campaign enqueued it, and a kill found none;
+	// at 50 ms a full test run once saw the batches in flight at the check
+	// answered and written back before the kill a moment later.
+	fake.Inject(fakehttp.Times(2*n, fakehttp.Slow(250*time.Millisecond))...)
 	exec(t, db.Pool, `insert into symphony.campaigns (name, "from", subject, html, unsubscribe_url)
 		values ('big', 'News <news@example.com>', 'Hello {{name}}', '<p>Hi {{name}}</p>', 'https://app.example/u/{{recipient_id}}')`)
 	exec(t, db.Pool, `insert into symphony.campaign_recipients (campaign_id, email, data)
