@@ -367,7 +367,7 @@ func TestRateLimit_Lone429sCloseTogetherAreTheLimit(t *testing.T) {
 func TestRateLimit_Lone429sOnTheBucketStartATrial(t *testing.T) {
 	t.Parallel()
 	db, f, cfg := learnedTwilioOneAtATime(t)
-	start(t, cfg, nil, nil)
+	sc := start(t, cfg, nil, nil)
 	const sms = `{"to":"+14155550100","body":"Hello"}`
 	began := time.Now()
 	for i := range 3 {
@@ -376,8 +376,32 @@ func TestRateLimit_Lone429sOnTheBucketStartATrial(t *testing.T) {
 		dispatchID(t, db.Pool, "sms.send", sms, `{}`)
 	}
 	waitFor(t, 10*time.Second, "3 sent", func() bool { return countState(t, db.Pool, "succeeded") == 3 })
-	// (The trial may have ended by now, if a probe came after its 3 s: its
-	// rate and the rate before it stay.)
+	// The trial runs 5 s, and ends at the first probe after that: /status
+	// read at once shows it (the dashboard reads the same overview).
+	_, status := sc.get(t, "/status")
+	var st struct {
+		Cluster struct {
+			RateLimits []struct {
+				Bucket     string
+				PerSecond  float64    `json:"per_second"`
+				TrialSince *time.Time `json:"trial_since"`
+				TrialFrom  float64    `json:"trial_from_per_second"`
+				Accepted   float64    `json:"accepted_rate"`
+				Refused    float64    `json:"refused_rate"`
+			} `json:"rate_limits"`
+		} `json:"cluster"`
+	}
+	if err := json.Unmarshal([]byte(status), &st); err != nil {
+		t.Fatal(err)
+	}
+	shown := false
+	for _, r := range st.Cluster.RateLimits {
+		shown = shown || (r.Bucket == "sms" && r.PerSecond == 47.5 && r.TrialSince != nil && r.TrialFrom == 50 &&
+			r.Accepted == 50 && r.Refused == 55)
+	}
+	if !shown {
+		t.Errorf("/status does not show the trial at 47.5/s from 50/s between 50 and 55: %s", status)
+	}
 	var rate, trialRate float64
 	var paused bool
 	if err := db.Pool.QueryRow(context.Background(), `select learned_per_second::float8, coalesce(trial_rate, 0)::float8,
@@ -388,5 +412,44 @@ func TestRateLimit_Lone429sOnTheBucketStartATrial(t *testing.T) {
 	if rate != 47.5 || trialRate != 50 || paused {
 		t.Fatalf("after three 429s alone 1.6 s apart: learned %.3f/s, trial from %.3f/s, paused %v; "+
 			"want a trial at 47.5/s from 50/s, and no pause", rate, trialRate, paused)
+	}
+}
+
+// /metrics tells an operator's alerts where each bucket's search stands: its
+// bounds, a trial under way, lone 429s ignored. (Buckets no queue of this
+// sidecar uses: nothing here changes them.)
+func TestRateLimit_SearchStateInMetrics(t *testing.T) {
+	t.Parallel()
+	db := testDB(t)
+	exec(t, db.Pool, `insert into symphony.rate_limits (name) values ('on_trial'), ('ignoring'), ('plain');
+		update symphony.rate_limits set learned_per_second = 47.5, refused_rate = 52, accepted_rate = 45,
+		       trial_at = now(), trial_rate = 50 where name = 'on_trial';
+		update symphony.rate_limits set learned_per_second = 20, trial_rate = 21,
+		       noise_until = now() + interval '5 minutes' where name = 'ignoring';
+		update symphony.rate_limits set learned_per_second = 20, trial_rate = 21,
+		       noise_until = now() - interval '1 second' where name = 'plain'`)
+	sc := start(t, testConfig(db), nil, nil)
+	want := []string{
+		`symphony_rate_limit_search_state{bucket="on_trial",state="trial"} 1`,
+		`symphony_rate_limit_search_state{bucket="on_trial",state="ignoring_lone_429s"} 0`,
+		`symphony_rate_limit_search_bound_per_second{bound="refused",bucket="on_trial"} 52`,
+		`symphony_rate_limit_search_bound_per_second{bound="accepted",bucket="on_trial"} 45`,
+		`symphony_rate_limit_search_state{bucket="ignoring",state="trial"} 0`,
+		`symphony_rate_limit_search_state{bucket="ignoring",state="ignoring_lone_429s"} 1`,
+		`symphony_rate_limit_search_state{bucket="plain",state="trial"} 0`,
+		`symphony_rate_limit_search_state{bucket="plain",state="ignoring_lone_429s"} 0`,
+	}
+	var metrics string
+	waitFor(t, 15*time.Second, "/metrics to show the searches", func() bool {
+		_, metrics = sc.get(t, "/metrics")
+		return strings.Contains(metrics, `bucket="plain"`)
+	})
+	for _, w := range want {
+		if !strings.Contains(metrics, w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
+	if strings.Contains(metrics, `symphony_rate_limit_search_bound_per_second{bound="refused",bucket="ignoring"}`) {
+		t.Errorf("/metrics shows a bound the bucket does not have")
 	}
 }

@@ -314,3 +314,55 @@ func TestDashboard_CampaignActionsAuditedWithTheOperator(t *testing.T) {
 		t.Errorf("bearer resume audited as %q", a)
 	}
 }
+
+// The overview's rate limits say where the search of a 429-only provider
+// stands: its bounds, a trial under way and lone 429s being ignored.
+func TestDashboard_RateLimitSearchShown(t *testing.T) {
+	f := setup(t, time.Now)
+	ctx := context.Background()
+	if _, err := f.db.Pool.Exec(ctx, `insert into symphony.rate_limits (name) values ('sms_trial'), ('sms_noise')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Pool.Exec(ctx, `update symphony.rate_limits
+		   set learned_per_second = 47.5, learned_source = '429 responses', learned_at = now(),
+		       refused_rate = 52, accepted_rate = 45, trial_at = now() - interval '2 seconds', trial_rate = 50
+		 where name = 'sms_trial';
+		update symphony.rate_limits
+		   set learned_per_second = 20, learned_source = '429 responses', learned_at = now(),
+		       trial_rate = 21, noise_until = now() + interval '5 minutes'
+		 where name = 'sms_noise'`); err != nil {
+		t.Fatal(err)
+	}
+	row := func(page, bucket string) string {
+		t.Helper()
+		i := strings.Index(page, "<tr><td>"+bucket+"</td>")
+		if i < 0 {
+			t.Fatalf("no rate-limit row for %s", bucket)
+		}
+		return page[i : i+strings.Index(page[i:], "</tr>")]
+	}
+	page := get(t, f.srv, "/dashboard")
+	trial := row(page, "sms_trial")
+	for _, want := range []string{"trial since ", " from 50.00/s", "held 45.00/s, refused 52.00/s"} {
+		if !strings.Contains(trial, want) {
+			t.Errorf("the bucket in a trial does not show %q: %s", want, trial)
+		}
+	}
+	noise := row(page, "sms_noise")
+	if !strings.Contains(noise, "lone 429s ignored until ") || strings.Contains(noise, "trial") {
+		t.Errorf("the bucket ignoring lone 429s shows: %s", noise)
+	}
+	// Both end: the trial judged, the five minutes over. The left-over
+	// trial_rate is not a trial.
+	if _, err := f.db.Pool.Exec(ctx, `update symphony.rate_limits set trial_at = null where name = 'sms_trial';
+		update symphony.rate_limits set noise_until = now() - interval '1 second' where name = 'sms_noise'`); err != nil {
+		t.Fatal(err)
+	}
+	page = get(t, f.srv, "/dashboard")
+	if r := row(page, "sms_trial"); strings.Contains(r, "trial since") || !strings.Contains(r, "refused 52.00/s") {
+		t.Errorf("after the trial: %s", r)
+	}
+	if r := row(page, "sms_noise"); strings.Contains(r, "ignored") || strings.Contains(r, "trial") {
+		t.Errorf("after the five minutes: %s", r)
+	}
+}

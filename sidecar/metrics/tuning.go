@@ -10,6 +10,8 @@ type Tuning struct {
 	Prefetch      *prometheus.GaugeVec // queue
 	RateLimit     *prometheus.GaugeVec // bucket, source (operator|learned)
 	LearnedRate   *prometheus.GaugeVec // bucket
+	SearchBound   *prometheus.GaugeVec // bucket, bound (refused|accepted)
+	SearchState   *prometheus.GaugeVec // bucket, state (trial|ignoring_lone_429s)
 	MemoryLimit   prometheus.Gauge
 	BytesBudget   prometheus.Gauge
 	BytesInFlight prometheus.Gauge
@@ -33,6 +35,14 @@ func (m *Metrics) registerTuning(f func(prometheus.Collector)) {
 		Name: "symphony_rate_limit_learned_per_second",
 		Help: "The rate learned from the provider for a bucket, whether or not an operator's setting overrides it.",
 	}, []string{"bucket"})
+	t.SearchBound = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "symphony_rate_limit_search_bound_per_second",
+		Help: "The bounds of the rate search of a provider that states no limit: refused (the rate in force at its last 429 read as the limit) and accepted (the highest held for a second since without one).",
+	}, []string{"bucket", "bound"})
+	t.SearchState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "symphony_rate_limit_search_state",
+		Help: "1 while a bucket's rate search is in the state: trial (lone 429s lowered the rate by 5 % to see whether they stop) or ignoring_lone_429s (a trial found they went on at a lower rate); 0 otherwise.",
+	}, []string{"bucket", "state"})
 	t.MemoryLimit = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "symphony_memory_limit_bytes",
 		Help: "The Go runtime's soft memory limit (from GOMEMLIMIT, else from the cgroup's memory limit; 0: none).",
@@ -49,6 +59,8 @@ func (m *Metrics) registerTuning(f func(prometheus.Collector)) {
 	f(t.Prefetch)
 	f(t.RateLimit)
 	f(t.LearnedRate)
+	f(t.SearchBound)
+	f(t.SearchState)
 	f(t.MemoryLimit)
 	f(t.BytesBudget)
 	f(t.BytesInFlight)

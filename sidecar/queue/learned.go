@@ -75,6 +75,20 @@ type RateLimit struct {
 	LearnedFrom string     `json:"learned_from,omitempty"`
 	LearnedAt   *time.Time `json:"learned_at,omitempty"`
 	Paused      bool       `json:"paused"`
+	// Where the search of a provider that states no limit stands (zero:
+	// not searching). RefusedRate is the rate in force at its last 429 read
+	// as the limit, AcceptedRate the highest held for a second without one
+	// since: the search stays between them.
+	RefusedRate  float64 `json:"refused_rate,omitempty"`
+	AcceptedRate float64 `json:"accepted_rate,omitempty"`
+	// TrialSince is set while a trial runs: lone 429s lowered the rate by
+	// 5 % from TrialFrom to see whether they stop (the limit) or go on (a
+	// provider refusing at random).
+	TrialSince *time.Time `json:"trial_since,omitempty"`
+	TrialFrom  float64    `json:"trial_from_per_second,omitempty"`
+	// LoneIgnoredUntil is set while lone 429s are ignored: a trial found
+	// they went on at a lower rate.
+	LoneIgnoredUntil *time.Time `json:"lone_429s_ignored_until,omitempty"`
 }
 
 // RateLimits returns every bucket, by name.
@@ -95,11 +109,13 @@ func ReadRateLimits(ctx context.Context, q Querier) ([]RateLimit, error) {
 	}
 	var out []RateLimit
 	var r RateLimit
-	var rate, op, learned, max *float64
+	var rate, op, learned, max, refused, accepted, trialFrom *float64
 	_, err = pgx.ForEachRow(rows, []any{&r.Bucket, &rate, &r.Source, &op, &r.OperatorBurst, &learned, &max,
-		&r.LearnedFrom, &r.LearnedAt, &r.Paused}, func() error {
+		&r.LearnedFrom, &r.LearnedAt, &r.Paused, &refused, &accepted, &r.TrialSince, &trialFrom,
+		&r.LoneIgnoredUntil}, func() error {
 		x := r
 		x.PerSecond, x.Operator, x.Learned, x.LearnedMax = deref(rate), deref(op), deref(learned), deref(max)
+		x.RefusedRate, x.AcceptedRate, x.TrialFrom = deref(refused), deref(accepted), deref(trialFrom)
 		out = append(out, x)
 		return nil
 	})

@@ -308,7 +308,23 @@ func (w *Worker) exportRateLimits(ctx context.Context) {
 		if r.Learned > 0 {
 			t.LearnedRate.WithLabelValues(r.Bucket).Set(r.Learned)
 		}
+		for bound, v := range map[string]float64{"refused": r.RefusedRate, "accepted": r.AcceptedRate} {
+			if v > 0 {
+				t.SearchBound.WithLabelValues(r.Bucket, bound).Set(v)
+			} else {
+				t.SearchBound.DeleteLabelValues(r.Bucket, bound)
+			}
+		}
+		t.SearchState.WithLabelValues(r.Bucket, "trial").Set(b2f(r.TrialSince != nil))
+		t.SearchState.WithLabelValues(r.Bucket, "ignoring_lone_429s").Set(b2f(r.LoneIgnoredUntil != nil))
 	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // paced reports whether queue claims through a rate-limit bucket, which then
