@@ -22,12 +22,17 @@ import (
 
 // Timings of the sidecars under test: short enough that a killed sidecar's
 // leases expire within seconds, with the provider hang (fault "hang") past the
-// attempt deadline so it is a real timeout.
+// attempt deadline so it is a real timeout. The drain's budget: the fakes go
+// on failing after the harness's faults end, and each of Resend's random 429s
+// says its window is spent (ratelimit-remaining: 0, retry-after: 1), which
+// pauses the email bucket for a second for every sidecar; at 5 % of requests
+// that holds email near 10 a second, and its backlog took 49-71 s to drain.
 const (
 	lease          = 4 * time.Second
 	handlerTimeout = 2 * time.Second
 	providerHang   = 3 * time.Second
-	drainBudget    = 90 * time.Second
+	drainBudget    = 150 * time.Second
+	resendLimit    = 50
 )
 
 // TestChaos_Suite dispatches a steady stream of emails (Resend, idempotent)
@@ -46,7 +51,10 @@ func TestChaos_Suite(t *testing.T) {
 	dbURL := cluster.NewDatabase(t)
 	bin := Build(t, root)
 
-	resend := resendfake.New(resendfake.Options{APIKey: "re_chaos_key"})
+	// Resend states its team's limit on every answer (ratelimit-* headers),
+	// its random 429s included; a team's limit raised to 50/s is well above
+	// what the suite dispatches, so only the random faults refuse.
+	resend := resendfake.New(resendfake.Options{APIKey: "re_chaos_key", Pace: fakehttp.Pace{PerSecond: resendLimit}})
 	t.Cleanup(resend.Close)
 	twilio := twiliofake.New(twiliofake.Options{})
 	t.Cleanup(twilio.Close)
@@ -112,6 +120,7 @@ func TestChaos_Suite(t *testing.T) {
 	// (open is the last count read: a read that fails, the database down
 	// or the test's time up, leaves it as it was.)
 	open := -1
+	drainFrom, shown := time.Now(), time.Now()
 	for deadline := time.Now().Add(drainBudget); ; time.Sleep(250 * time.Millisecond) {
 		var n int
 		err := pool.QueryRow(ctx, `select count(*) from symphony.messages where state in ('pending', 'processing')`).Scan(&n)
@@ -119,7 +128,14 @@ func TestChaos_Suite(t *testing.T) {
 			open = n
 		}
 		if open == 0 {
+			t.Logf("drained %s after the faults", time.Since(drainFrom).Round(100*time.Millisecond))
 			break
+		}
+		if time.Since(shown) >= 10*time.Second {
+			// Which queue holds the drain back, and at what rate: a slow
+			// drain that passes says where the margin went.
+			shown = time.Now()
+			logDrain(t, pool, time.Since(drainFrom))
 		}
 		if time.Now().After(deadline) {
 			logBuckets(t, pool)
@@ -335,6 +351,26 @@ func sleepUntil(ctx context.Context, at time.Time) bool {
 // logBuckets records what each rate-limit bucket was doing (the learned rate,
 // its bounds, a trial): a drain that does not finish is most often a rate
 // held below what the sidecars need.
+// logDrain logs, during the drain, each queue's messages not yet final and
+// each bucket's rate in force.
+func logDrain(t *testing.T, pool *pgxpool.Pool, after time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var open, rates string
+	err := pool.QueryRow(ctx, `select
+		  (select coalesce(string_agg(queue || ' ' || n, ', ' order by queue), 'none')
+		     from (select queue, count(*) n from symphony.messages
+		            where state in ('pending', 'processing') group by queue) q),
+		  (select coalesce(string_agg(name || ' ' || coalesce(round(coalesce(per_second, learned_per_second), 1)::text, 'unlimited')
+		                              || case when paused_until > now() then ' (paused)' else '' end, ', ' order by name), 'none')
+		     from symphony.rate_limits)`).Scan(&open, &rates)
+	if err != nil {
+		t.Logf("draining, %s in: could not read the queues: %v", after.Round(time.Second), err)
+		return
+	}
+	t.Logf("draining, %s in: open %s; rates per second %s", after.Round(time.Second), open, rates)
+}
+
 func logBuckets(t *testing.T, pool *pgxpool.Pool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
