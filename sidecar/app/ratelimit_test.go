@@ -371,6 +371,10 @@ func TestRateLimit_Lone429sOnTheBucketStartATrial(t *testing.T) {
 	const sms = `{"to":"+14155550100","body":"Hello"}`
 	began := time.Now()
 	for i := range 3 {
+		// The previous message is sent (its retry, a second after its 429,
+		// is done) before the next 429 is queued: on a busy machine that
+		// retry came late, took the next 429 itself, and made two in a row.
+		waitFor(t, 10*time.Second, fmt.Sprintf("%d sent", i), func() bool { return countState(t, db.Pool, "succeeded") == i })
 		time.Sleep(time.Until(began.Add(time.Duration(i) * 1600 * time.Millisecond)))
 		f.Inject(fakehttp.RateLimited("1"))
 		dispatchID(t, db.Pool, "sms.send", sms, `{}`)
