@@ -15,6 +15,7 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
 	"github.com/symphonymessenger/symphony/sidecar/provider/sendgrid/sendgridfake"
 	"github.com/symphonymessenger/symphony/sidecar/provider/twilio/twiliofake"
+	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
 // pacedProvider starts a fake of provider that enforces pace, points cfg at
@@ -138,24 +139,7 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 			}
 			// Visible where an operator looks: /status (the dashboard reads the
 			// same overview) and /metrics.
-			_, status := one.get(t, "/status")
-			var st struct {
-				Cluster struct {
-					RateLimits []struct {
-						Bucket, Source string
-						LearnedFrom    string  `json:"learned_from"`
-						PerSecond      float64 `json:"per_second"`
-					} `json:"rate_limits"`
-				} `json:"cluster"`
-			}
-			if err := json.Unmarshal([]byte(status), &st); err != nil {
-				t.Fatal(err)
-			}
-			shown := false
-			for _, r := range st.Cluster.RateLimits {
-				shown = shown || (r.Bucket == tc.bucket && r.Source == "learned" && r.LearnedFrom == tc.source && r.PerSecond > 0)
-			}
-			if !shown {
+			if r, status := statusBucket(t, one, tc.bucket); r.Source != "learned" || r.LearnedFrom != tc.source || r.PerSecond <= 0 {
 				t.Errorf("/status does not show the learned limit of %s: %s", tc.bucket, status)
 			}
 			waitFor(t, 10*time.Second, "/metrics to show the learned limit", func() bool {
@@ -382,28 +366,8 @@ func TestRateLimit_Lone429sOnTheBucketStartATrial(t *testing.T) {
 	waitFor(t, 10*time.Second, "3 sent", func() bool { return countState(t, db.Pool, "succeeded") == 3 })
 	// The trial runs 5 s, and ends at the first probe after that: /status
 	// read at once shows it (the dashboard reads the same overview).
-	_, status := sc.get(t, "/status")
-	var st struct {
-		Cluster struct {
-			RateLimits []struct {
-				Bucket     string
-				PerSecond  float64    `json:"per_second"`
-				TrialSince *time.Time `json:"trial_since"`
-				TrialFrom  float64    `json:"trial_from_per_second"`
-				Accepted   float64    `json:"accepted_rate"`
-				Refused    float64    `json:"refused_rate"`
-			} `json:"rate_limits"`
-		} `json:"cluster"`
-	}
-	if err := json.Unmarshal([]byte(status), &st); err != nil {
-		t.Fatal(err)
-	}
-	shown := false
-	for _, r := range st.Cluster.RateLimits {
-		shown = shown || (r.Bucket == "sms" && r.PerSecond == 47.5 && r.TrialSince != nil && r.TrialFrom == 50 &&
-			r.Accepted == 50 && r.Refused == 55)
-	}
-	if !shown {
+	if r, status := statusBucket(t, sc, "sms"); r.PerSecond != 47.5 || r.TrialSince == nil || r.TrialFrom != 50 ||
+		r.AcceptedRate != 50 || r.RefusedRate != 55 {
 		t.Errorf("/status does not show the trial at 47.5/s from 50/s between 50 and 55: %s", status)
 	}
 	var rate, trialRate float64
@@ -456,4 +420,25 @@ func TestRateLimit_SearchStateInMetrics(t *testing.T) {
 	if strings.Contains(metrics, `symphony_rate_limit_search_bound_per_second{bound="refused",bucket="ignoring"}`) {
 		t.Errorf("/metrics shows a bound the bucket does not have")
 	}
+}
+
+// statusBucket returns bucket as the sidecar's /status shows it (the zero
+// RateLimit when it is not there), and the page.
+func statusBucket(t *testing.T, sc *sidecar, bucket string) (queue.RateLimit, string) {
+	t.Helper()
+	_, status := sc.get(t, "/status")
+	var st struct {
+		Cluster struct {
+			RateLimits []queue.RateLimit `json:"rate_limits"`
+		} `json:"cluster"`
+	}
+	if err := json.Unmarshal([]byte(status), &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range st.Cluster.RateLimits {
+		if r.Bucket == bucket {
+			return r, status
+		}
+	}
+	return queue.RateLimit{}, status
 }
