@@ -10,8 +10,12 @@ select name,
        per_second::float8, burst,
        learned_per_second::float8, learned_max::float8, coalesce(learned_source, ''), learned_at,
        coalesce(paused_until > now(), false),
-       refused_rate::float8, accepted_rate::float8,
-       trial_at, case when trial_at is not null then trial_rate end::float8,
-       case when noise_until > now() then noise_until end
-  from symphony.rate_limits
+       s.refused_rate::float8, s.accepted_rate::float8, s.trial_at, s.trial_rate::float8, s.noise_until
+  from symphony.rate_limits r
+       -- The search runs only for a learned rate with no stated limit and no
+       -- operator's: elsewhere its columns are left-overs, shown as nothing.
+       left join lateral (select r.refused_rate, r.accepted_rate, r.trial_at,
+                                 case when r.trial_at is not null then r.trial_rate end as trial_rate,
+                                 case when r.noise_until > now() then r.noise_until end as noise_until
+                           where r.per_second is null and r.learned_max is null) s on true
  order by name

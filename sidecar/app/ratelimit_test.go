@@ -389,13 +389,15 @@ func TestRateLimit_Lone429sOnTheBucketStartATrial(t *testing.T) {
 func TestRateLimit_SearchStateInMetrics(t *testing.T) {
 	t.Parallel()
 	db := testDB(t)
-	exec(t, db.Pool, `insert into symphony.rate_limits (name) values ('on_trial'), ('ignoring'), ('plain');
+	exec(t, db.Pool, `insert into symphony.rate_limits (name) values ('on_trial'), ('ignoring'), ('plain'), ('stated');
 		update symphony.rate_limits set learned_per_second = 47.5, refused_rate = 52, accepted_rate = 45,
 		       trial_at = now(), trial_rate = 50 where name = 'on_trial';
 		update symphony.rate_limits set learned_per_second = 20, trial_rate = 21,
 		       noise_until = now() + interval '5 minutes' where name = 'ignoring';
 		update symphony.rate_limits set learned_per_second = 20, trial_rate = 21,
-		       noise_until = now() - interval '1 second' where name = 'plain'`)
+		       noise_until = now() - interval '1 second' where name = 'plain';
+		update symphony.rate_limits set learned_per_second = 45, learned_max = 50, refused_rate = 50, accepted_rate = 40
+		 where name = 'stated'`)
 	sc := start(t, testConfig(db), nil, nil)
 	want := []string{
 		`symphony_rate_limit_search_state{bucket="on_trial",state="trial"} 1`,
@@ -419,6 +421,11 @@ func TestRateLimit_SearchStateInMetrics(t *testing.T) {
 	}
 	if strings.Contains(metrics, `symphony_rate_limit_search_bound_per_second{bound="refused",bucket="ignoring"}`) {
 		t.Errorf("/metrics shows a bound the bucket does not have")
+	}
+	// A provider that states its limit is paced at it, with no search: the
+	// bounds left in its row are not shown.
+	if strings.Contains(metrics, `symphony_rate_limit_search_bound_per_second{bound="refused",bucket="stated"}`) {
+		t.Errorf("/metrics shows search bounds for a bucket paced at a stated limit")
 	}
 }
 

@@ -308,23 +308,25 @@ func (w *Worker) exportRateLimits(ctx context.Context) {
 		if r.Learned > 0 {
 			t.LearnedRate.WithLabelValues(r.Bucket).Set(r.Learned)
 		}
-		for bound, v := range map[string]float64{"refused": r.RefusedRate, "accepted": r.AcceptedRate} {
+		bound := func(name string, v float64) {
 			if v > 0 {
-				t.SearchBound.WithLabelValues(r.Bucket, bound).Set(v)
+				t.SearchBound.WithLabelValues(r.Bucket, name).Set(v)
 			} else {
-				t.SearchBound.DeleteLabelValues(r.Bucket, bound)
+				t.SearchBound.DeleteLabelValues(r.Bucket, name)
 			}
 		}
-		t.SearchState.WithLabelValues(r.Bucket, "trial").Set(b2f(r.TrialSince != nil))
-		t.SearchState.WithLabelValues(r.Bucket, "ignoring_lone_429s").Set(b2f(r.LoneIgnoredUntil != nil))
+		bound("refused", r.RefusedRate)
+		bound("accepted", r.AcceptedRate)
+		state := func(name string, on bool) {
+			v := 0.0
+			if on {
+				v = 1
+			}
+			t.SearchState.WithLabelValues(r.Bucket, name).Set(v)
+		}
+		state("trial", r.TrialSince != nil)
+		state("ignoring_lone_429s", r.LoneIgnoredUntil != nil)
 	}
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // paced reports whether queue claims through a rate-limit bucket, which then
