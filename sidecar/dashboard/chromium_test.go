@@ -1,9 +1,12 @@
 package dashboard_test
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,12 +53,24 @@ func TestDashboard_ViewsInHeadlessChromium(t *testing.T) {
 		{"campaigns", "/dashboard/campaigns", 1000, []string{`data-campaign="December newsletter"`, `data-segment="failed"`,
 			`data-segment="delivered"`, `data-drip="Onboarding SMS"`, ">pause</button>", ">resume</button>", ">cancel</button>"},
 			[]color.RGBA{green, red, purple, amber}},
+		// The overview's last sections, the page's foot (height 0: the
+		// whole page, cropped to its last 700 pixels): a limit a provider
+		// stated, and the search of one that states none.
+		{"rate-limits", "/dashboard", 0, []string{`<section id="rate-limits">`, "ratelimit-limit header",
+			"trial since ", " from 50.00/s", "held 45.00/s, refused 52.00/s"}, nil},
 		{"delivery", "/dashboard/delivery", 1250, []string{`data-channel="email"`, `data-threshold="0.3"`,
 			`data-series="complained"`, "Gmail/Yahoo limit"}, []color.RGBA{green, red}},
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			dom, img, b := chromium.Render(t, ps+v.path, 1280, v.height)
+			height := v.height
+			if height == 0 {
+				height = 9000
+			}
+			dom, img, b := chromium.Render(t, ps+v.path, 1280, height)
+			if v.height == 0 {
+				img, b = foot(t, img, 700)
+			}
 			for _, want := range v.dom {
 				if !strings.Contains(dom, want) {
 					t.Errorf("chromium's DOM of %s lacks %q", v.path, want)
@@ -76,6 +91,37 @@ func TestDashboard_ViewsInHeadlessChromium(t *testing.T) {
 			}
 		})
 	}
+}
+
+// foot crops img to the last height pixels above the bottom of the page's
+// content (the rows below it are all near the colour of the window's last
+// pixel, the page's background), and returns it with its PNG.
+func foot(t *testing.T, img image.Image, height int) (image.Image, []byte) {
+	t.Helper()
+	r := img.Bounds()
+	bg := color.RGBAModel.Convert(img.At(r.Max.X-1, r.Max.Y-1)).(color.RGBA)
+	end := r.Max.Y
+	for ; end > r.Min.Y; end-- {
+		blank := true
+		for x := r.Min.X; x < r.Max.X && blank; x++ {
+			p := color.RGBAModel.Convert(img.At(x, end-1)).(color.RGBA)
+			blank = near(p.R, bg.R) && near(p.G, bg.G) && near(p.B, bg.B)
+		}
+		if !blank {
+			break
+		}
+	}
+	if end >= r.Max.Y {
+		t.Fatalf("the page is taller than the %d-pixel window: no foot to crop", r.Dy())
+	}
+	end = min(end+24, r.Max.Y)
+	crop := image.NewRGBA(image.Rect(0, 0, r.Dx(), min(height, end-r.Min.Y)))
+	draw.Draw(crop, crop.Bounds(), img, image.Pt(r.Min.X, end-crop.Bounds().Dy()), draw.Src)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, crop); err != nil {
+		t.Fatal(err)
+	}
+	return crop, buf.Bytes()
 }
 
 func rgb(v uint32) color.RGBA {
