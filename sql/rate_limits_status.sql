@@ -1,7 +1,8 @@
 -- Every rate-limit bucket: the rate in force and where it comes from, what was
--- learned from the provider, and where the search of a provider that states
--- no limit stands (its bounds, a running trial, lone 429s ignored), for
--- /status, the dashboard and /metrics.
+-- learned from the provider, where the search of a provider that states no
+-- limit stands (its bounds, a running trial, lone 429s ignored), and whether
+-- another client spends a stated limit too, for /status, the dashboard and
+-- /metrics.
 select name,
        coalesce(per_second, learned_per_second)::float8,
        case when per_second is not null then 'operator'
@@ -10,7 +11,11 @@ select name,
        per_second::float8, burst,
        learned_per_second::float8, learned_max::float8, coalesce(learned_source, ''), learned_at,
        coalesce(paused_until > now(), false),
-       s.refused_rate::float8, s.accepted_rate::float8, s.trial_at, s.trial_rate::float8, s.noise_until
+       s.refused_rate::float8, s.accepted_rate::float8, s.trial_at, s.trial_rate::float8, s.noise_until,
+       -- Another client spent a stated limit's window lately: the probe
+       -- creeps for 30 seconds after (rate_spent).
+       case when r.per_second is null and r.learned_max is not null
+                 and r.spent_at > now() - interval '30 seconds' then r.spent_at end
   from symphony.rate_limits r
        -- The search runs only for a learned rate with no stated limit and no
        -- operator's: elsewhere its columns are left-overs, shown as nothing.

@@ -5,6 +5,7 @@ var (
 	LearnRateLimit   = mustRead("learn_rate_limit.sql")
 	RateRefused      = mustRead("rate_refused.sql")
 	RateStray        = mustRead("rate_stray.sql")
+	RateSpent        = mustRead("rate_spent.sql")
 	ProbeRateLimit   = mustRead("probe_rate_limit.sql")
 	RateLimitsStatus = mustRead("rate_limits_status.sql")
 )

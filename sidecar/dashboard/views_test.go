@@ -316,11 +316,12 @@ func TestDashboard_CampaignActionsAuditedWithTheOperator(t *testing.T) {
 }
 
 // The overview's rate limits say where the search of a 429-only provider
-// stands: its bounds, a trial under way and lone 429s being ignored.
+// stands: its bounds, a trial under way and lone 429s being ignored; and,
+// for a stated limit, that another client spent its window lately.
 func TestDashboard_RateLimitSearchShown(t *testing.T) {
 	f := setup(t, time.Now)
 	ctx := context.Background()
-	if _, err := f.db.Pool.Exec(ctx, `insert into symphony.rate_limits (name) values ('sms_trial'), ('sms_noise')`); err != nil {
+	if _, err := f.db.Pool.Exec(ctx, `insert into symphony.rate_limits (name) values ('sms_trial'), ('sms_noise'), ('shared')`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.db.Pool.Exec(ctx, `update symphony.rate_limits
@@ -330,7 +331,11 @@ func TestDashboard_RateLimitSearchShown(t *testing.T) {
 		update symphony.rate_limits
 		   set learned_per_second = 20, learned_source = '429 responses', learned_at = now(),
 		       trial_rate = 21, noise_until = now() + interval '5 minutes'
-		 where name = 'sms_noise'`); err != nil {
+		 where name = 'sms_noise';
+		update symphony.rate_limits
+		   set learned_per_second = 11, learned_max = 19, learned_source = 'ratelimit-limit header', learned_at = now(),
+		       spent_at = now()
+		 where name = 'shared'`); err != nil {
 		t.Fatal(err)
 	}
 	row := func(page, bucket string) string {
@@ -348,6 +353,9 @@ func TestDashboard_RateLimitSearchShown(t *testing.T) {
 			t.Errorf("the bucket in a trial does not show %q: %s", want, trial)
 		}
 	}
+	if r := row(page, "shared"); !strings.Contains(r, "another client spent the window at ") {
+		t.Errorf("the stated limit another client spends shows: %s", r)
+	}
 	noise := row(page, "sms_noise")
 	if !strings.Contains(noise, "lone 429s ignored until ") || strings.Contains(noise, "trial") {
 		t.Errorf("the bucket ignoring lone 429s shows: %s", noise)
@@ -355,7 +363,8 @@ func TestDashboard_RateLimitSearchShown(t *testing.T) {
 	// Both end: the trial judged, the five minutes over. The left-over
 	// trial_rate is not a trial.
 	if _, err := f.db.Pool.Exec(ctx, `update symphony.rate_limits set trial_at = null where name = 'sms_trial';
-		update symphony.rate_limits set noise_until = now() - interval '1 second' where name = 'sms_noise'`); err != nil {
+		update symphony.rate_limits set noise_until = now() - interval '1 second' where name = 'sms_noise';
+		update symphony.rate_limits set spent_at = now() - interval '31 seconds' where name = 'shared'`); err != nil {
 		t.Fatal(err)
 	}
 	page = get(t, f.srv, "/dashboard")
@@ -364,5 +373,8 @@ func TestDashboard_RateLimitSearchShown(t *testing.T) {
 	}
 	if r := row(page, "sms_noise"); strings.Contains(r, "ignored") || strings.Contains(r, "trial") {
 		t.Errorf("after the five minutes: %s", r)
+	}
+	if r := row(page, "shared"); strings.Contains(r, "another client") {
+		t.Errorf("30 seconds after the last spent window: %s", r)
 	}
 }

@@ -11,7 +11,7 @@ type Tuning struct {
 	RateLimit     *prometheus.GaugeVec // bucket, source (operator|learned)
 	LearnedRate   *prometheus.GaugeVec // bucket
 	SearchBound   *prometheus.GaugeVec // bucket, bound (refused|accepted)
-	SearchState   *prometheus.GaugeVec // bucket, state (trial|ignoring_lone_429s)
+	SearchState   *prometheus.GaugeVec // bucket, state (trial|ignoring_lone_429s|shared_with_another_client)
 	MemoryLimit   prometheus.Gauge
 	BytesBudget   prometheus.Gauge
 	BytesInFlight prometheus.Gauge
@@ -41,7 +41,7 @@ func (m *Metrics) registerTuning(f func(prometheus.Collector)) {
 	}, []string{"bucket", "bound"})
 	t.SearchState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "symphony_rate_limit_search_state",
-		Help: "1 while a bucket's rate search is in the state: trial (lone 429s lowered the rate by 5 % to see whether they stop) or ignoring_lone_429s (a trial found they went on at a lower rate); 0 otherwise.",
+		Help: "1 while a bucket's rate search is in the state: trial (lone 429s lowered the rate by 5 % to see whether they stop), ignoring_lone_429s (a trial found they went on at a lower rate), or shared_with_another_client (in the last 30 s another client spent the window of a limit the provider states, and the rate rises a step at a time); 0 otherwise.",
 	}, []string{"bucket", "state"})
 	t.MemoryLimit = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "symphony_memory_limit_bytes",

@@ -41,6 +41,21 @@ func (s *Store) RateStray(ctx context.Context, bucket string) error {
 	return nil
 }
 
+// RateSpent records that an accepted answer of the provider behind bucket
+// said its stated window was spent (symphony.rate_spent), and returns the
+// rate in force and the ceiling the stated limit sets: both 0 for a bucket
+// with an operator's rate or no stated limit.
+func (s *Store) RateSpent(ctx context.Context, bucket string) (paced, ceiling float64, err error) {
+	var p, c *float64
+	if err := s.pool.QueryRow(ctx, queries.RateSpent, bucket).Scan(&p, &c); err != nil {
+		return 0, 0, fmt.Errorf("error recording a spent window on %s: %w", bucket, err)
+	}
+	if p != nil && c != nil {
+		paced, ceiling = *p, *c
+	}
+	return paced, ceiling, nil
+}
+
 // ProbeRateLimit raises bucket's learned rate when it holds its queue back
 // and has not been refused lately (once a second for all sidecars); observed
 // is what the provider accepted from this sidecar in the last second, which
@@ -89,6 +104,11 @@ type RateLimit struct {
 	// LoneIgnoredUntil is set while lone 429s are ignored: a trial found
 	// they went on at a lower rate.
 	LoneIgnoredUntil *time.Time `json:"lone_429s_ignored_until,omitempty"`
+	// SharedSpentAt is set for 30 seconds after an accepted answer said a
+	// stated limit's window was spent while the bucket sent below it:
+	// another client uses the same account, and the rate rises a step at a
+	// time.
+	SharedSpentAt *time.Time `json:"shared_window_spent_at,omitempty"`
 }
 
 // RateLimits returns every bucket, by name.
@@ -112,7 +132,7 @@ func ReadRateLimits(ctx context.Context, q Querier) ([]RateLimit, error) {
 	var rate, op, learned, max, refused, accepted, trialFrom *float64
 	_, err = pgx.ForEachRow(rows, []any{&r.Bucket, &rate, &r.Source, &op, &r.OperatorBurst, &learned, &max,
 		&r.LearnedFrom, &r.LearnedAt, &r.Paused, &refused, &accepted, &r.TrialSince, &trialFrom,
-		&r.LoneIgnoredUntil}, func() error {
+		&r.LoneIgnoredUntil, &r.SharedSpentAt}, func() error {
 		x := r
 		x.PerSecond, x.Operator, x.Learned, x.LearnedMax = deref(rate), deref(op), deref(learned), deref(max)
 		x.RefusedRate, x.AcceptedRate, x.TrialFrom = deref(refused), deref(accepted), deref(trialFrom)

@@ -19,7 +19,11 @@ import (
 //   - a stated limit (Resend's ratelimit-*, SendGrid's X-RateLimit-*) on any
 //     answer: the bucket's learned rate becomes the stated one less a margin,
 //     paced evenly by the token bucket, so nothing bursts at a reset; a window
-//     with nothing left pauses the bucket until it resets;
+//     with nothing left pauses the bucket until it resets; a window an
+//     accepted answer says is spent while the bucket sends below its ceiling
+//     was spent by another client on the same account (an application's
+//     own sender, during a migration): the rate falls by a tenth, and rises
+//     a step at a time for a while after (rate_spent);
 //   - a 429 (any provider; Postmark's and Twilio's say nothing else): the
 //     learned rate falls and the bucket pauses; while the bucket then holds
 //     its queue back, the tuner asks for it to rise again (probe_rate_limit).
@@ -43,6 +47,9 @@ type learner struct {
 	streak  int           // 429s recorded less than a second apart, lately
 	lone    time.Time     // when the last 429 alone came (see refused)
 	lones   int           // 429s alone, each less than loneGap after the last
+	spent   time.Time     // when a spent window was last recorded
+	// sharedLogged: when another client's use of the limit was last logged.
+	sharedLogged time.Time
 }
 
 func (w *Worker) learner(bucket string) *learner {
@@ -139,6 +146,11 @@ func (w *Worker) RateSignal(ctx context.Context, sig httpx.RateSignal) {
 			}
 		}
 	}
+	if !sig.Refused && !b.Operator && sig.Remaining >= 0 && float64(sig.Remaining) <= spentLeft(sig.Limit) &&
+		time.Since(l.spent) >= spentEvery {
+		l.spent = time.Now()
+		w.windowSpent(wctx, b.Name, l, stated)
+	}
 	if sig.Remaining == 0 && !sig.Refused && sig.Reset > 0 && window > time.Second && time.Now().After(l.paused) {
 		// The window is spent: whatever is sent before it resets is refused.
 		// (Not for windows of a second: a reset in whole seconds would pause
@@ -147,6 +159,37 @@ func (w *Worker) RateSignal(ctx context.Context, sig httpx.RateSignal) {
 		if err := w.store.Throttle(wctx, b.Name, sig.Reset); err != nil {
 			w.log.Warn("could not pause the rate-limit bucket", "bucket", b.Name, "error", err)
 		}
+	}
+}
+
+// spentLeft is what a window has left when it is spent: less than a bucket
+// alone leaves at its ceiling (0.95 of the limit, or one less), so that a
+// bucket alone below it never reads its own windows as spent.
+func spentLeft(limit int) float64 { return max(1, 0.05*float64(limit)) - 1 }
+
+// spentEvery is how often a sidecar says a window was spent, at most;
+// sharedLogEvery how often it logs that another client shares the limit.
+const (
+	spentEvery     = 500 * time.Millisecond
+	sharedLogEvery = 5 * time.Minute
+)
+
+// windowSpent tells the bucket that an accepted answer said the provider's
+// window was spent (symphony.rate_spent). Below the bucket's ceiling that
+// means another client spends the same limit (an application's own sender,
+// during a migration): the probe then raises the rate a step at a time, and
+// the operator hears of it every few minutes. l.mu held.
+func (w *Worker) windowSpent(ctx context.Context, bucket string, l *learner, stated float64) {
+	paced, ceiling, err := w.store.RateSpent(ctx, bucket)
+	if err != nil {
+		w.log.Warn("could not record a spent rate-limit window", "bucket", bucket, "error", err)
+		return
+	}
+	if ceiling > 0 && paced < ceiling && time.Since(l.sharedLogged) >= sharedLogEvery {
+		l.sharedLogged = time.Now()
+		w.log.Warn("the provider's window was spent while this bucket sent below its stated limit: another client uses the same account",
+			"bucket", bucket, "paced_per_second", paced, "stated_per_second", stated, "ceiling_per_second", ceiling,
+			"hint", "an application still sending through the same API key (the legacy path of a migration) shares the limit; the bucket holds its rate below where the provider's windows fill")
 	}
 }
 
@@ -326,6 +369,7 @@ func (w *Worker) exportRateLimits(ctx context.Context) {
 		}
 		state("trial", r.TrialSince != nil)
 		state("ignoring_lone_429s", r.LoneIgnoredUntil != nil)
+		state("shared_with_another_client", r.SharedSpentAt != nil)
 	}
 }
 
