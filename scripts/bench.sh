@@ -144,6 +144,9 @@ step "3e. two sidecars (default settings) against a provider allowing 100 reques
 for p in resend sendgrid postmark twilio; do
 	run "$bench" pacing -db "$sym" -bin "$work/symphony" -provider "$p" -limit 100 -n "$pacing_n" -sidecars 2
 done
+# The same with another client of the Resend account sending 40 requests/s throughout, as an
+# application's own sender does during a migration: the sidecars take what it leaves.
+run "$bench" pacing -db "$sym" -bin "$work/symphony" -provider resend -limit 100 -others 40 -n "$pacing_n" -sidecars 2
 
 # One sidecar (default settings) against a Resend fake allowing 20 requests/s: 1,000 emails one
 # per request, then 10,000 bulk emails and a 10,000-recipient campaign through POST /emails/batch,

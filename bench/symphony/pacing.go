@@ -24,6 +24,8 @@ type pacedFake struct {
 	requests  func() int
 	refusedBy func() []int // refused in each second after the first request
 	close     func()
+	// other starts another client of the same account (Resend only).
+	other func(perSecond int) *resendfake.Other
 }
 
 func newPacedFake(provider string, pace fakehttp.Pace) (*pacedFake, error) {
@@ -31,7 +33,8 @@ func newPacedFake(provider string, pace fakehttp.Pace) (*pacedFake, error) {
 	case "resend":
 		f := resendfake.New(resendfake.Options{Pace: pace})
 		return &pacedFake{env: map[string]string{"SYMPHONY_EMAIL_PROVIDER": "resend", "RESEND_API_KEY": resendfake.DefaultAPIKey,
-			"SYMPHONY_RESEND_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Emails()) }, requests: f.RequestCount, refusedBy: f.RefusedBySecond, close: f.Close}, nil
+			"SYMPHONY_RESEND_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Emails()) }, requests: f.RequestCount, refusedBy: f.RefusedBySecond, close: f.Close,
+			other: f.AnotherClient}, nil
 	case "sendgrid":
 		f := sendgridfake.New(sendgridfake.Options{Pace: pace})
 		return &pacedFake{env: map[string]string{"SYMPHONY_EMAIL_PROVIDER": "sendgrid", "SENDGRID_API_KEY": sendgridfake.DefaultAPIKey,
@@ -61,6 +64,7 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	latency := fs.Duration("latency", 50*time.Millisecond, "how long the fake takes to answer")
 	n := fs.Int("n", 3000, "messages to send")
 	sidecars := fs.Int("sidecars", 2, "sidecars sharing the provider")
+	others := fs.Int("others", 0, "with -provider resend: requests/s another client of the same account sends throughout (an application's own sender, during a migration)")
 	_ = fs.Parse(args)
 	pool, err := connect(ctx, *db)
 	if err != nil {
@@ -79,6 +83,15 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	defer fake.close()
+	var other *resendfake.Other
+	if *others > 0 {
+		if fake.other == nil || *others >= *limit {
+			return fmt.Errorf("-others needs -provider resend and fewer requests/s than -limit")
+		}
+		other = fake.other(*others)
+		defer other.Stop()
+		time.Sleep(2 * time.Second) // the account already busy when the sidecars start
+	}
 	if err := loadRows(ctx, pool, fake.rows, *n); err != nil {
 		return err
 	}
@@ -107,6 +120,9 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	accepted, requests := fake.accepted(), fake.requests()
+	if other != nil {
+		return reportShared(*provider, *n, *limit, *others, *sidecars, took, accepted, requests, other)
+	}
 	refused := requests - accepted
 	var learned float64
 	var source string
@@ -140,6 +156,30 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	emit(figure{Name: "pacing_" + *provider + "_refused", Value: refusedShare, Unit: "%",
 		Note: fmt.Sprintf("requests refused with 429 (%d of %d, %d of them in the first second%s); learned %.1f/s from %s",
 			refused, requests, early, refusedLater(bySecond), learned, source)})
+	return nil
+}
+
+// reportShared reports a run that shared the provider's account with
+// another client: the share of what that client left the sidecars used, and
+// the requests refused on each side.
+func reportShared(provider string, n, limit, others, sidecars int, took time.Duration, accepted, requests int, other *resendfake.Other) error {
+	other.Stop()
+	otherOK, otherRefused, otherFailed := other.Counts()
+	if otherFailed > 0 {
+		return fmt.Errorf("the fake answered %d of the other client's requests with neither success nor 429", otherFailed)
+	}
+	ours := requests - otherOK - otherRefused
+	refused := ours - (accepted - otherOK)
+	fmt.Fprintf(os.Stderr, "  sidecars: %d accepted, %d refused in %s; the other client: %d accepted, %d refused\n",
+		n, refused, took.Round(time.Millisecond), otherOK, otherRefused)
+	what := fmt.Sprintf("%d sidecars (default settings), %d messages, %s fake allowing %d requests/s (one-second windows), another client of the account sending %d/s throughout",
+		sidecars, n, provider, limit, others)
+	emit(figure{Name: "pacing_" + provider + "_shared_used", Value: 100 * float64(n) / took.Seconds() / float64(limit-others), Unit: "%",
+		Note: "share of what the other client left used by the sidecars, start included; " + what})
+	emit(figure{Name: "pacing_" + provider + "_shared_refused", Value: 100 * float64(refused) / float64(max(ours, 1)), Unit: "%",
+		Note: fmt.Sprintf("the sidecars' requests refused with 429 (%d of %d); %s", refused, ours, what)})
+	emit(figure{Name: "pacing_" + provider + "_shared_others_refused", Value: 100 * float64(otherRefused) / float64(max(otherOK+otherRefused, 1)), Unit: "%",
+		Note: fmt.Sprintf("the other client's requests refused with 429 (%d of %d); %s", otherRefused, otherOK+otherRefused, what)})
 	return nil
 }
 

@@ -1,66 +1,14 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"net/http"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
 	"github.com/symphonymessenger/symphony/sidecar/provider/resend/resendfake"
 )
-
-// otherClient sends to Resend's fake f through the same API key as the
-// sidecars, perSecond emails a second, until the returned stop is called,
-// as an application still sending on its own does during a migration. It
-// counts what the fake accepted and refused with 429.
-func otherClient(t *testing.T, f *resendfake.Server, perSecond int) (accepted, refused *atomic.Int64, stop func()) {
-	t.Helper()
-	accepted, refused = new(atomic.Int64), new(atomic.Int64)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(time.Second / time.Duration(perSecond))
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			req, err := http.NewRequest("POST", f.URL()+"/emails",
-				bytes.NewBufferString(`{"from":"app@acme.test","to":["someone@example.com"],"subject":"Hi","text":"Hello"}`))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			req.Header.Set("Authorization", "Bearer "+resendfake.DefaultAPIKey)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				continue // the fake closing at the end
-			}
-			resp.Body.Close()
-			switch {
-			case resp.StatusCode == http.StatusTooManyRequests:
-				refused.Add(1)
-			case resp.StatusCode < 300:
-				accepted.Add(1)
-			default:
-				t.Errorf("the fake answered the other client %d", resp.StatusCode)
-			}
-		}
-	}()
-	var once sync.Once
-	stop = func() { once.Do(func() { close(done); wg.Wait() }) }
-	t.Cleanup(stop)
-	return accepted, refused, stop
-}
 
 // During a migration the application's own sender and Symphony use one
 // Resend account, and one limit. Resend states it in every answer; the
@@ -84,7 +32,8 @@ func TestRateLimit_AStatedLimitSharedWithAnotherClient(t *testing.T) {
 	cfg.EmailProvider, cfg.Providers.ResendAPIKey, cfg.Providers.ResendURL = "resend", resendfake.DefaultAPIKey, f.URL()
 	// An install that has run before: the bucket knows the stated limit.
 	exec(t, db.Pool, `select symphony.learn_rate_limit('email', $1, 'ratelimit-limit header')`, limit)
-	appOK, appRefused, stopApp := otherClient(t, f, others)
+	app := f.AnotherClient(others)
+	t.Cleanup(app.Stop)
 	cfg.WorkerID = "one"
 	one := start(t, cfg, nil, nil)
 	cfg.WorkerID = "two"
@@ -101,11 +50,12 @@ func TestRateLimit_AStatedLimitSharedWithAnotherClient(t *testing.T) {
 	}
 	ours := func() (accepted, requests int) {
 		for _, e := range f.Emails() {
-			if e.From == "hi@acme.test" {
+			if !e.FromOther() {
 				accepted++
 			}
 		}
-		return accepted, f.RequestCount() - int(appOK.Load()+appRefused.Load())
+		ok, refused, failed := app.Counts()
+		return accepted, f.RequestCount() - ok - refused - failed
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -118,12 +68,16 @@ func TestRateLimit_AStatedLimitSharedWithAnotherClient(t *testing.T) {
 	// The first seconds find where the windows fill; then 20 seconds shared.
 	time.Sleep(5 * time.Second)
 	ok0, req0 := ours()
-	appOK0, appRefused0 := appOK.Load(), appRefused.Load()
+	appOK0, appRefused0, _ := app.Counts()
 	const shared = 20 * time.Second
 	time.Sleep(shared)
 	ok1, req1 := ours()
 	sent, refused := ok1-ok0, (req1-req0)-(ok1-ok0)
-	appSent, appRefusedN := appOK.Load()-appOK0, appRefused.Load()-appRefused0
+	appOK1, appRefused1, appFailed := app.Counts()
+	appSent, appRefusedN := appOK1-appOK0, appRefused1-appRefused0
+	if appFailed > 0 {
+		t.Errorf("the fake answered %d of the application's requests with neither success nor 429", appFailed)
+	}
 	rate := float64(sent) / shared.Seconds()
 	t.Logf("shared: Symphony %.1f/s (%d refused of %d requests), the application %d accepted, %d refused; learned %.2f/s",
 		rate, refused, sent+refused, appSent, appRefusedN, learned())
@@ -142,11 +96,11 @@ func TestRateLimit_AStatedLimitSharedWithAnotherClient(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "/metrics to say another client spends the limit", func() bool {
 		_, metrics := one.get(t, "/metrics")
-		return bytes.Contains([]byte(metrics), []byte(`symphony_rate_limit_search_state{bucket="email",state="shared_with_another_client"} 1`))
+		return strings.Contains(metrics, `symphony_rate_limit_search_state{bucket="email",state="shared_with_another_client"} 1`)
 	})
 
 	// The application stops sending: the windows are Symphony's again.
-	stopApp()
+	app.Stop()
 	stopped := time.Now()
 	waitFor(t, 60*time.Second, "the rate to climb back to the ceiling (19/s)", func() bool { return learned() >= 18 })
 	t.Logf("back to %.2f/s %s after the application stopped", learned(), time.Since(stopped).Round(time.Second))
