@@ -14,13 +14,15 @@
 -- so were 6.7 % of the application's own.
 --
 -- The provider says how much of its window is left in every answer. A window
--- left with at most 5 % of the limit (or one request) while the bucket paced
--- below its ceiling has been spent by someone else too; a sidecar that reads
+-- left with less than a bucket alone leaves at its ceiling (under 5 % of the
+-- limit, or nothing, as learn.go's spentLeft reads it) while the bucket paced
+-- below that ceiling has been spent by someone else too; a sidecar that reads
 -- such an accepted answer says so here (rate_spent), at most twice a second.
---   - spent_at: when. The probe does not raise the rate within a second of
---     it, and for 30 seconds after it raises by 5 % a second (at least 0.1),
---     not halfway to the ceiling: the rate settles where the windows fill, a
---     step below them, instead of jumping past them.
+--   - spent_at: when, recorded at most once a second, each time lowering
+--     the rate by a tenth. The probe does not raise the rate within two
+--     seconds of it, and for 30 seconds after it raises by 2 % a second (at
+--     least 0.1), not halfway to the ceiling: the rate settles a step below
+--     where the windows fill, instead of jumping past them.
 --   - 30 seconds after the last spent window (the other client gone, say),
 --     the probe climbs as it did.
 -- A 429 still lowers the rate and pauses the bucket as before; random 429s
@@ -29,12 +31,12 @@
 alter table symphony.rate_limits
   add column spent_at timestamptz constraint rate_limits_spent_at_finite check (isfinite(spent_at));
 comment on column symphony.rate_limits.spent_at is
-  'When a sidecar last read an accepted answer saying the provider''s stated window was spent (at most 5 % of the limit, or one request, left) while the bucket paced below 0.95 of that limit: another client uses the same account. See rate_spent.';
+  'When a sidecar last read an accepted answer saying the provider''s stated window was spent (less left than the bucket alone leaves at its ceiling) while the bucket paced below that ceiling: another client uses the same account. See rate_spent.';
 
 -- rate_spent records that an accepted answer of the provider behind bucket
--- said its window was spent, and returns the rate in force and the ceiling
--- the stated limit sets (nothing is recorded, and null returned, for a bucket
--- with an operator's rate or no stated limit).
+-- said its window was spent, lowering the rate, and returns the rate in
+-- force and the ceiling the stated limit sets (nothing is recorded, and null
+-- returned, for a bucket with an operator's rate or no stated limit).
 create function symphony.rate_spent(bucket text, out paced numeric, out ceiling numeric)
 language plpgsql set search_path = '' as $$
 declare

@@ -348,9 +348,6 @@ func sleepUntil(ctx context.Context, at time.Time) bool {
 	}
 }
 
-// logBuckets records what each rate-limit bucket was doing (the learned rate,
-// its bounds, a trial): a drain that does not finish is most often a rate
-// held below what the sidecars need.
 // logDrain logs, during the drain, each queue's messages not yet final and
 // each bucket's rate in force.
 func logDrain(t *testing.T, pool *pgxpool.Pool, after time.Duration) {
@@ -371,6 +368,9 @@ func logDrain(t *testing.T, pool *pgxpool.Pool, after time.Duration) {
 	t.Logf("draining, %s in: open %s; rates per second %s", after.Round(time.Second), open, rates)
 }
 
+// logBuckets records what each rate-limit bucket was doing (the learned rate,
+// its bounds, a trial): a drain that does not finish is most often a rate
+// held below what the sidecars need.
 func logBuckets(t *testing.T, pool *pgxpool.Pool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -2,6 +2,7 @@ package resendfake
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -19,8 +20,11 @@ type Other struct {
 }
 
 // AnotherClient starts sending one email to s every 1/perSecond seconds,
-// with s's API key, until Stop.
+// with s's API key, until Stop. perSecond must be positive.
 func (s *Server) AnotherClient(perSecond int) *Other {
+	if perSecond <= 0 {
+		panic(fmt.Sprintf("resendfake: AnotherClient needs a positive rate, not %d requests/s", perSecond))
+	}
 	o := &Other{done: make(chan struct{})}
 	key := s.apiKey
 	body := []byte(`{"from":"` + otherFrom + `","to":["someone@example.com"],"subject":"Hi","text":"Hello"}`)
