@@ -75,7 +75,8 @@ type limiter struct {
 // tick, and the queue's state now.
 type sample struct {
 	done, dropped int
-	latency       time.Duration // the sum of their durations
+	refused       int           // of them, 429s (counted in dropped too)
+	latency       time.Duration // the sum of their durations, 429s left out
 	// attempts running now: slow start grows only while they fill the
 	// slots (messages merely waiting in the work channel, a claim handed
 	// over an instant ago, say nothing: a CPU-bound handler's slots drain
@@ -101,7 +102,7 @@ const goodMemory = time.Minute
 type window struct {
 	done    int           // attempts finished
 	dropped int           // of which overload signs: timeouts, 5xx, 429, transport errors
-	latency time.Duration // their mean duration
+	latency time.Duration // their mean duration, 429s left out (0: all were 429s)
 	elapsed time.Duration
 	busy    bool // the limit bound: slots were all in use, or work waited for one
 }
@@ -141,6 +142,7 @@ func (l *limiter) observe(s sample, now time.Time) (w window, ended bool) {
 	}
 	l.acc.done += s.done
 	l.acc.dropped += s.dropped
+	l.acc.refused += s.refused
 	l.acc.latency += s.latency
 	if l.slowStart && s.done > 0 && s.dropped == 0 && l.limit < l.ceiling && !now.Before(l.holdUntil) &&
 		float64(s.inflight) >= 0.7*float64(l.limit) &&
@@ -158,13 +160,18 @@ func (l *limiter) observe(s sample, now time.Time) (w window, ended bool) {
 	// added at its start have finished something within it; while work is
 	// in flight and nothing has finished, it goes on (up to maxWindow).
 	d := l.acc.done
-	if elapsed < maxWindow && ((d == 0 && s.held) || (d > 0 && elapsed < 2*l.acc.latency/time.Duration(d))) {
+	var mean time.Duration // of the attempts timed: 429s are not
+	if timed := d - l.acc.refused; timed > 0 {
+		mean = l.acc.latency / time.Duration(timed)
+	}
+	if elapsed < maxWindow && ((d == 0 && s.held) || (d > 0 && elapsed < 2*mean)) {
 		return window{}, false
 	}
 	if d > 0 {
-		// Little's law: the mean number running over the window.
+		// Little's law: the mean number running over the window (a 429
+		// runs next to nothing).
 		running := float64(l.acc.latency) / float64(elapsed)
-		w = window{done: d, dropped: l.acc.dropped, latency: l.acc.latency / time.Duration(d), elapsed: elapsed,
+		w = window{done: d, dropped: l.acc.dropped, latency: mean, elapsed: elapsed,
 			busy: running >= 0.7*float64(l.limit) || s.waiting}
 	}
 	l.update(w, now)
@@ -214,7 +221,7 @@ func (l *limiter) update(w window, now time.Time) int {
 		return l.limit
 	}
 	rate := float64(w.done) / w.elapsed.Seconds()
-	if l.minRTT == 0 || w.latency < l.minRTT || now.Sub(l.minRTTAt) > rttMemory {
+	if w.latency > 0 && (l.minRTT == 0 || w.latency < l.minRTT || now.Sub(l.minRTTAt) > rttMemory) {
 		l.minRTT, l.minRTTAt = w.latency, now
 	}
 	grewFrom, grewRTT, lastRate := l.grewFrom, l.grewRTT, l.lastRate

@@ -374,3 +374,23 @@ func TestLimiter_CautiousSlowStartDoublesOnceASecond(t *testing.T) {
 		t.Fatalf("limit %d: caution cut a limit outside slow start", s.l.limit)
 	}
 }
+
+// A 429 answers at once: its duration is not the provider's latency. Ten
+// refusals among twenty attempts of 100 ms leave the latency at 100 ms; in
+// the mean they made it 50 ms, and every later window looked twice as slow
+// as the provider is.
+func TestLimiter_RefusalsAreNotLatency(t *testing.T) {
+	t.Parallel()
+	start := time.Unix(0, 0)
+	l := newLimiter(limitFloor, 200, limitStart)
+	l.observe(sample{}, start)
+	l.observe(sample{done: 20, dropped: 10, refused: 10, latency: 10 * 100 * time.Millisecond, inflight: 16, held: true},
+		start.Add(10*time.Millisecond))
+	w, ended := l.observe(sample{held: true, inflight: 16}, start.Add(250*time.Millisecond))
+	if !ended {
+		t.Fatal("the window did not end")
+	}
+	if w.latency != 100*time.Millisecond || l.minRTT != 100*time.Millisecond {
+		t.Fatalf("window latency %s, lowest latency %s; want 100ms for both", w.latency, l.minRTT)
+	}
+}

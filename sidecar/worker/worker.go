@@ -143,7 +143,9 @@ type producer struct {
 	resized atomic.Pointer[chan struct{}]
 	closing atomic.Bool
 	// Attempts finished since the tuner last looked (see tuner.go).
-	done, dropped, latencyNs atomic.Int64
+	// refused counts the 429s among them, whose durations latencyNs leaves
+	// out (see finished).
+	done, dropped, refused, latencyNs atomic.Int64
 	// accepted counts the attempts the provider did not refuse with 429.
 	accepted meter
 	// refusedRun counts the 429s among this sidecar's latest answers from
