@@ -65,7 +65,8 @@ func forgetLearned(ctx context.Context, pool *pgxpool.Pool) error {
 	_, err := pool.Exec(ctx, `update symphony.rate_limits set learned_per_second = null, learned_max = null,
 		learned_source = null, learned_at = null, refused_rate = null, refused_at = null, raised_at = null, paused_until = null,
 		accepted_rate = null, starved_at = null, accepted_counts = '{}', guessed_at = null, guessed_rate = null, probe_hold = default,
-		stray_at = null, stray_rate = null, strays = 0, trial_at = null, trial_rate = null, noise_until = null, spent_at = null`)
+		stray_at = null, stray_rate = null, strays = 0, trial_at = null, trial_rate = null, noise_until = null, spent_at = null,
+		learned_concurrency = null, concurrency_refused_at = null, concurrency_raised_at = null`)
 	return err
 }
 

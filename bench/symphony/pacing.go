@@ -26,9 +26,17 @@ type pacedFake struct {
 	close     func()
 	// other starts another client of the same account (Resend only).
 	other func(perSecond int) *resendfake.Other
+	// concurrency reports the most requests in flight at once and the
+	// requests the account's concurrency limit refused (Twilio only).
+	concurrency func() (peak, refused int)
 }
 
-func newPacedFake(provider string, pace fakehttp.Pace) (*pacedFake, error) {
+// newPacedFake starts provider's fake under pace; concurrency, for Twilio,
+// is the account's limit on requests in flight (0: none).
+func newPacedFake(provider string, pace fakehttp.Pace, concurrency int) (*pacedFake, error) {
+	if concurrency > 0 && provider != "twilio" {
+		return nil, fmt.Errorf("-concurrency is Twilio's limit (error 20429); -provider is %q", provider)
+	}
 	switch provider {
 	case "resend":
 		f := resendfake.New(resendfake.Options{Pace: pace})
@@ -44,18 +52,20 @@ func newPacedFake(provider string, pace fakehttp.Pace) (*pacedFake, error) {
 		return &pacedFake{env: map[string]string{"SYMPHONY_EMAIL_PROVIDER": "postmark", "POSTMARK_SERVER_TOKEN": postmarkfake.DefaultServerToken,
 			"SYMPHONY_POSTMARK_URL": f.URL()}, rows: emailRows, accepted: func() int { return len(f.Messages()) }, requests: f.RequestCount, refusedBy: f.RefusedBySecond, close: f.Close}, nil
 	case "twilio":
-		f := twiliofake.New(twiliofake.Options{Pace: pace})
+		f := twiliofake.New(twiliofake.Options{Pace: pace, Concurrency: concurrency})
 		return &pacedFake{env: map[string]string{"SYMPHONY_SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": twiliofake.DefaultAccountSID,
 			"TWILIO_AUTH_TOKEN": twiliofake.DefaultAuthToken, "TWILIO_FROM": "+14155550000", "SYMPHONY_TWILIO_URL": f.URL()},
-			rows: smsRows, accepted: func() int { return len(f.Messages()) }, requests: f.RequestCount, refusedBy: f.RefusedBySecond, close: f.Close}, nil
+			rows: smsRows, accepted: func() int { return len(f.Messages()) }, requests: f.RequestCount, refusedBy: f.RefusedBySecond, close: f.Close,
+			concurrency: f.Concurrency}, nil
 	}
 	return nil, fmt.Errorf("-provider must be resend, sendgrid, postmark or twilio, not %q", provider)
 }
 
 // runPacing sends n messages through sidecars (default settings) sharing a
 // provider fake that allows limit requests a second, counted in one-second
-// windows and refused with that provider's own 429, and reports how much of
-// the limit they used and how many requests were refused.
+// windows and refused with that provider's own 429 (Twilio's: concurrency
+// requests in flight), and reports how much of the limit they used and how
+// many requests were refused.
 func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	db := fs.String("db", "", "database URL with the Symphony schema")
 	bin := fs.String("bin", "bin/symphony", "the sidecar binary")
@@ -65,7 +75,14 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	n := fs.Int("n", 3000, "messages to send")
 	sidecars := fs.Int("sidecars", 2, "sidecars sharing the provider")
 	others := fs.Int("others", 0, "with -provider resend: requests/s another client of the same account sends throughout (an application's own sender, during a migration)")
+	concurrency := fs.Int("concurrency", 0, "with -provider twilio (and only there): the account's limit on requests in flight, which Twilio's 20429 is about; the fake limits no rate, and -limit is not used")
 	_ = fs.Parse(args)
+	if *provider == "twilio" {
+		if *concurrency <= 0 {
+			return fmt.Errorf("-provider twilio needs -concurrency: Twilio limits the requests an account has in flight, not requests a second")
+		}
+		*limit = 0
+	}
 	pool, err := connect(ctx, *db)
 	if err != nil {
 		return err
@@ -78,7 +95,7 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err := forgetLearned(ctx, pool); err != nil {
 		return err
 	}
-	fake, err := newPacedFake(*provider, fakehttp.Pace{PerSecond: *limit, Latency: *latency})
+	fake, err := newPacedFake(*provider, fakehttp.Pace{PerSecond: *limit, Latency: *latency}, *concurrency)
 	if err != nil {
 		return err
 	}
@@ -122,6 +139,14 @@ func runPacing(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	accepted, requests := fake.accepted(), fake.requests()
 	if other != nil {
 		return reportShared(*provider, *n, *limit, *others, *sidecars, took, accepted, requests, other)
+	}
+	if *concurrency > 0 {
+		if !reportConcurrency(fake, *n, *concurrency, *latency, *sidecars, took, accepted, requests) {
+			for _, sc := range started {
+				sc.keep = true // what the sidecars did is in their logs
+			}
+		}
+		return nil
 	}
 	refused := requests - accepted
 	var learned float64
@@ -181,6 +206,26 @@ func reportShared(provider string, n, limit, others, sidecars int, took time.Dur
 	emit(figure{Name: "pacing_" + provider + "_shared_others_refused", Value: 100 * float64(otherRefused) / float64(max(otherOK+otherRefused, 1)), Unit: "%",
 		Note: fmt.Sprintf("the other client's requests refused with 429 (%d of %d); %s", otherRefused, otherOK+otherRefused, what)})
 	return nil
+}
+
+// reportConcurrency reports a run against a fake that limits the requests
+// in flight (Twilio's account concurrency): the share of what that limit
+// allows at the fake's latency that the sidecars used, and the requests
+// refused. It reports whether the run met issue 16's targets (at least 90 %
+// used, at most 1 % refused), at 1,000 messages or more.
+func reportConcurrency(fake *pacedFake, n, concurrency int, latency time.Duration, sidecars int, took time.Duration, accepted, requests int) bool {
+	peak, refused := fake.concurrency()
+	most := float64(concurrency) / latency.Seconds()
+	fmt.Fprintf(os.Stderr, "  %d accepted, %d refused in %s (%.1f/s of %.0f/s); at most %d in flight\n",
+		accepted, refused, took.Round(time.Millisecond), float64(accepted)/took.Seconds(), most, peak)
+	what := fmt.Sprintf("%d sidecars (default settings), %d messages, twilio fake allowing %d concurrent requests and answering in %s (at most %.0f/s)",
+		sidecars, n, concurrency, latency, most)
+	used, refusedShare := 100*float64(accepted)/took.Seconds()/most, 100*float64(refused)/float64(max(requests, 1))
+	emit(figure{Name: "pacing_twilio_used", Value: used, Unit: "%",
+		Note: "share of what the account's concurrency allows used over the whole run, start included; " + what})
+	emit(figure{Name: "pacing_twilio_refused", Value: refusedShare, Unit: "%",
+		Note: fmt.Sprintf("requests refused with 429 / 20429 (%d of %d; at most %d in flight); %s", refused, requests, peak, what)})
+	return n < 1000 || (used >= 90 && refusedShare <= 1)
 }
 
 // refusedLater says when the requests refused after the first second were,

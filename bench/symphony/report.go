@@ -80,7 +80,7 @@ var rows = []row{
 	{"", "SendGrid: requests refused", "pacing_sendgrid_refused", "≤ 1 %", atMost(1)},
 	{"", "Postmark (429 only): limit used", "pacing_postmark_used", "≥ 90 %", atLeast(90)},
 	{"", "Postmark: requests refused", "pacing_postmark_refused", "≤ 1 %", atMost(1)},
-	{"", "Twilio (429 / 20429 only): limit used", "pacing_twilio_used", "≥ 90 %", atLeast(90)},
+	{"", "Twilio (20429 over 10 requests in flight at 100 ms, Twilio-Concurrent-Requests): limit used", "pacing_twilio_used", "≥ 90 %", atLeast(90)},
 	{"", "Twilio: requests refused", "pacing_twilio_refused", "≤ 1 %", atMost(1)},
 	{"", "Resend shared with another client of the account sending 40/s (an application's own sender, during a migration): share of the 60/s it leaves used", "pacing_resend_shared_used", "", nil},
 	{"", "shared: the sidecars' requests refused", "pacing_resend_shared_refused", "", nil},

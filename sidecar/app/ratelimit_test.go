@@ -18,36 +18,40 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
 
+// testEmail is the payload of the g-th email of a generate_series.
+const testEmail = `jsonb_build_object('to', 'user' || g || '@example.com', 'from', 'hi@acme.test', 'subject', 'Hi', 'text', 'Hello')`
+
 // pacedProvider starts a fake of provider that enforces pace, points cfg at
 // it, and returns the kind to dispatch, a payload and how many messages the
 // fake accepted (each fake records only what it accepted; its request log
-// holds the refused ones too), and how many it refused in each second.
-func pacedProvider(t *testing.T, provider string, pace fakehttp.Pace, cfg *config.Config) (kind, payload string, accepted, requests func() int, refusedBy func() []int) {
+// holds the refused ones too), how many it refused in each second, and its
+// faults.
+func pacedProvider(t *testing.T, provider string, pace fakehttp.Pace, cfg *config.Config) (kind, payload string, accepted, requests func() int, refusedBy func() []int, faults *fakehttp.Faults) {
 	t.Helper()
-	email := `jsonb_build_object('to', 'user' || g || '@example.com', 'from', 'hi@acme.test', 'subject', 'Hi', 'text', 'Hello')`
+	email := testEmail
 	switch provider {
 	case "resend":
 		f := resendfake.New(resendfake.Options{Pace: pace})
 		t.Cleanup(f.Close)
 		cfg.EmailProvider, cfg.Providers.ResendAPIKey, cfg.Providers.ResendURL = "resend", resendfake.DefaultAPIKey, f.URL()
-		return "email.send", email, func() int { return len(f.Emails()) }, f.RequestCount, f.RefusedBySecond
+		return "email.send", email, func() int { return len(f.Emails()) }, f.RequestCount, f.RefusedBySecond, &f.Faults
 	case "sendgrid":
 		f := sendgridfake.New(sendgridfake.Options{Pace: pace})
 		t.Cleanup(f.Close)
 		cfg.EmailProvider, cfg.Providers.SendGridAPIKey, cfg.Providers.SendGridURL = "sendgrid", sendgridfake.DefaultAPIKey, f.URL()
-		return "email.send", email, func() int { return len(f.Mails()) }, f.RequestCount, f.RefusedBySecond
+		return "email.send", email, func() int { return len(f.Mails()) }, f.RequestCount, f.RefusedBySecond, &f.Faults
 	case "postmark":
 		f := postmarkfake.New(postmarkfake.Options{Pace: pace})
 		t.Cleanup(f.Close)
 		cfg.EmailProvider, cfg.Providers.PostmarkServerToken, cfg.Providers.PostmarkURL = "postmark", postmarkfake.DefaultServerToken, f.URL()
-		return "email.send", email, func() int { return len(f.Messages()) }, f.RequestCount, f.RefusedBySecond
+		return "email.send", email, func() int { return len(f.Messages()) }, f.RequestCount, f.RefusedBySecond, &f.Faults
 	case "twilio":
 		f := twiliofake.New(twiliofake.Options{Pace: pace})
 		t.Cleanup(f.Close)
 		cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
 		cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
 		return "sms.send", `jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello')`,
-			func() int { return len(f.Messages()) }, f.RequestCount, f.RefusedBySecond
+			func() int { return len(f.Messages()) }, f.RequestCount, f.RefusedBySecond, &f.Faults
 	}
 	t.Fatalf("no provider %s", provider)
 	return
@@ -55,8 +59,9 @@ func pacedProvider(t *testing.T, provider string, pace fakehttp.Pace, cfg *confi
 
 // Two sidecars share a provider that allows 40 requests a second: with the
 // limit stated in headers (Resend, SendGrid) they keep to it from the first
-// answers; with only 429s to go by (Postmark, Twilio) they find it and then
-// stay just under it. Either way the learned rate lands in the shared bucket.
+// answers; with only 429s to go by (Postmark) they find it and then stay
+// just under it. (Twilio limits requests in flight, not a rate:
+// ratelimit_concurrency_test.go.) Either way the learned rate lands in the shared bucket.
 func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -93,14 +98,13 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 		// December saw 49.31/s at 40 (1.23) and 35 refused, where 1.05 and 30
 		// had held on a quieter machine.
 		{"postmark", "email", "429 responses", 45, 0.6, 1.3},
-		{"twilio", "sms", "429 responses", 45, 0.6, 1.3},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
 			t.Parallel()
 			const limit, n = 40, 480
 			db := testDB(t)
 			cfg := testConfig(db)
-			kind, payload, accepted, requests, refusedBy := pacedProvider(t, tc.provider, fakehttp.Pace{PerSecond: limit, Latency: 20 * time.Millisecond}, &cfg)
+			kind, payload, accepted, requests, refusedBy, _ := pacedProvider(t, tc.provider, fakehttp.Pace{PerSecond: limit, Latency: 20 * time.Millisecond}, &cfg)
 			cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
 			cfg.WorkerID = "one"
 			one := start(t, cfg, nil, nil)
@@ -152,7 +156,7 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 }
 
 // A rate learned low recovers when the provider allows more. Two sidecars
-// learn a Twilio limit of 10 requests a second from its 429s (it states
+// learn a Postmark limit of 10 requests a second from its 429s (it states
 // none); then the account's limit goes up to 40, with no signal at all but
 // the absence of 429s. The learned rate is back above 30/s within 90 s:
 // after the hold from the last 429 (10 s, doubled up to 40 s each time a 429
@@ -164,21 +168,20 @@ func TestRateLimit_LearnedRateRecoversWhenTheProviderAllowsMore(t *testing.T) {
 	t.Parallel()
 	db := testDB(t)
 	cfg := testConfig(db)
-	f := twiliofake.New(twiliofake.Options{Pace: fakehttp.Pace{PerSecond: 10, Latency: 20 * time.Millisecond}})
+	f := postmarkfake.New(postmarkfake.Options{Pace: fakehttp.Pace{PerSecond: 10, Latency: 20 * time.Millisecond}})
 	t.Cleanup(f.Close)
-	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
-	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
+	cfg.EmailProvider, cfg.Providers.PostmarkServerToken, cfg.Providers.PostmarkURL = "postmark", postmarkfake.DefaultServerToken, f.URL()
 	cfg.RetryBase, cfg.RetryMax = 200*time.Millisecond, time.Second
 	cfg.WorkerID = "one"
 	start(t, cfg, nil, nil)
 	cfg.WorkerID = "two"
 	start(t, cfg, nil, nil)
 	exec(t, db.Pool, `insert into symphony.messages (kind, payload)
-		select 'sms.send', jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello') from generate_series(1, 4000) g`)
+		select 'email.send', `+testEmail+` from generate_series(1, 4000) g`)
 	learned := func() (rate float64, refused bool) {
 		var r *float64
 		if err := db.Pool.QueryRow(context.Background(), `select learned_per_second::float8, refused_rate is not null
-			from symphony.rate_limits where name = 'sms'`).Scan(&r, &refused); err != nil {
+			from symphony.rate_limits where name = 'email'`).Scan(&r, &refused); err != nil {
 			t.Fatal(err)
 		}
 		if r != nil {
@@ -189,7 +192,7 @@ func TestRateLimit_LearnedRateRecoversWhenTheProviderAllowsMore(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			var bucket string
-			_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = 'sms'`).Scan(&bucket)
+			_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = 'email'`).Scan(&bucket)
 			t.Logf("bucket %s; %d sent", bucket, countState(t, db.Pool, "succeeded"))
 		}
 	})
@@ -213,78 +216,88 @@ func TestRateLimit_LearnedRateRecoversWhenTheProviderAllowsMore(t *testing.T) {
 // throttled to a crawl for it. Each 429 used to lower the learned rate and
 // pause the bucket for its Retry-After, for every sidecar: the rate fell to
 // 4/s and a second went by idle for every twentieth request, and 2,000 such
-// messages saw 362 sent in a minute. Now a 429 alone, between accepted
-// requests, only makes its message wait; two in a row, or three alone close
-// together on one sidecar, are what a limit looks like. These 500 take about
-// 20 s (a sidecar's random 429s come close enough together above about 10
-// requests a second); the minute and a quarter allowed is what tells.
+// messages saw 362 sent in a minute. Now, from a provider that states no
+// limit (Postmark), a 429 alone, between accepted requests, only makes its
+// message wait; two in a row, or three alone close together on one sidecar,
+// are what a limit looks like. These 500 take about 20 s (a sidecar's random
+// 429s come close enough together above about 10 requests a second); the
+// minute and a quarter allowed is what tells. Twilio's 429s count the
+// account's requests in flight, and one that counts no more than accepted
+// answers did is not over its limit: only its message waits.
 func TestRateLimit_OccasionalRefusalsDoNotThrottle(t *testing.T) {
 	t.Parallel()
-	const n = 500
-	db := testDB(t)
-	cfg := testConfig(db)
-	f := twiliofake.New(twiliofake.Options{Pace: fakehttp.Pace{Latency: 10 * time.Millisecond}})
-	t.Cleanup(f.Close)
-	f.SetRandom(fakehttp.Random{Rate: 0.05, Mix: []fakehttp.Fault{fakehttp.RateLimited("1")}})
-	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
-	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
-	cfg.WorkerID = "one"
-	start(t, cfg, nil, nil)
-	cfg.WorkerID = "two"
-	start(t, cfg, nil, nil)
-	began := time.Now()
-	exec(t, db.Pool, `insert into symphony.messages (kind, payload)
-		select 'sms.send', jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello') from generate_series(1, $1) g`, n)
-	bucket := func() string {
-		var b string
-		_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = 'sms'`).Scan(&b)
-		return b
+	for _, provider := range []string{"postmark", "twilio"} {
+		t.Run(provider, func(t *testing.T) {
+			t.Parallel()
+			const n = 500
+			db := testDB(t)
+			cfg := testConfig(db)
+			kind, payload, sent, requests, _, faults := pacedProvider(t, provider, fakehttp.Pace{Latency: 10 * time.Millisecond}, &cfg)
+			faults.SetRandom(fakehttp.Random{Rate: 0.05, Mix: []fakehttp.Fault{fakehttp.RateLimited("1")}})
+			bucket := "email"
+			if provider == "twilio" {
+				bucket = "sms"
+			}
+			cfg.WorkerID = "one"
+			start(t, cfg, nil, nil)
+			cfg.WorkerID = "two"
+			start(t, cfg, nil, nil)
+			began := time.Now()
+			exec(t, db.Pool, fmt.Sprintf(`insert into symphony.messages (kind, payload) select '%s', %s from generate_series(1, $1) g`, kind, payload), n)
+			row := func() string {
+				var b string
+				_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = $1`, bucket).Scan(&b)
+				return b
+			}
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("%d sent of %d requests; bucket %s", sent(), requests(), row())
+				}
+			})
+			waitFor(t, 75*time.Second, "every message to be sent", func() bool { return countState(t, db.Pool, "succeeded") == n })
+			refused := requests() - sent()
+			if refused < n/50 {
+				t.Fatalf("the fake refused %d of %d requests; the test needs about 5 %%", refused, requests())
+			}
+			if got := sent(); got != n {
+				t.Errorf("the provider has %d messages, want %d (each exactly once)", got, n)
+			}
+			t.Logf("%d messages in %s, %d requests refused at random; bucket %s", n, time.Since(began).Round(time.Millisecond), refused, row())
+		})
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("%d sent, %d refused; bucket %s", len(f.Messages()), f.RandomCounts()[0], bucket())
-		}
-	})
-	waitFor(t, 75*time.Second, "every message to be sent", func() bool { return countState(t, db.Pool, "succeeded") == n })
-	refused := f.RandomCounts()[0]
-	if refused < n/50 {
-		t.Fatalf("the fake refused %d of %d requests; the test needs about 5 %%", refused, f.RequestCount())
-	}
-	if sent := len(f.Messages()); sent != n {
-		t.Errorf("the provider has %d messages, want %d (each exactly once)", sent, n)
-	}
-	t.Logf("%d messages in %s, %d requests refused at random; bucket %s", n, time.Since(began).Round(time.Millisecond), refused, bucket())
 }
 
-// learnedTwilioOneAtATime gives a database whose SMS bucket has a rate learned
-// from 429s (50/s), a Twilio fake, and the config of a sidecar that sends one
-// SMS at a time to it: the fake's answers come in the order of its faults.
-func learnedTwilioOneAtATime(t *testing.T) (*pgtest.DB, *twiliofake.Server, config.Config) {
+// learnedPostmarkOneAtATime gives a database whose email bucket has a rate
+// learned from 429s (50/s), a Postmark fake (which states no limit), and the
+// config of a sidecar that sends one email at a time to it: the fake's
+// answers come in the order of its faults.
+func learnedPostmarkOneAtATime(t *testing.T) (*pgtest.DB, *postmarkfake.Server, config.Config) {
 	t.Helper()
 	db := testDB(t)
 	// A search that has found its limit: 50/s accepted, 55/s once refused.
 	exec(t, db.Pool, `update symphony.rate_limits set learned_per_second = 50, accepted_rate = 50, refused_rate = 55,
-		learned_source = '429 responses' where name = 'sms'`)
-	f := twiliofake.New(twiliofake.Options{})
+		learned_source = '429 responses' where name = 'email'`)
+	f := postmarkfake.New(postmarkfake.Options{})
 	t.Cleanup(f.Close)
 	cfg := testConfig(db)
-	cfg.Queues = map[string]int{"sms": 1}
-	cfg.SMSProvider, cfg.Providers.TwilioURL, cfg.Providers.TwilioFrom = "twilio", f.URL(), "+14155550000"
-	cfg.Providers.TwilioAccountSID, cfg.Providers.TwilioAuthToken = twiliofake.DefaultAccountSID, twiliofake.DefaultAuthToken
+	cfg.Queues = map[string]int{"email": 1}
+	cfg.EmailProvider, cfg.Providers.PostmarkServerToken, cfg.Providers.PostmarkURL = "postmark", postmarkfake.DefaultServerToken, f.URL()
 	return db, f, cfg
 }
+
+// oneEmail is what the one-at-a-time tests dispatch.
+const oneEmail = `{"to":"user@example.com","from":"hi@acme.test","subject":"Hi","text":"Hello"}`
 
 // With a learned rate in force, a 429 between accepted answers changes neither
 // the rate nor the bucket: only its message waits out the Retry-After. A
 // second 429 in a row is the limit: the rate falls and the bucket pauses.
 func TestRateLimit_A429AloneIsNotTheLimitTwoInARowAre(t *testing.T) {
 	t.Parallel()
-	db, f, cfg := learnedTwilioOneAtATime(t)
+	db, f, cfg := learnedPostmarkOneAtATime(t)
 	start(t, cfg, nil, nil)
-	const sms = `{"to":"+14155550100","body":"Hello"}`
 	bucket := func() (rate float64, refused, paused bool) {
 		if err := db.Pool.QueryRow(context.Background(), `select learned_per_second::float8, refused_at is not null, paused_until is not null
-			from symphony.rate_limits where name = 'sms'`).Scan(&rate, &refused, &paused); err != nil {
+			from symphony.rate_limits where name = 'email'`).Scan(&rate, &refused, &paused); err != nil {
 			t.Fatal(err)
 		}
 		return rate, refused, paused
@@ -294,10 +307,10 @@ func TestRateLimit_A429AloneIsNotTheLimitTwoInARowAre(t *testing.T) {
 		waitFor(t, 10*time.Second, fmt.Sprintf("%d sent", want), func() bool { return countState(t, db.Pool, "succeeded") == want })
 	}
 
-	dispatchID(t, db.Pool, "sms.send", sms, `{}`)
+	dispatchID(t, db.Pool, "email.send", oneEmail, `{}`)
 	sent(1)
 	f.Inject(fakehttp.RateLimited("1"))
-	dispatchID(t, db.Pool, "sms.send", sms, `{}`)
+	dispatchID(t, db.Pool, "email.send", oneEmail, `{}`)
 	sent(2)
 	if rate, refused, paused := bucket(); rate != 50 || refused || paused {
 		t.Fatalf("after a 429 alone: learned %.3f/s, refused recorded %v, paused %v; want 50/s as it was, nothing recorded", rate, refused, paused)
@@ -306,7 +319,7 @@ func TestRateLimit_A429AloneIsNotTheLimitTwoInARowAre(t *testing.T) {
 		t.Fatalf("%d requests, want 3 (the refused message sent again)", n)
 	}
 	var strayRate *float64
-	if err := db.Pool.QueryRow(context.Background(), `select stray_rate::float8 from symphony.rate_limits where name = 'sms'`).Scan(&strayRate); err != nil {
+	if err := db.Pool.QueryRow(context.Background(), `select stray_rate::float8 from symphony.rate_limits where name = 'email'`).Scan(&strayRate); err != nil {
 		t.Fatal(err)
 	}
 	if strayRate == nil || *strayRate != 50 {
@@ -314,7 +327,7 @@ func TestRateLimit_A429AloneIsNotTheLimitTwoInARowAre(t *testing.T) {
 	}
 
 	f.Inject(fakehttp.RateLimited("1"), fakehttp.RateLimited("1"))
-	dispatchID(t, db.Pool, "sms.send", sms, `{}`)
+	dispatchID(t, db.Pool, "email.send", oneEmail, `{}`)
 	sent(3)
 	if rate, refused, paused := bucket(); rate >= 50 || !refused || !paused {
 		t.Fatalf("after two 429s in a row: learned %.3f/s, refused recorded %v, paused %v; want below 50/s, refused and paused", rate, refused, paused)
@@ -325,17 +338,17 @@ func TestRateLimit_A429AloneIsNotTheLimitTwoInARowAre(t *testing.T) {
 // accepted answers: three such 429s close together are the limit too.
 func TestRateLimit_Lone429sCloseTogetherAreTheLimit(t *testing.T) {
 	t.Parallel()
-	db, f, cfg := learnedTwilioOneAtATime(t)
+	db, f, cfg := learnedPostmarkOneAtATime(t)
 	// Three 429s, each after an accepted request.
 	f.Inject(fakehttp.Fault{}, fakehttp.RateLimited("1"), fakehttp.Fault{}, fakehttp.RateLimited("1"), fakehttp.Fault{}, fakehttp.RateLimited("1"))
 	start(t, cfg, nil, nil)
 	exec(t, db.Pool, `insert into symphony.messages (kind, payload)
-		select 'sms.send', jsonb_build_object('to', '+1415555' || lpad(g::text, 4, '0'), 'body', 'Hello') from generate_series(1, 6) g`)
+		select 'email.send', `+testEmail+` from generate_series(1, 6) g`)
 	waitFor(t, 15*time.Second, "all 6 sent", func() bool { return countState(t, db.Pool, "succeeded") == 6 })
 	var rate float64
 	var refused bool
 	if err := db.Pool.QueryRow(context.Background(), `select learned_per_second::float8, refused_at is not null
-		from symphony.rate_limits where name = 'sms'`).Scan(&rate, &refused); err != nil {
+		from symphony.rate_limits where name = 'email'`).Scan(&rate, &refused); err != nil {
 		t.Fatal(err)
 	}
 	if rate >= 50 || !refused {
@@ -350,9 +363,8 @@ func TestRateLimit_Lone429sCloseTogetherAreTheLimit(t *testing.T) {
 // for its own count (1.2 s) and close enough for the bucket's.
 func TestRateLimit_Lone429sOnTheBucketStartATrial(t *testing.T) {
 	t.Parallel()
-	db, f, cfg := learnedTwilioOneAtATime(t)
+	db, f, cfg := learnedPostmarkOneAtATime(t)
 	sc := start(t, cfg, nil, nil)
-	const sms = `{"to":"+14155550100","body":"Hello"}`
 	began := time.Now()
 	for i := range 3 {
 		// The previous message is sent (its retry, a second after its 429,
@@ -361,12 +373,12 @@ func TestRateLimit_Lone429sOnTheBucketStartATrial(t *testing.T) {
 		waitFor(t, 10*time.Second, fmt.Sprintf("%d sent", i), func() bool { return countState(t, db.Pool, "succeeded") == i })
 		time.Sleep(time.Until(began.Add(time.Duration(i) * 1600 * time.Millisecond)))
 		f.Inject(fakehttp.RateLimited("1"))
-		dispatchID(t, db.Pool, "sms.send", sms, `{}`)
+		dispatchID(t, db.Pool, "email.send", oneEmail, `{}`)
 	}
 	waitFor(t, 10*time.Second, "3 sent", func() bool { return countState(t, db.Pool, "succeeded") == 3 })
 	// The trial runs 5 s, and ends at the first probe after that: /status
 	// read at once shows it (the dashboard reads the same overview).
-	if r, status := statusBucket(t, sc, "sms"); r.PerSecond != 47.5 || r.TrialSince == nil || r.TrialFrom != 50 ||
+	if r, status := statusBucket(t, sc, "email"); r.PerSecond != 47.5 || r.TrialSince == nil || r.TrialFrom != 50 ||
 		r.AcceptedRate != 50 || r.RefusedRate != 55 {
 		t.Errorf("/status does not show the trial at 47.5/s from 50/s between 50 and 55: %s", status)
 	}
@@ -374,7 +386,7 @@ func TestRateLimit_Lone429sOnTheBucketStartATrial(t *testing.T) {
 	var paused bool
 	if err := db.Pool.QueryRow(context.Background(), `select learned_per_second::float8, coalesce(trial_rate, 0)::float8,
 		paused_until is not null
-		from symphony.rate_limits where name = 'sms'`).Scan(&rate, &trialRate, &paused); err != nil {
+		from symphony.rate_limits where name = 'email'`).Scan(&rate, &trialRate, &paused); err != nil {
 		t.Fatal(err)
 	}
 	if rate != 47.5 || trialRate != 50 || paused {

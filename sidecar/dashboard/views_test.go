@@ -378,3 +378,31 @@ func TestDashboard_RateLimitSearchShown(t *testing.T) {
 		t.Errorf("30 seconds after the last spent window: %s", r)
 	}
 }
+
+// A provider that limits the requests an account has in flight (Twilio)
+// shows the limit learned from its 429s, and an operator's that wins.
+func TestDashboard_AccountConcurrencyShown(t *testing.T) {
+	f := setup(t, time.Now)
+	ctx := context.Background()
+	if _, err := f.db.Pool.Exec(ctx, `insert into symphony.rate_limits (name) values ('twilio_learned'), ('twilio_operator');
+		update symphony.rate_limits set learned_concurrency = 100, concurrency_refused_at = now() where name = 'twilio_learned';
+		update symphony.rate_limits set learned_concurrency = 100, concurrency = 40 where name = 'twilio_operator'`); err != nil {
+		t.Fatal(err)
+	}
+	page := get(t, f.srv, "/dashboard")
+	row := func(bucket string) string {
+		t.Helper()
+		i := strings.Index(page, "<tr><td>"+bucket+"</td>")
+		if i < 0 {
+			t.Fatalf("no rate-limit row for %s", bucket)
+		}
+		return page[i : i+strings.Index(page[i:], "</tr>")]
+	}
+	if r := row("twilio_learned"); !strings.Contains(r, "100 in flight") || !strings.Contains(r, "429s over the account's concurrency") ||
+		strings.Contains(r, "operator") {
+		t.Errorf("the learned concurrency shows: %s", r)
+	}
+	if r := row("twilio_operator"); !strings.Contains(r, "40 in flight") || !strings.Contains(r, "operator (in flight)") {
+		t.Errorf("the operator's concurrency shows: %s", r)
+	}
+}

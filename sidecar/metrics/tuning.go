@@ -6,15 +6,16 @@ import "github.com/prometheus/client_golang/prometheus"
 // prefetch, the rate-limit buckets' rates and where they come from, and the
 // memory budget.
 type Tuning struct {
-	Concurrency   *prometheus.GaugeVec // queue
-	Prefetch      *prometheus.GaugeVec // queue
-	RateLimit     *prometheus.GaugeVec // bucket, source (operator|learned)
-	LearnedRate   *prometheus.GaugeVec // bucket
-	SearchBound   *prometheus.GaugeVec // bucket, bound (refused|accepted)
-	SearchState   *prometheus.GaugeVec // bucket, state (trial|ignoring_lone_429s|shared_with_another_client)
-	MemoryLimit   prometheus.Gauge
-	BytesBudget   prometheus.Gauge
-	BytesInFlight prometheus.Gauge
+	Concurrency        *prometheus.GaugeVec // queue
+	Prefetch           *prometheus.GaugeVec // queue
+	RateLimit          *prometheus.GaugeVec // bucket, source (operator|learned)
+	LearnedRate        *prometheus.GaugeVec // bucket
+	SearchBound        *prometheus.GaugeVec // bucket, bound (refused|accepted)
+	SearchState        *prometheus.GaugeVec // bucket, state (trial|ignoring_lone_429s|shared_with_another_client)
+	LearnedConcurrency *prometheus.GaugeVec // bucket
+	MemoryLimit        prometheus.Gauge
+	BytesBudget        prometheus.Gauge
+	BytesInFlight      prometheus.Gauge
 }
 
 func (m *Metrics) registerTuning(f func(prometheus.Collector)) {
@@ -43,6 +44,10 @@ func (m *Metrics) registerTuning(f func(prometheus.Collector)) {
 		Name: "symphony_rate_limit_search_state",
 		Help: "1 while a bucket's rate search is in the state: trial (lone 429s lowered the rate by 5 % to see whether they stop), ignoring_lone_429s (a trial found they went on at a lower rate), or shared_with_another_client (in the last 30 s another client spent the window of a limit the provider states, and the rate rises a step at a time); 0 otherwise.",
 	}, []string{"bucket", "state"})
+	t.LearnedConcurrency = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "symphony_rate_limit_learned_concurrency",
+		Help: "The requests a provider's account may have in flight, learned from its 429s (Twilio's error 20429 with Twilio-Concurrent-Requests); every live sidecar on the bucket runs at most its share.",
+	}, []string{"bucket"})
 	t.MemoryLimit = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "symphony_memory_limit_bytes",
 		Help: "The Go runtime's soft memory limit (from GOMEMLIMIT, else from the cgroup's memory limit; 0: none).",
@@ -61,6 +66,7 @@ func (m *Metrics) registerTuning(f func(prometheus.Collector)) {
 	f(t.LearnedRate)
 	f(t.SearchBound)
 	f(t.SearchState)
+	f(t.LearnedConcurrency)
 	f(t.MemoryLimit)
 	f(t.BytesBudget)
 	f(t.BytesInFlight)

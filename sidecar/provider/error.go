@@ -24,6 +24,11 @@ type Error struct {
 	// idempotency key. A retry may then deliver a second copy; the worker
 	// records this so at-least-once is never silently more.
 	MaybeSent bool
+	// InFlight is, for a 429 of a provider that limits the requests an
+	// account has in flight and counts them in every answer (Twilio's
+	// Twilio-Concurrent-Requests), the requests in flight it counted for this
+	// one, itself included. 0: not stated.
+	InFlight int
 }
 
 func (e *Error) Error() string {

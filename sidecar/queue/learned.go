@@ -56,6 +56,35 @@ func (s *Store) RateSpent(ctx context.Context, bucket string) (paced, ceiling fl
 	return paced, ceiling, nil
 }
 
+// RateConcurrency records a 429 over the provider account's concurrency
+// limit, inFlight being the requests in flight the provider counted for it
+// (itself included), for every sidecar (symphony.rate_concurrency), and
+// returns the limit learned.
+func (s *Store) RateConcurrency(ctx context.Context, bucket string, inFlight int) (int, error) {
+	var c *int
+	if err := s.pool.QueryRow(ctx, queries.RateConcurrency, bucket, inFlight).Scan(&c); err != nil {
+		return 0, fmt.Errorf("error recording the account's concurrency on %s: %w", bucket, err)
+	}
+	if c == nil {
+		return 0, nil
+	}
+	return *c, nil
+}
+
+// ProbeConcurrency raises bucket's learned concurrency a step when no 429
+// set it lately (symphony.probe_concurrency, at most once a second for every
+// sidecar), and returns it (0: none learned).
+func (s *Store) ProbeConcurrency(ctx context.Context, bucket string) (int, error) {
+	var c *int
+	if err := s.pool.QueryRow(ctx, queries.ProbeConcurrency, bucket).Scan(&c); err != nil {
+		return 0, fmt.Errorf("error probing the account's concurrency on %s: %w", bucket, err)
+	}
+	if c == nil {
+		return 0, nil
+	}
+	return *c, nil
+}
+
 // ProbeRateLimit raises bucket's learned rate when it holds its queue back
 // and has not been refused lately (once a second for all sidecars); observed
 // is what the provider accepted from this sidecar in the last second, which
@@ -109,6 +138,16 @@ type RateLimit struct {
 	// another client uses the same account, and the rate rises a step at a
 	// time.
 	SharedSpentAt *time.Time `json:"shared_window_spent_at,omitempty"`
+	// Concurrency is the requests the provider's account may have in flight,
+	// learned from its 429s (Twilio's 20429; 0: none), which every live
+	// sidecar on the bucket splits; ConcurrencyAt is when a 429 last set it
+	// or a probe last raised it.
+	Concurrency   int        `json:"learned_concurrency,omitempty"`
+	ConcurrencyAt *time.Time `json:"learned_concurrency_at,omitempty"`
+	// OperatorConcurrency is the operator's limit on requests in flight
+	// (symphony.rate_limits.concurrency; 0: not set), which wins over the
+	// learned one.
+	OperatorConcurrency int `json:"operator_concurrency,omitempty"`
 }
 
 // RateLimits returns every bucket, by name.
@@ -132,7 +171,7 @@ func ReadRateLimits(ctx context.Context, q Querier) ([]RateLimit, error) {
 	var rate, op, learned, max, refused, accepted, trialFrom *float64
 	_, err = pgx.ForEachRow(rows, []any{&r.Bucket, &rate, &r.Source, &op, &r.OperatorBurst, &learned, &max,
 		&r.LearnedFrom, &r.LearnedAt, &r.Paused, &refused, &accepted, &r.TrialSince, &trialFrom,
-		&r.LoneIgnoredUntil, &r.SharedSpentAt}, func() error {
+		&r.LoneIgnoredUntil, &r.SharedSpentAt, &r.Concurrency, &r.ConcurrencyAt, &r.OperatorConcurrency}, func() error {
 		x := r
 		x.PerSecond, x.Operator, x.Learned, x.LearnedMax = deref(rate), deref(op), deref(learned), deref(max)
 		x.RefusedRate, x.AcceptedRate, x.TrialFrom = deref(refused), deref(accepted), deref(trialFrom)

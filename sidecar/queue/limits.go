@@ -20,18 +20,23 @@ type Bucket struct {
 	// Operator: the rate is the operator's per_second, which no learned
 	// rate replaces.
 	Operator bool
+	// Share is how many requests this sidecar may have in flight through the
+	// bucket: its share of the account's concurrency learned from the
+	// provider's 429s (learned_concurrency, split between the live sidecars
+	// on the bucket). 0: none learned.
+	Share int
 }
 
 // QueueLimits returns the rate-limit bucket of every queue that has one.
 func (s *Store) QueueLimits(ctx context.Context) (map[string]Bucket, error) {
-	rows, err := s.pool.Query(ctx, queries.QueueLimits)
+	rows, err := s.pool.Query(ctx, queries.QueueLimits, s.workerID)
 	if err != nil {
 		return nil, fmt.Errorf("error reading queue rate limits: %w", err)
 	}
 	out := map[string]Bucket{}
 	var q string
 	var b Bucket
-	_, err = pgx.ForEachRow(rows, []any{&q, &b.Name, &b.Limited, &b.Operator}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&q, &b.Name, &b.Limited, &b.Operator, &b.Share}, func() error {
 		out[q] = b
 		return nil
 	})

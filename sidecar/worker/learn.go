@@ -50,6 +50,10 @@ type learner struct {
 	spent   time.Time     // when a spent window was last recorded
 	// sharedLogged: when another client's use of the limit was last logged.
 	sharedLogged time.Time
+	// An account's concurrency (concurrency.go), under locks of their own:
+	// every answer of such a provider counts its requests in flight.
+	inFlight    inFlightPeak
+	concurrency concurrencyNote
 }
 
 func (w *Worker) learner(bucket string) *learner {
@@ -112,12 +116,20 @@ type producerKey struct{}
 // bucket of the queue that sent the request at it.
 func (w *Worker) RateSignal(ctx context.Context, sig httpx.RateSignal) {
 	p, _ := ctx.Value(producerKey{}).(*producer)
-	if p == nil || sig.Limit <= 0 {
-		return // not a queue's attempt, or a bare 429: decide handles that
+	if p == nil {
+		return // not a queue's attempt
 	}
 	b := p.bucket.Load()
 	if b == nil {
 		return
+	}
+	if sig.InFlight > 0 && !sig.Refused {
+		// An accepted answer that counts the account's requests in flight:
+		// a 429 counting no more is not over the limit (concurrency.go).
+		w.learner(b.Name).inFlight.saw(sig.InFlight, time.Now())
+	}
+	if sig.Limit <= 0 {
+		return // no stated limit; a bare 429 is decide's
 	}
 	l := w.learner(b.Name)
 	l.mu.Lock()
@@ -226,6 +238,9 @@ func (w *Worker) refused(m *msgtype.Message, err error) {
 		return
 	}
 	b := *p.bucket.Load()
+	if w.overConcurrency(p, b, pe) {
+		return // a provider that limits requests in flight, not a rate
+	}
 	// A 429 alone, between accepted requests, while the bucket paces a
 	// provider that states no limit, may be a stray (learner.stray): it holds
 	// this sidecar back only a moment until the learner says.
@@ -350,6 +365,11 @@ func (w *Worker) exportRateLimits(ctx context.Context) {
 		}
 		if r.Learned > 0 {
 			t.LearnedRate.WithLabelValues(r.Bucket).Set(r.Learned)
+		}
+		if r.Concurrency > 0 {
+			t.LearnedConcurrency.WithLabelValues(r.Bucket).Set(float64(r.Concurrency))
+		} else {
+			t.LearnedConcurrency.DeleteLabelValues(r.Bucket)
 		}
 		bound := func(name string, v float64) {
 			if v > 0 {

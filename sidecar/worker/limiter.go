@@ -40,8 +40,11 @@ import "time"
 // baseline, and one that speeds up again lowers it at once.
 type limiter struct {
 	floor, ceiling int
-	limit          int
-	slowStart      bool
+	// account, when above 0, bounds the limit below the ceiling: this
+	// sidecar's share of the provider account's concurrency (capAt).
+	account   int
+	limit     int
+	slowStart bool
 	// cautious: the provider states no rate limit and none is known yet
 	// (see caution).
 	cautious bool
@@ -144,7 +147,7 @@ func (l *limiter) observe(s sample, now time.Time) (w window, ended bool) {
 	l.acc.dropped += s.dropped
 	l.acc.refused += s.refused
 	l.acc.latency += s.latency
-	if l.slowStart && s.done > 0 && s.dropped == 0 && l.limit < l.ceiling && !now.Before(l.holdUntil) &&
+	if l.slowStart && s.done > 0 && s.dropped == 0 && l.limit < l.top() && !now.Before(l.holdUntil) &&
 		float64(s.inflight) >= 0.7*float64(l.limit) &&
 		(l.minRTT == 0 || s.latency/time.Duration(s.done) <= l.target()) {
 		if now.Sub(l.markAt) >= l.doubling() {
@@ -262,7 +265,7 @@ func (l *limiter) update(w window, now time.Time) int {
 			cut = (1 + cut) / 2
 		}
 		l.set(int(float64(l.limit) * cut))
-	case w.busy && !now.Before(l.holdUntil) && l.limit < l.ceiling:
+	case w.busy && !now.Before(l.holdUntil) && l.limit < l.top():
 		l.healthy(now, from)
 		switch {
 		case l.slowStart && l.cautious:
@@ -308,7 +311,27 @@ func (l *limiter) healthy(now time.Time, limit int) {
 	l.good, l.goodAt = max(l.good, limit), now
 }
 
-func (l *limiter) set(n int) { l.limit = min(max(n, l.floor), l.ceiling) }
+func (l *limiter) set(n int) { l.limit = min(max(n, l.floor), l.top()) }
+
+// top is the most the limit may be: the ceiling, or the account's share
+// when lower (which wins over the floor too).
+func (l *limiter) top() int {
+	if l.account > 0 {
+		return min(l.ceiling, l.account)
+	}
+	return l.ceiling
+}
+
+// capAt bounds the limit at n, this sidecar's share of the provider
+// account's concurrency (0: no bound), and reports whether the limit fell.
+func (l *limiter) capAt(n int) bool {
+	l.account = n
+	if top := l.top(); l.limit > top {
+		l.limit = top
+		return true
+	}
+	return false
+}
 
 // windowLength is how long to measure before the next update: long enough
 // for a few attempts at the lowest latency seen.

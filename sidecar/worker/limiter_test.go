@@ -375,6 +375,29 @@ func TestLimiter_CautiousSlowStartDoublesOnceASecond(t *testing.T) {
 	}
 }
 
+// The account's share (capAt) bounds the limit below the ceiling, over the
+// floor too, and growth resumes up to the new bound when it moves.
+func TestLimiter_StaysWithinTheAccountsShare(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	l := newLimiter(limitFloor, 200, limitStart)
+	m := model{latency: 50 * time.Millisecond, capacity: 1000}
+	if fell := l.capAt(3); !fell || l.limit != 3 {
+		t.Fatalf("capAt(3) from %d: fell %v, limit %d; want the limit at 3, below the floor of %d", limitStart, fell, l.limit, limitFloor)
+	}
+	if limits := run(l, m, &now, 20); l.limit != 3 {
+		t.Fatalf("limits %v under a share of 3", limits)
+	}
+	l.capAt(10)
+	if limits := run(l, m, &now, 20); l.limit != 10 {
+		t.Fatalf("limits %v after the share rose to 10, want 10", limits)
+	}
+	l.capAt(0)
+	if limits := run(l, m, &now, 20); l.limit <= 10 {
+		t.Fatalf("limits %v with no share, want growth past 10", limits)
+	}
+}
+
 // A 429 answers at once: its duration is not the provider's latency. Ten
 // refusals among twenty attempts of 100 ms leave the latency at 100 ms; in
 // the mean they made it 50 ms, and every later window looked twice as slow

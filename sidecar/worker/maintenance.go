@@ -28,6 +28,9 @@ func (w *Worker) runMaintenance(ctx context.Context) {
 			if err := w.store.Heartbeat(ctx, w.cfg.Info); err != nil && ctx.Err() == nil {
 				w.log.Warn("heartbeat failed", "error", err)
 			}
+			if w.sharesConcurrency() {
+				w.ReloadLimits(ctx) // a share follows the sidecars that come and go
+			}
 		case <-extend.C:
 			w.extendLeases(ctx)
 		case <-rescue.C:

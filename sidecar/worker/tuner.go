@@ -48,6 +48,9 @@ type tuning struct {
 	peak    float64
 	started int // slot goroutines started
 	probed  time.Time
+	// concurrencyProbed: when the bucket's learned concurrency was last
+	// asked to rise (see probeConcurrency).
+	concurrencyProbed time.Time
 }
 
 // sawHandler notes whether h's provider states no rate limit (any slot).
@@ -218,8 +221,17 @@ func (w *Worker) runTuner(ctx context.Context) {
 func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
 	t := &p.tune
 	limit := int(p.limit.Load())
-	if b := p.bucket.Load(); p.silent.Load() {
+	b := p.bucket.Load()
+	if p.silent.Load() {
 		t.limiter.caution(b == nil || !b.Limited, now)
+	}
+	share := 0
+	if b != nil {
+		share = b.Share
+	}
+	if t.limiter.capAt(share) {
+		w.resize(p, t.limiter.limit, int(p.capacity.Load())-limit)
+		limit = t.limiter.limit
 	}
 	win, ended := t.limiter.observe(sample{done: int(p.done.Swap(0)), dropped: int(p.dropped.Swap(0)), refused: int(p.refused.Swap(0)),
 		latency: time.Duration(p.latencyNs.Swap(0)), inflight: int(p.inflight.Load()),
@@ -249,7 +261,6 @@ func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
 	}
 	t.rate.Store(math.Float64bits(rate))
 	prefetch := w.cfg.Prefetch
-	b := p.bucket.Load()
 	switch {
 	case prefetch != AutoPrefetch:
 	case b != nil && b.Limited:
@@ -267,6 +278,7 @@ func (w *Worker) tuneQueue(ctx context.Context, p *producer, now time.Time) {
 	// a few requests a second each goes out in milliseconds, the tuner rarely
 	// saw one held, and a rate learned low from the first 429s (7.2/s against
 	// a limit of 40) was never asked to rise.
+	w.probeConcurrency(ctx, p, b, limit, now)
 	heldBack := p.held.Load() > 0 || now.Sub(time.Unix(0, p.heldBack.Load())) < time.Second
 	if b != nil && b.Limited && !b.Operator && heldBack && now.Sub(t.probed) >= probeEvery {
 		t.probed = now

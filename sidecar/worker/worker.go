@@ -284,6 +284,10 @@ type QueueState struct {
 	Ceiling  int   `json:"ceiling"`
 	Prefetch int   `json:"prefetch"`
 	InFlight int64 `json:"in_flight"`
+	// ConcurrencyShare is this sidecar's share of the provider account's
+	// concurrency learned in the queue's bucket, which bounds Slots (0:
+	// none learned).
+	ConcurrencyShare int `json:"concurrency_share,omitempty"`
 	// Batching: provider requests made to send this queue's messages since
 	// the sidecar started, single and batch, the messages the batch ones
 	// carried, their mean size, and requests per message sent.
@@ -302,6 +306,9 @@ func (w *Worker) Snapshot() []QueueState {
 		q := QueueState{Queue: p.queue, Slots: limit, Ceiling: p.ceiling,
 			Prefetch: int(p.capacity.Load()) - limit, InFlight: p.inflight.Load(),
 			SingleRequests: p.singleRequests.Load(), BatchRequests: p.batchRequests.Load(), BatchedMessages: p.batchedMessages.Load()}
+		if b := p.bucket.Load(); b != nil {
+			q.ConcurrencyShare = b.Share
+		}
 		if q.BatchRequests > 0 {
 			q.MeanBatchSize = float64(q.BatchedMessages) / float64(q.BatchRequests)
 		}

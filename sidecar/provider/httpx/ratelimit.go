@@ -15,8 +15,10 @@ import (
 //     until the window resets; IETF draft names), retry-after on a 429.
 //   - SendGrid: X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset
 //     (the Unix time the window resets).
-//   - Postmark and Twilio state no limit: a 429 (Twilio's error 20429) is
-//     all they say.
+//   - Postmark states no limit: a 429 is all it says.
+//   - Twilio limits the requests an account has in flight, not a rate: every
+//     answer counts them (Twilio-Concurrent-Requests, the request answered
+//     included), and a 429 (error 20429) means there were too many.
 //
 // A RateLimit-Policy header ("100;w=1", IETF draft) gives the window itself.
 type RateSignal struct {
@@ -34,6 +36,9 @@ type RateSignal struct {
 	// Refused: the answer was 429. RetryAfter is its Retry-After (0: none).
 	Refused    bool
 	RetryAfter time.Duration
+	// InFlight is the account's requests in flight the provider counted for
+	// this one, itself included (Twilio-Concurrent-Requests; 0: not stated).
+	InFlight int
 }
 
 // RateSignals is Config.RateSignals: told of every answer that says
@@ -70,8 +75,14 @@ func ReadRateSignal(resp *http.Response, now time.Time) (sig RateSignal, ok bool
 	} else {
 		sig.Header = ""
 	}
-	return sig, sig.Limit > 0 || sig.Refused
+	sig.InFlight = InFlight(h)
+	return sig, sig.Limit > 0 || sig.Refused || sig.InFlight > 0
 }
+
+// InFlight reads Twilio-Concurrent-Requests: the requests the account had
+// in flight when the provider took this one, itself included (0: absent or
+// not a positive whole number).
+func InFlight(h http.Header) int { return max(0, wholeOr(h.Get("Twilio-Concurrent-Requests"), 0)) }
 
 // policyWindow reads w=<seconds> from a RateLimit-Policy value; 0 if absent.
 func policyWindow(v string) time.Duration {

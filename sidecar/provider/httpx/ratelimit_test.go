@@ -30,6 +30,11 @@ func TestReadRateSignal_EachProvidersHeaders(t *testing.T) {
 			"Ratelimit-Policy": {"100;w=10"}}, true,
 			httpx.RateSignal{Limit: 100, Header: "ratelimit-limit", Window: 10 * time.Second, Remaining: 7, Reset: 3 * time.Second}},
 		{"BareRefusal", 429, http.Header{}, true, httpx.RateSignal{Remaining: -1, Reset: -1, Refused: true}},
+		{"TwilioAccepted", 201, http.Header{"Twilio-Concurrent-Requests": {"7"}, "Twilio-Request-Duration": {"0.093"}}, true,
+			httpx.RateSignal{Remaining: -1, Reset: -1, InFlight: 7}},
+		{"TwilioRefused", 429, http.Header{"Twilio-Concurrent-Requests": {"101"}}, true,
+			httpx.RateSignal{Remaining: -1, Reset: -1, Refused: true, InFlight: 101}},
+		{"TwilioGarbageCount", 201, http.Header{"Twilio-Concurrent-Requests": {"-3"}}, false, httpx.RateSignal{Remaining: -1, Reset: -1}},
 		{"NothingSaid", 200, http.Header{"Content-Type": {"application/json"}}, false, httpx.RateSignal{Remaining: -1, Reset: -1}},
 		{"GarbageLimit", 200, http.Header{"Ratelimit-Limit": {"lots"}}, false, httpx.RateSignal{Remaining: -1, Reset: -1}},
 	} {

@@ -72,8 +72,10 @@ func classify(resp *http.Response, err error, now time.Time) (provider.Receipt, 
 
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || ae.Code == codeTooManyRequests:
-		// 429 / 20429: concurrency limit; the request was not processed.
+		// 429 / 20429: the account's concurrency limit; the request was not
+		// processed. Twilio-Concurrent-Requests says how many were in flight.
 		pe.RetryAfter = retryAfter
+		pe.InFlight = httpx.InFlight(resp.Header)
 	case ae.Code == codeQueueFull:
 		// The sender's queue is full; the message was not created.
 		pe.RetryAfter = retryAfter

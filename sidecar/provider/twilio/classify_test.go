@@ -25,6 +25,19 @@ func TestClassify_DocumentedErrorBody(t *testing.T) {
 	}
 }
 
+// A 20429 says how many of the account's requests were in flight
+// (Twilio-Concurrent-Requests), which the worker learns the limit from.
+func TestClassify_TooManyRequestsCountsTheRequestsInFlight(t *testing.T) {
+	t.Parallel()
+	resp := response(429, `{"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}`)
+	resp.Header.Set("Twilio-Concurrent-Requests", "101")
+	_, err := classify(resp, nil, time.Now())
+	var pe *provider.Error
+	if !errors.As(err, &pe) || pe.Permanent || pe.StatusCode != 429 || pe.InFlight != 101 {
+		t.Fatalf("err = %#v, want a 429 that is not permanent, with 101 in flight", err)
+	}
+}
+
 func FuzzClassify(f *testing.F) {
 	f.Add(201, `{"sid":"SM00000000000000000000000000000001","status":"queued"}`)
 	f.Add(400, `{"code":21610,"message":"Attempt to send to unsubscribed recipient","more_info":"x","status":400}`)

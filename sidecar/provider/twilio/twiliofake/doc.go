@@ -10,6 +10,13 @@
 // From/MessagingServiceSid or Body answer 400 with codes 21604, 21603 and
 // 21602; the client treats every such 4xx alike, so nothing depends on them.
 //
+// Twilio limits the requests an account has in flight, not a rate, and says
+// so as its REST API does: every answer carries Twilio-Concurrent-Requests
+// (the account's requests in flight when this one came, itself included),
+// Twilio-Request-Duration and Twilio-Request-Id, and with
+// Options.Concurrency set a request that arrives with that many in flight is
+// refused at once with 429 and error 20429. No limit is stated anywhere else.
+//
 // It refuses what Twilio's API description (API v2010, Message create) does
 // not allow, so that a test cannot pass with a request Twilio would refuse: a
 // parameter the description does not list (20001), a From that is not a

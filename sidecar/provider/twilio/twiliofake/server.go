@@ -32,10 +32,17 @@ type Options struct {
 	// OptedOut lists E.164 numbers that replied STOP: sending to one answers
 	// 400 with code 21610.
 	OptedOut []string
-	// Pace, when set, makes the fake enforce a rate limit (answering 429
-	// with error 20429 and no rate-limit headers, as Twilio does) and answer
-	// after a fixed latency.
+	// Pace sets the latency of every answer. Its PerSecond must be 0:
+	// Twilio limits no rate on this endpoint (it queues messages beyond a
+	// sender's throughput), and its 429 is about concurrency (below).
 	Pace fakehttp.Pace
+	// Concurrency, when above 0, is the account's limit on concurrent REST
+	// requests, which is what Twilio's 20429 documents: a request that
+	// arrives while that many are in flight is refused at once with 429 and
+	// error 20429. Twilio states the limit nowhere; every answer carries
+	// Twilio-Concurrent-Requests, the account's requests in flight counting
+	// this one.
+	Concurrency int
 }
 
 // Message is one created message, as the client sent it.
@@ -63,6 +70,11 @@ type Server struct {
 	mu       sync.Mutex
 	seq      int
 	messages []Message
+	// The account's requests in flight, its concurrency limit (0: none),
+	// the most that were ever in flight at once, and the requests the
+	// limit refused.
+	inflight, concurrency, peak, concurrencyRefused int
+	requests                                        int // numbers each answer's Twilio-Request-Id
 }
 
 // New starts a fake. Close it when done.
@@ -73,7 +85,10 @@ func New(opts Options) *Server {
 	if opts.AuthToken == "" {
 		opts.AuthToken = DefaultAuthToken
 	}
-	s := &Server{opts: opts, optedOut: map[string]bool{}, pace: fakehttp.NewLimiter(opts.Pace)}
+	if opts.Pace.PerSecond > 0 {
+		panic("twiliofake: Twilio limits the requests an account has in flight, not requests a second: set Options.Concurrency")
+	}
+	s := &Server{opts: opts, optedOut: map[string]bool{}, pace: fakehttp.NewLimiter(opts.Pace), concurrency: opts.Concurrency}
 	for _, n := range opts.OptedOut {
 		s.optedOut[n] = true
 	}
@@ -87,13 +102,48 @@ func (s *Server) URL() string { return s.ts.URL }
 // Close shuts the fake down.
 func (s *Server) Close() { s.ts.Close() }
 
-// SetRateLimit makes the fake allow perSecond requests a second from its next
-// window on (0: no limit), as when the account's plan changes.
-func (s *Server) SetRateLimit(perSecond int) { s.pace.SetLimit(perSecond) }
+// SetConcurrency makes the fake allow n concurrent requests from now on (0:
+// no limit), as when Twilio raises the account's limit.
+func (s *Server) SetConcurrency(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.concurrency = n
+}
 
-// RefusedBySecond is how many requests the fake's rate limit refused in each
-// second after the first request.
-func (s *Server) RefusedBySecond() []int { return s.pace.RefusedBySecond() }
+// Concurrency is the most requests that were in flight at once, and how
+// many requests the concurrency limit refused.
+func (s *Server) Concurrency() (peak, refused int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak, s.concurrencyRefused
+}
+
+// enter counts a request in flight. n is the account's requests in flight
+// counting this one, id numbers the request, and ok is false when that is over the concurrency limit (the
+// request is refused, and counted as in flight until it is answered, as
+// Twilio counts it).
+func (s *Server) enter() (n, id int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	id = s.requests
+	s.inflight++
+	s.peak = max(s.peak, s.inflight)
+	if s.concurrency > 0 && s.inflight > s.concurrency {
+		s.concurrencyRefused++
+		return s.inflight, id, false
+	}
+	return s.inflight, id, true
+}
+
+func (s *Server) leave() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight--
+}
+
+// RefusedBySecond is nil: the fake limits no rate (see Concurrency).
+func (s *Server) RefusedBySecond() []int { return nil }
 
 // Messages returns every created message, in order.
 func (s *Server) Messages() []Message {
@@ -126,14 +176,23 @@ func ErrorFault(status, code int, message string) fakehttp.Fault {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	req := s.Record(r)
-	win, gone := s.pace.Gate(r)
-	switch {
-	case gone:
-		return
-	case win.Refused:
-		// Twilio's 429 is error 20429 and states no limit.
+	// Every answer of Twilio's REST API says how many of the account's
+	// requests were in flight and how long this one took, and names it.
+	n, id, ok := s.enter()
+	defer s.leave()
+	h := w.Header()
+	h.Set("Twilio-Concurrent-Requests", strconv.Itoa(n))
+	h.Set("Twilio-Request-Id", fmt.Sprintf("RQ%032x", id))
+	took := func() { h.Set("Twilio-Request-Duration", fmt.Sprintf("%.3f", time.Since(start).Seconds())) }
+	if !ok {
+		// Over the account's concurrency: refused unprocessed, at once.
+		took()
 		s.writeFault(w, fakehttp.Status(http.StatusTooManyRequests))
+		return
+	}
+	if !s.pace.Delay(r.Context()) {
 		return
 	}
 	f := s.NextFault()
@@ -145,10 +204,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fakehttp.HangUp(w)
 		return
 	case fakehttp.KindStatus:
+		took()
 		s.writeFault(w, f)
 		return
 	}
 	status, answer := s.handle(r, req)
+	took()
 	if status == http.StatusCreated {
 		switch f.Kind {
 		case fakehttp.KindResetAfterAccept:
