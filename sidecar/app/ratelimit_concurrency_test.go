@@ -48,10 +48,9 @@ func TestRateLimit_TwoSidecarsKeepToTwiliosConcurrency(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			var row string
-			_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = 'sms'`).Scan(&row)
 			peak, refused := f.Concurrency()
-			t.Logf("%d sent of %d requests, %d refused, at most %d in flight; bucket %s", len(f.Messages()), f.RequestCount(), refused, peak, row)
+			t.Logf("%d sent of %d requests, %d refused, at most %d in flight; bucket %s", len(f.Messages()), f.RequestCount(), refused, peak,
+				bucketRow(db.Pool, "sms"))
 		}
 	})
 	insert := func(from, count int) {

@@ -59,9 +59,7 @@ func TestRateLimit_AStatedLimitSharedWithAnotherClient(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			var bucket string
-			_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = 'email'`).Scan(&bucket)
-			t.Logf("bucket %s; refused by second %v", bucket, f.RefusedBySecond())
+			t.Logf("bucket %s; refused by second %v", bucketRow(db.Pool, "email"), f.RefusedBySecond())
 		}
 	})
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/symphonymessenger/symphony/sidecar/config"
 	"github.com/symphonymessenger/symphony/sidecar/internal/pgtest"
 	"github.com/symphonymessenger/symphony/sidecar/provider/httpx/fakehttp"
@@ -17,6 +19,14 @@ import (
 	"github.com/symphonymessenger/symphony/sidecar/provider/twilio/twiliofake"
 	"github.com/symphonymessenger/symphony/sidecar/queue"
 )
+
+// bucketRow is the rate-limit bucket name as a JSON row, for a failed test's
+// log ("" if it cannot be read).
+func bucketRow(pool *pgxpool.Pool, name string) string {
+	var row string
+	_ = pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = $1`, name).Scan(&row)
+	return row
+}
 
 // testEmail is the payload of the g-th email of a generate_series.
 const testEmail = `jsonb_build_object('to', 'user' || g || '@example.com', 'from', 'hi@acme.test', 'subject', 'Hi', 'text', 'Hello')`
@@ -114,11 +124,10 @@ func TestRateLimit_TwoSidecarsKeepToTheProvidersLimit(t *testing.T) {
 			exec(t, db.Pool, fmt.Sprintf(`insert into symphony.messages (kind, payload) select '%s', %s from generate_series(1, $1) g`, kind, payload), n)
 			t.Cleanup(func() {
 				if t.Failed() { // what the bucket and the messages were doing, for the record
-					var states, bucket string
+					var states string
 					_ = db.Pool.QueryRow(context.Background(), `select string_agg(state || ':' || n, ' ') from
 						(select state, count(*) as n from symphony.messages group by state) s`).Scan(&states)
-					_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = $1`, tc.bucket).Scan(&bucket)
-					t.Logf("messages %s; accepted %d of %d requests; bucket %s", states, accepted(), requests(), bucket)
+					t.Logf("messages %s; accepted %d of %d requests; bucket %s", states, accepted(), requests(), bucketRow(db.Pool, tc.bucket))
 				}
 			})
 			waitFor(t, 60*time.Second, "every message to succeed", func() bool { return countState(t, db.Pool, "succeeded") == n })
@@ -191,9 +200,7 @@ func TestRateLimit_LearnedRateRecoversWhenTheProviderAllowsMore(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			var bucket string
-			_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = 'email'`).Scan(&bucket)
-			t.Logf("bucket %s; %d sent", bucket, countState(t, db.Pool, "succeeded"))
+			t.Logf("bucket %s; %d sent", bucketRow(db.Pool, "email"), countState(t, db.Pool, "succeeded"))
 		}
 	})
 	waitFor(t, 60*time.Second, "the sidecars to learn the limit of 10/s from 429s", func() bool {
@@ -244,11 +251,7 @@ func TestRateLimit_OccasionalRefusalsDoNotThrottle(t *testing.T) {
 			start(t, cfg, nil, nil)
 			began := time.Now()
 			exec(t, db.Pool, fmt.Sprintf(`insert into symphony.messages (kind, payload) select '%s', %s from generate_series(1, $1) g`, kind, payload), n)
-			row := func() string {
-				var b string
-				_ = db.Pool.QueryRow(context.Background(), `select row_to_json(r)::text from symphony.rate_limits r where name = $1`, bucket).Scan(&b)
-				return b
-			}
+			row := func() string { return bucketRow(db.Pool, bucket) }
 			t.Cleanup(func() {
 				if t.Failed() {
 					t.Logf("%d sent of %d requests; bucket %s", sent(), requests(), row())

@@ -55,9 +55,9 @@ func TestDashboard_ViewsInHeadlessChromium(t *testing.T) {
 			[]color.RGBA{green, red, purple, amber}},
 		// The overview's last sections, the page's foot (height 0: the
 		// whole page, cropped to its last 700 pixels): a limit a provider
-		// stated, and the search of one that states none.
+		// stated, and Twilio's account concurrency learned from its 429s.
 		{"rate-limits", "/dashboard", 0, []string{`<section id="rate-limits">`, "ratelimit-limit header",
-			"trial since ", " from 50.00/s", "held 45.00/s, refused 52.00/s"}, nil},
+			"100 in flight", "429s over the account's concurrency"}, nil},
 		{"delivery", "/dashboard/delivery", 1250, []string{`data-channel="email"`, `data-threshold="0.3"`,
 			`data-series="complained"`, "Gmail/Yahoo limit"}, []color.RGBA{green, red}},
 	} {

@@ -399,7 +399,7 @@ func TestDashboard_AccountConcurrencyShown(t *testing.T) {
 		return page[i : i+strings.Index(page[i:], "</tr>")]
 	}
 	if r := row("twilio_learned"); !strings.Contains(r, "100 in flight") || !strings.Contains(r, "429s over the account's concurrency") ||
-		strings.Contains(r, "operator") {
+		!strings.Contains(r, "learned (in flight)") || strings.Contains(r, "operator") {
 		t.Errorf("the learned concurrency shows: %s", r)
 	}
 	if r := row("twilio_operator"); !strings.Contains(r, "40 in flight") || !strings.Contains(r, "operator (in flight)") {

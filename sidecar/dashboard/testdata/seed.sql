@@ -214,16 +214,14 @@ update symphony.drip_enrollments e
  where e.id = s.id;
 
 -- The shared rate limits. Resend stated the team's 10 requests a second in its
--- headers (the bucket keeps to 9); Twilio states none, so the SMS bucket
--- searches from its 429s: a trial at 47.50/s began 40 seconds ago, from 50/s,
--- between the 45/s it held and the 52/s it was refused at.
+-- headers (the bucket keeps to 9); Twilio limits the requests an account has
+-- in flight, and the SMS bucket learned 100 from its 429s an hour ago.
 update symphony.rate_limits
    set learned_per_second = 9, learned_max = 9, learned_source = 'ratelimit-limit header',
        learned_at = now() - interval '2 days'
  where name = 'email';
 update symphony.rate_limits
-   set learned_per_second = 47.5, learned_source = '429 responses', learned_at = now() - interval '40 seconds',
-       refused_rate = 52, accepted_rate = 45, trial_at = now() - interval '40 seconds', trial_rate = 50
+   set learned_concurrency = 100, concurrency_refused_at = now() - interval '1 hour'
  where name = 'sms';
 
 drop table seed_traffic;
