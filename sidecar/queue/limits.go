@@ -21,9 +21,9 @@ type Bucket struct {
 	// rate replaces.
 	Operator bool
 	// Share is how many requests this sidecar may have in flight through the
-	// bucket: its share of the account's concurrency learned from the
-	// provider's 429s (learned_concurrency, split between the live sidecars
-	// on the bucket). 0: none learned.
+	// bucket: its share of the account's concurrency in force (the
+	// operator's concurrency, else learned_concurrency from the provider's
+	// 429s), split between the live sidecars on the bucket. 0: neither set.
 	Share int
 }
 

@@ -36,6 +36,9 @@ import (
 //
 // An operator's per_second wins over both: a 429 then only pauses the bucket,
 // as it always did.
+//
+// Twilio limits requests in flight, not a rate; its 429s teach the bucket a
+// concurrency instead (concurrency.go), and never reach the rate search.
 
 // learner is what this sidecar knows of one bucket's stated limit.
 type learner struct {
