@@ -16,9 +16,27 @@ import (
 // reused between waves of concurrent sends, not opened and closed per request
 // (cleanhttp's default keeps only GOMAXPROCS+1 idle per host, 100 in all).
 func TestNew_ReusesConnectionsUnderConcurrency(t *testing.T) {
+	const concurrent = 150 // above cleanhttp's 100 idle connections in all, too
+	// Every request of a wave is held until the whole wave is in flight, so
+	// that each wave needs all its connections at once. (Held for a fixed
+	// 20 ms, a busy machine let part of the first wave finish before the rest
+	// started: it opened 98 connections, and the next waves 52 more.)
+	var mu sync.Mutex
+	var arrived int
+	var all chan struct{}
 	var opened atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(20 * time.Millisecond) // every request of a wave is in flight at once
+		mu.Lock()
+		arrived++
+		if arrived == concurrent {
+			close(all)
+		}
+		gate := all
+		mu.Unlock()
+		select {
+		case <-gate:
+		case <-time.After(5 * time.Second): // a wave that cannot fill fails below
+		}
 		w.WriteHeader(http.StatusOK)
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -30,8 +48,10 @@ func TestNew_ReusesConnectionsUnderConcurrency(t *testing.T) {
 	defer srv.Close()
 
 	c := httpx.New(httpx.Config{})
-	const concurrent = 150 // above cleanhttp's 100 idle connections in all, too
 	wave := func() {
+		mu.Lock()
+		arrived, all = 0, make(chan struct{})
+		mu.Unlock()
 		var wg sync.WaitGroup
 		for range concurrent {
 			wg.Add(1)
