@@ -60,18 +60,21 @@ func connectAs(t *testing.T, user string) pgx.Tx {
 	return tx
 }
 
-func readDoc(t *testing.T) string {
+func readDoc(t *testing.T) string { return readDocAt(t, docPath) }
+
+// readDocAt reads path, relative to the repository's root.
+func readDocAt(t *testing.T, path string) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for ; ; dir = filepath.Dir(dir) {
-		if b, err := os.ReadFile(filepath.Join(dir, docPath)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(dir, path)); err == nil {
 			return string(b)
 		}
 		if filepath.Dir(dir) == dir {
-			t.Fatalf("%s not found above the working directory", docPath)
+			t.Fatalf("%s not found above the working directory", path)
 		}
 	}
 }
