@@ -24,7 +24,9 @@ type Bucket struct {
 	// bucket: its share of the account's concurrency in force (the
 	// operator's concurrency, else learned_concurrency from the provider's
 	// 429s), split between the live sidecars on the bucket. 0: neither set.
-	Share int
+	// OperatorShare: the operator's concurrency, which no probe raises.
+	Share         int
+	OperatorShare bool
 }
 
 // QueueLimits returns the rate-limit bucket of every queue that has one.
@@ -36,7 +38,7 @@ func (s *Store) QueueLimits(ctx context.Context) (map[string]Bucket, error) {
 	out := map[string]Bucket{}
 	var q string
 	var b Bucket
-	_, err = pgx.ForEachRow(rows, []any{&q, &b.Name, &b.Limited, &b.Operator, &b.Share}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&q, &b.Name, &b.Limited, &b.Operator, &b.Share, &b.OperatorShare}, func() error {
 		out[q] = b
 		return nil
 	})

@@ -159,10 +159,12 @@ func (p *producer) capLimit() {
 
 // probeConcurrency asks for the bucket's learned concurrency to rise when
 // this sidecar's share of it holds p's queue back (its slots are all at the
-// share and messages wait for them), at most every concurrencyProbeEvery.
+// share and messages wait for them), at most every concurrencyProbeEvery;
+// never under an operator's concurrency, which no probe raises.
 func (w *Worker) probeConcurrency(ctx context.Context, p *producer, b *queue.Bucket, limit int, now time.Time) {
 	t := &p.tune
-	if b == nil || b.Share <= 0 || limit < b.Share || len(p.work) == 0 || now.Sub(t.concurrencyProbed) < concurrencyProbeEvery {
+	if b == nil || b.Share <= 0 || b.OperatorShare || limit < b.Share || len(p.work) == 0 ||
+		now.Sub(t.concurrencyProbed) < concurrencyProbeEvery {
 		return
 	}
 	t.concurrencyProbed = now

@@ -17,6 +17,14 @@
 // MaybeSent set. Twilio does document that a 429 (error 20429) was never
 // processed, so that is transient and not MaybeSent.
 //
+// Twilio has no rate limit on this endpoint: it limits the requests an
+// account has in flight, counts them in every answer
+// (Twilio-Concurrent-Requests), and answers 429 (error 20429) over the limit,
+// with the count in provider.Error.InFlight. The worker learns the limit from
+// the first such 429 (worker/concurrency.go), so the client does not claim
+// to state no rate limit (provider.SilentLimit): its queue needs no cautious
+// start.
+//
 // Errors are {"code", "message", "more_info", "status"}; the code becomes
 // provider.Error.Code (21211 invalid To, 21610 unsubscribed recipient, 21408
 // region not enabled, 21614 not a mobile number, ...).

@@ -143,13 +143,6 @@ func setSender(form url.Values, from string) {
 // Name returns "twilio".
 func (c *Client) Name() string { return Name }
 
-// StatesNoRateLimit: false. Twilio has no rate limit on this endpoint to
-// state: it limits the requests an account has in flight, counts them in
-// every answer (Twilio-Concurrent-Requests) and answers 429 (error 20429)
-// over the limit, which the worker learns from the first one
-// (worker/concurrency.go). Its queue needs no cautious start.
-func (c *Client) StatesNoRateLimit() bool { return false }
-
 // SendSMS creates one Message resource. Twilio takes no idempotency key on
 // this endpoint, so the request is not marked replay-safe.
 func (c *Client) SendSMS(ctx context.Context, _ provider.Send, m *provider.SMS) (provider.Receipt, error) {
